@@ -1,0 +1,26 @@
+# Compare activation functions: download -> HDF5 -> train -> extract activations -> report.
+# Run: snakemake --cores all report    (see README.md)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+
+
+validate_config(config, "schemas/config.schema.yaml")
+
+
+include: "rules/download.smk"
+include: "rules/train.smk"
+include: "rules/extract.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/report.html",

@@ -1,0 +1,9 @@
+"""Compare what activation functions do to the layers of one CNN.
+
+The modules follow the pipeline's one-way data flow: ``datasets`` (sources,
+checksums, download) -> ``data`` (IDX reader, HDF5 layout) -> ``model`` and
+``training`` (checkpoints, TensorBoard logs) -> ``extraction`` and ``stats``
+(activations and their statistics) -> ``plots`` and ``report`` (HTML).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,295 @@
+"""The datasets the pipeline knows: where their raw files live, their checksums, how to convert them.
+
+Each dataset lists its raw files with known checksums and an ordered list of sources. A source is
+a local folder or a URL prefix holding files of the same names. Sources are tried local folders
+first, so that a machine without network never waits on a dead host. A file is used only after it
+matches its checksum: either the file as published (``archive``) or, for gzip files, the
+decompressed bytes (``content``), so that a re-compressed mirror such as Debian's validates too.
+"""
+
+import gzip
+import hashlib
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actviz.atomic import atomic_path, write_json
+from actviz.data import read_idx, write_dataset_h5
+from actviz.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO_ROOT / "data" / "fashion-mnist-sample"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+# The IDX file names shared by MNIST and Fashion-MNIST.
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One published file: its name, and its checksums as ``algorithm:hexdigest``."""
+
+    name: str
+    archive: str | None = None  # checksum of the file as published
+    content: str | None = None  # checksum of the decompressed content of a .gz file
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the pipeline knows of one dataset."""
+
+    name: str
+    format: str  # which reader converts the raw files: "idx"
+    files: dict  # role ("train_images", ...) -> RawFile
+    sources: tuple  # local folders and URL prefixes, in the order to try
+    classes: tuple
+    description: str
+    homepage: str
+    license: str
+    notes: dict = field(default_factory=dict)
+
+
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            name="FashionMNIST",
+            format="idx",
+            files={
+                # Archive MD5s as published by Zalando; content SHA-256s of the same files
+                # decompressed, which also match Debian's re-compressed copies.
+                "train_images": RawFile(IDX_FILES["train_images"], "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                                        "sha256:c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+                "train_labels": RawFile(IDX_FILES["train_labels"], "md5:25c81989df183df01b3e8a0aad5dffbe",
+                                        "sha256:bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+                "test_images": RawFile(IDX_FILES["test_images"], "md5:bef4ecab320f06d8554ea6380940ec79",
+                                       "sha256:5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+                "test_labels": RawFile(IDX_FILES["test_labels"], "md5:bb300cfdad3c16e7a12a480ee83cd310",
+                                       "sha256:0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            },
+            sources=(
+                str(DEBIAN_FASHION_MNIST),  # apt-get install dataset-fashion-mnist
+                "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+                "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+            ),
+            classes=FASHION_MNIST_CLASSES,
+            description="Fashion-MNIST: 70,000 28x28 grey images of clothing in 10 classes "
+                        "(Xiao, Rasul and Vollgraf 2017), official 60,000/10,000 split.",
+            homepage="https://github.com/zalandoresearch/fashion-mnist",
+            license="MIT",
+        ),
+        DatasetSpec(
+            name="FashionMNIST-sample",
+            format="idx",
+            files={
+                # SHA-256 of the decompressed content written by scripts/make_sample.py
+                # (the gzip bytes may differ between zlib versions; the content does not).
+                "train_images": RawFile(IDX_FILES["train_images"], None,
+                                        "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36"),
+                "train_labels": RawFile(IDX_FILES["train_labels"], None,
+                                        "sha256:be2365acaf49a29e2e9e2f73f8905f1ed18e6ccc41928736bf3a1d46eae9ec51"),
+                "test_images": RawFile(IDX_FILES["test_images"], None,
+                                       "sha256:1d9672168b490e8d422443f738488f8f0c878cbf6e6ee0121cc5aad0c89fb907"),
+                "test_labels": RawFile(IDX_FILES["test_labels"], None,
+                                       "sha256:6b6deb8d3d9ebbcf79a69cd8924091e5a1b44c01878988f2f1dc1bb8b7a71069"),
+            },
+            sources=(str(SAMPLE_DIR),),
+            classes=FASHION_MNIST_CLASSES,
+            description="A class-balanced sample of Fashion-MNIST shipped with the project: "
+                        "10,000 images of the official train split and 2,000 of the official test "
+                        "split (see data/fashion-mnist-sample/README.md).",
+            homepage="https://github.com/zalandoresearch/fashion-mnist",
+            license="MIT",
+        ),
+    )
+}
+
+
+def get_spec(name):
+    """Return the ``DatasetSpec`` called ``name``, or a ``UserError`` listing the known names."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise UserError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}") from None
+
+
+def is_url(source):
+    return "://" in str(source)
+
+
+def ordered_sources(spec, mirrors=()):
+    """The sources to try for ``spec``: the user's mirrors, then the built-in ones; local ones first."""
+    sources = [str(s) for s in mirrors] + [str(s) for s in spec.sources]
+    unique = list(dict.fromkeys(sources))
+    return [s for s in unique if not is_url(s)] + [s for s in unique if is_url(s)]
+
+
+def _digest(stream, algorithm):
+    digest = hashlib.new(algorithm)
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path, raw_file):
+    """Check ``path`` against ``raw_file``'s checksums.
+
+    Returns ``(True, what matched)`` or ``(False, what was found instead)``.
+    """
+    path = Path(path)
+    found = []
+    if raw_file.archive:
+        algorithm, expected = raw_file.archive.split(":", 1)
+        with open(path, "rb") as f:
+            actual = _digest(f, algorithm)
+        if actual == expected:
+            return True, f"archive {raw_file.archive}"
+        found.append(f"archive {algorithm} {actual}")
+    if raw_file.content:
+        algorithm, expected = raw_file.content.split(":", 1)
+        try:
+            with gzip.open(path, "rb") as f:
+                actual = _digest(f, algorithm)
+        except (OSError, EOFError) as error:
+            found.append(f"not a readable gzip file ({error})")
+        else:
+            if actual == expected:
+                return True, f"content {raw_file.content}"
+            found.append(f"content {algorithm} {actual}")
+    return False, ", ".join(found) or "no checksum known"
+
+
+def _copy_from_source(source, name, dest, timeout, progress):
+    """Copy or download ``name`` from ``source`` into ``dest``; raise OSError on failure."""
+    if not is_url(source):
+        src = Path(source) / name
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} not found")
+        shutil.copyfile(src, dest)
+        return
+    from tqdm import tqdm
+
+    url = source.rstrip("/") + "/" + name
+    request = urllib.request.Request(url, headers={"User-Agent": "actviz"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+        total = response.headers.get("Content-Length")
+        total = int(total) if total and total.isdigit() else None
+        written = 0
+        with tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr,
+                  disable=not progress, leave=False) as bar:
+            for chunk in iter(lambda: response.read(1 << 16), b""):
+                out.write(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+        if total is not None and written != total:
+            raise OSError(f"transfer ended after {written} of {total} bytes")
+
+
+def fetch(spec, raw_dir, mirrors=(), timeout=30.0, progress=True, log=print):
+    """Make every raw file of ``spec`` present and verified in ``raw_dir``.
+
+    A file already there is kept if it verifies. Otherwise each source is tried in order and the
+    first copy that verifies is kept. Returns ``{file name: what matched}``. Raises ``UserError``
+    naming the file and what every source gave when no source has a valid copy.
+    """
+    raw_dir = Path(raw_dir)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    verified = {}
+    for raw_file in spec.files.values():
+        target = raw_dir / raw_file.name
+        if target.exists():
+            ok, what = verify(target, raw_file)
+            if ok:
+                verified[raw_file.name] = what
+                continue
+            log(f"{target}: existing file fails its checksum ({what}); fetching it again")
+        attempts = []
+        for source in ordered_sources(spec, mirrors):
+            try:
+                with atomic_path(target) as tmp:
+                    _copy_from_source(source, raw_file.name, tmp, timeout, progress)
+                    ok, what = verify(tmp, raw_file)
+                    if not ok:
+                        raise ValueError(f"checksum mismatch: {what}")
+            except (OSError, ValueError, urllib.error.URLError) as error:
+                attempts.append(f"{source}: {error}")
+                continue
+            log(f"{raw_file.name}: from {source}, {what}")
+            verified[raw_file.name] = what
+            break
+        else:
+            tried = "; ".join(attempts) or "no sources"
+            raise UserError(f"{spec.name}: no valid copy of {raw_file.name} (tried {tried})")
+    return verified
+
+
+def verify_all(spec, raw_dir):
+    """Verify every raw file of ``spec`` in ``raw_dir``; return ``{name: what matched}`` or raise."""
+    verified = {}
+    for raw_file in spec.files.values():
+        path = Path(raw_dir) / raw_file.name
+        if not path.exists():
+            raise UserError(f"{path}: raw file missing (run the download step)")
+        ok, what = verify(path, raw_file)
+        if not ok:
+            raise UserError(f"{path}: fails its checksum ({what}); refusing to convert it")
+        verified[raw_file.name] = what
+    return verified
+
+
+def _read_idx_splits(spec, raw_dir):
+    splits = {}
+    for split in ("train", "test"):
+        images = read_idx(Path(raw_dir) / spec.files[f"{split}_images"].name)
+        labels = read_idx(Path(raw_dir) / spec.files[f"{split}_labels"].name)
+        if images.ndim == 3:
+            images = images[..., None]
+        splits[split] = (images.astype("uint8"), labels)
+    return splits
+
+
+_READERS = {"idx": _read_idx_splits}
+
+
+def convert(spec, raw_dir, out_path):
+    """Verify the raw files of ``spec`` in ``raw_dir`` and write them as one HDF5 file at ``out_path``."""
+    checksums = verify_all(spec, raw_dir)
+    splits = _READERS[spec.format](spec, raw_dir)
+    num_classes = len(spec.classes)
+    for split, (images, labels) in splits.items():
+        if len(images) != len(labels):
+            raise UserError(f"{spec.name}: {split} split has {len(images)} images "
+                            f"but {len(labels)} labels")
+        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+            raise UserError(f"{spec.name}: {split} labels outside 0..{num_classes - 1}")
+    height, width, channels = splits["train"][0].shape[1:]
+    write_dataset_h5(out_path, splits, {
+        "name": spec.name,
+        "classes": list(spec.classes),
+        "num_classes": num_classes,
+        "height": height,
+        "width": width,
+        "channels": channels,
+        "description": spec.description,
+        "homepage": spec.homepage,
+        "license": spec.license,
+        "checksums": checksums,
+    })
+    return {split: len(labels) for split, (_, labels) in splits.items()}
+
+
+def write_manifest(path, spec, raw_dir, verified):
+    """Record which raw files were fetched and verified (the download step's output)."""
+    write_json(path, {"dataset": spec.name, "raw_dir": str(raw_dir), "verified": verified})

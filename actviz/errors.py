@@ -1,0 +1,22 @@
+"""User-facing errors and the wrapper every script's ``main`` runs under."""
+
+import sys
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing file, bad setting).
+
+    Scripts print its message on one line and exit with status 2, never a traceback.
+    """
+
+
+def run_cli(main, argv=None):
+    """Run ``main(argv)`` and turn a ``UserError`` into a one-line message and exit code 2."""
+    try:
+        return main(argv)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

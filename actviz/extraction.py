@@ -1,0 +1,107 @@
+"""Every layer's activations on a fixed set of test images, from a run's final checkpoint."""
+
+import csv
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from actviz.atomic import atomic_path, write_json
+from actviz.data import read_info, read_split
+from actviz.errors import UserError
+from actviz.stats import LayerStatistics
+
+STATS_COLUMNS = ("dataset", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
+                 "min", "max", "zero_fraction", "below_range", "above_range")
+
+
+def read_run(checkpoint_dir):
+    """The identity (dataset, activation, settings) a checkpoint folder was trained under."""
+    run_file = Path(checkpoint_dir) / "run.json"
+    if not run_file.exists():
+        raise UserError(f"{checkpoint_dir}: no training run here (run.json missing); train first")
+    return json.loads(run_file.read_text())
+
+
+def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe_images,
+            value_range, bins, batch_size=250, threads=None):
+    """Write the activations of the first ``probe_images`` test images to ``out_path`` (HDF5).
+
+    One float32 dataset per layer, [N, ...layer shape], written batch by batch so memory stays
+    flat. Per-layer statistics (mean, std, min, max, zero fraction, a histogram over
+    ``value_range``, shared by all runs) go to ``stats_path`` (JSON) and ``stats_csv_path``.
+    Returns the statistics dict.
+    """
+    run = read_run(checkpoint_dir)
+    info = read_info(h5_path)
+    if run["checksums"] != info["checksums"]:
+        raise UserError(f"{checkpoint_dir} was trained on other data than {h5_path}")
+    if probe_images < 1:
+        raise UserError(f"probe_images must be at least 1, got {probe_images}")
+    images, labels = read_split(h5_path, "test", limit=probe_images)
+    if len(images) < probe_images:
+        raise UserError(f"{h5_path}: the test split has {len(images)} images, fewer than "
+                        f"probe_images={probe_images}")
+
+    from actviz.training import configure_threads
+
+    if threads:
+        configure_threads(threads)
+    import tensorflow as tf
+
+    from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
+
+    model = build_model(images.shape[1:], info["num_classes"], run["activation"])
+    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    if latest is None:
+        raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
+    step = int(latest.rsplit("-", 1)[1])
+    layers_model = layer_outputs_model(model)
+    predict = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
+
+    stats = {name: LayerStatistics(value_range, bins) for name in LAYER_NAMES}
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+        group = f.create_group("activations")
+        predictions = np.empty(len(images), dtype=np.int32)
+        for begin in range(0, len(images), batch_size):
+            outputs = [o.numpy() for o in predict(images[begin:begin + batch_size])]
+            end = begin + len(outputs[0])
+            for name, values in zip(LAYER_NAMES, outputs):
+                if name not in group:
+                    shape = (len(images),) + values.shape[1:]
+                    group.create_dataset(name, shape=shape, dtype="float32",
+                                         chunks=(min(batch_size, len(images)),) + values.shape[1:],
+                                         compression="gzip", compression_opts=1, shuffle=True)
+                group[name][begin:end] = values
+                stats[name].update(values)
+            predictions[begin:end] = outputs[-1].argmax(axis=1)
+        probe = f.create_group("probe")
+        probe.create_dataset("images", data=images, compression="gzip")
+        probe.create_dataset("labels", data=labels)
+        probe.create_dataset("predictions", data=predictions)
+        probe.attrs["selection"] = f"the first {len(images)} images of the test split"
+        f.attrs.update({"dataset": info["name"], "activation": run["activation"], "seed": run["seed"],
+                        "step": step, "checkpoint": latest})
+
+    result = {
+        "dataset": info["name"], "activation": run["activation"], "seed": run["seed"], "step": step,
+        "probe_images": len(images), "probe_accuracy": float((predictions == labels).mean()),
+        "layers": {name: {"shape": list(group_shape), **stats[name].result()}
+                   for name, group_shape in zip(LAYER_NAMES, _layer_shapes(layers_model))},
+    }
+    write_json(stats_path, result)
+    with atomic_path(stats_csv_path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(STATS_COLUMNS)
+        for name, layer in result["layers"].items():
+            writer.writerow([result["dataset"], result["activation"], result["seed"], step, name,
+                             int(np.prod(layer["shape"])), layer["count"], layer["mean"], layer["std"],
+                             layer["min"], layer["max"], layer["zero_fraction"],
+                             layer["histogram"]["below"], layer["histogram"]["above"]])
+    return result
+
+
+def _layer_shapes(layers_model):
+    return [tuple(output.shape[1:]) for output in layers_model.outputs]

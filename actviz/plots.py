@@ -1,0 +1,78 @@
+"""The two pictures of a layer, drawn on a given matplotlib Axes.
+
+``draw_histogram`` and ``draw_grid`` are shared by the TensorBoard images (figures made and
+rasterised with tfplot during training) and the HTML report (side-by-side comparisons).
+Nothing here touches pyplot's global state, so figures can be drawn from any thread.
+"""
+
+import base64
+import io
+import math
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def grid_shape(units):
+    """(rows, cols) with rows * cols == units and rows the largest divisor not above sqrt(units)."""
+    rows = max(d for d in range(1, math.isqrt(units) + 1) if units % d == 0)
+    return rows, units // rows
+
+
+def draw_histogram(ax, counts, edges, label=None, color=None):
+    """Draw a histogram given as ``counts`` over ``edges``, as fractions of all values counted."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    fractions = counts / total if total else counts
+    ax.stairs(fractions, edges, fill=True, alpha=0.75, label=label, color=color)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel("activation value")
+    ax.set_ylabel("fraction of values")
+    ax.grid(True, alpha=0.3)
+
+
+def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
+    """Draw one example's activations of a layer as a 2-D grid (see ``grid_shape``)."""
+    values = np.asarray(values, dtype=np.float32).ravel()
+    image = ax.imshow(values.reshape(grid_shape(values.size)), cmap="viridis",
+                      vmin=vmin, vmax=vmax, interpolation="nearest", aspect="auto")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax)
+    return image
+
+
+def tensorboard_images(layer, values, value_range, bins):
+    """The histogram and grid of one layer as RGBA uint8 arrays [2, H, W, 4], drawn with tfplot.
+
+    ``values`` are the layer's activations on a probe batch, shape [N, ...]; the grid shows
+    the first example.
+    """
+    import tfplot
+
+    counts, edges = np.histogram(values, bins=bins, range=value_range)
+    fig, ax = tfplot.subplots(figsize=(4, 3))
+    draw_histogram(ax, counts, edges)
+    ax.set_title(f"{layer}: histogram")
+    hist = tfplot.figure.to_array(fig)
+    fig, ax = tfplot.subplots(figsize=(4, 3))
+    draw_grid(ax, values[0])
+    ax.set_title(f"{layer}: activations of one example")
+    grid = tfplot.figure.to_array(fig)
+    return np.stack([hist, grid])
+
+
+def new_figure(width, height):
+    """A matplotlib Figure with its own Agg canvas (no pyplot)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_to_png_base64(fig, dpi=80):
+    """The figure as a base64-encoded PNG, for embedding in HTML."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
