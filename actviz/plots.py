@@ -20,15 +20,24 @@ def grid_shape(units):
     return rows, units // rows
 
 
+HISTOGRAM_FLOOR = 1e-5  # lowest fraction shown on the log axis
+
+
 def draw_histogram(ax, counts, edges, label=None, color=None):
-    """Draw a histogram given as ``counts`` over ``edges``, as fractions of all values counted."""
+    """Draw a histogram given as ``counts`` over ``edges``, as fractions of all values counted.
+
+    The y-axis is logarithmic so that a spike (ReLU's zeros) does not hide the tails.
+    """
     counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()
     fractions = counts / total if total else counts
-    ax.stairs(fractions, edges, fill=True, alpha=0.75, label=label, color=color)
+    ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR, fill=True,
+              alpha=0.75, label=label, color=color)
+    ax.set_yscale("log")
+    ax.set_ylim(HISTOGRAM_FLOOR, 1.0)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("activation value")
-    ax.set_ylabel("fraction of values")
+    ax.set_ylabel("fraction of values (log)")
     ax.grid(True, alpha=0.3)
 
 

@@ -105,7 +105,7 @@ def layer_figure(dataset, layer, runs, activations):
     vmin = min(float(e.min()) for e in examples)
     vmax = max(float(e.max()) for e in examples)
     fig = new_figure(3.2 * len(columns), 5.4)
-    axes = fig.subplots(2, len(columns), squeeze=False, sharey="row")
+    axes = fig.subplots(2, len(columns), squeeze=False, sharex="row", sharey="row")
     for column, ((activation, seeds), example) in enumerate(zip(columns, examples)):
         histograms = [runs[dataset, activation, s]["stats"]["layers"][layer]["histogram"] for s in seeds]
         counts = np.sum([h["counts"] for h in histograms], axis=0)

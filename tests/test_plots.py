@@ -1,0 +1,33 @@
+"""The pictures: grid layout, and tfplot really drawing (it is unmaintained, so keep it tested)."""
+
+import numpy as np
+import pytest
+
+from actviz.plots import draw_grid, draw_histogram, figure_to_png_base64, grid_shape, new_figure
+
+
+@pytest.mark.parametrize("units, shape", [(6272, (64, 98)), (3136, (56, 56)), (2048, (32, 64)),
+                                          (160, (10, 16)), (40, (5, 8)), (10, (2, 5)), (7, (1, 7))])
+def test_grid_shape_is_the_squarest_exact_factorisation(units, shape):
+    assert grid_shape(units) == shape
+
+
+def test_tfplot_draws_both_layer_pictures_as_rgba_images():
+    from actviz.plots import tensorboard_images
+
+    values = np.random.default_rng(0).normal(size=(8, 7, 7, 64)).astype(np.float32)
+    images = tensorboard_images("conv2", values, (-4, 8), 60)
+    assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[0] == 2 and images.shape[-1] == 4
+    for image in images:
+        rgb = image[..., :3].reshape(-1, 3)
+        assert len(np.unique(rgb, axis=0)) > 50  # a real drawing, not a blank canvas
+
+
+def test_report_figure_is_a_png():
+    fig = new_figure(4, 3)
+    axes = fig.subplots(1, 2)
+    draw_histogram(axes[0], [0, 5, 10, 0], [-1, 0, 1, 2, 3])
+    draw_grid(axes[1], np.arange(12.0))
+    import base64
+
+    assert base64.b64decode(figure_to_png_base64(fig))[:8] == b"\x89PNG\r\n\x1a\n"
