@@ -54,6 +54,16 @@ class TrainSettings:
         return ident
 
 
+def learning_rate_schedule(settings):
+    """The learning rate, halved every 10,000 steps (staircase) when ``lr_weight_decay`` is set."""
+    if not settings.lr_weight_decay:
+        return settings.learning_rate
+    import keras
+
+    return keras.optimizers.schedules.ExponentialDecay(settings.learning_rate, LR_DECAY_STEPS, 0.5,
+                                                       staircase=True)
+
+
 def configure_threads(threads):
     """Make TensorFlow use ``threads`` CPU threads; call before any TensorFlow op runs."""
     import tensorflow as tf
@@ -130,12 +140,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
 
     model = build_model(train_images.shape[1:], info["num_classes"], activation)
     layers_model = layer_outputs_model(model)
-    learning_rate = settings.learning_rate
-    if settings.lr_weight_decay:
-        learning_rate = keras.optimizers.schedules.ExponentialDecay(
-            settings.learning_rate, LR_DECAY_STEPS, 0.5, staircase=True)
     # Clipping the global gradient norm at 20 as the old project did.
-    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=20.0)
+    optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
     optimizer.build(model.trainable_variables)
 
     _prepare_run_dirs(checkpoint_dir, log_dir, identity, settings.steps, log)

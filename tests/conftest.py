@@ -48,3 +48,47 @@ def http_folder(tmp_path):
     yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+def tensorboard_tags(logdir):
+    """{plugin name: set of tags} of every summary under ``logdir``, read by TensorBoard's own reader."""
+    from tensorboard.backend.event_processing import event_accumulator
+
+    accumulator = event_accumulator.EventAccumulator(str(logdir), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    tags = {}
+    for tag in accumulator.Tags()["tensors"]:
+        plugin = accumulator.SummaryMetadata(tag).plugin_data.plugin_name
+        tags.setdefault(plugin, set()).add(tag)
+    return tags, accumulator
+
+
+def expected_tags(layers):
+    """The summaries every training run must log, by TensorBoard plugin."""
+    return {
+        "scalars": {"loss/train", "accuracy/train", "accuracy/test", "loss/test", "learning_rate"},
+        "histograms": {f"activations/{layer}" for layer in layers},
+        "images": {f"activation_{kind}/{layer}" for layer in layers for kind in ("histogram", "grid")},
+    }
+
+
+@pytest.fixture
+def tiny_h5(tmp_path):
+    """A small learnable dataset in the project's HDF5 layout: the class is the bright quadrant."""
+    from actviz.data import write_dataset_h5
+
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        labels = np.arange(n) % 4
+        images = rng.integers(0, 40, (n, 28, 28, 1), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            r, c = divmod(int(label), 2)
+            images[i, r * 14:(r + 1) * 14, c * 14:(c + 1) * 14] += 200
+        return images, labels
+
+    path = tmp_path / "tiny.h5"
+    write_dataset_h5(path, {"train": split(256), "test": split(64)},
+                     {"name": "tiny", "classes": ["a", "b", "c", "d"], "num_classes": 4, "height": 28,
+                      "width": 28, "channels": 1, "checksums": {"tiny": "sha256:0"}})
+    return path

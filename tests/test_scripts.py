@@ -1,0 +1,46 @@
+"""Every script has --help, and a user's mistake is one line and exit code 2, never a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted(p.name for p in (REPO / "scripts").glob("*.py"))
+
+
+def _run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_has_help(script):
+    result = _run(REPO / "scripts" / script, "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage:")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["download.py", "--dataset", "NoSuchSet"], "unknown dataset 'NoSuchSet'"),
+    (["train.py", "--dataset", "missing.h5"], "missing.h5: dataset file not found"),
+    (["convert.py", "--dataset", "FashionMNIST", "--raw-dir", "nowhere", "--out", "x.h5"], "raw file missing"),
+    (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
+      "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
+    (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5"],
+     "m.json: cannot read"),
+])
+def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
+    result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_download_fetches_and_converts_the_embedded_sample(tmp_path):
+    result = _run(REPO / "scripts" / "download.py", "--dataset", "FashionMNIST-sample", "--quiet",
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "10000 train + 2000 test" in result.stdout
+    assert (tmp_path / "datasets" / "FashionMNIST-sample.h5").exists()
+    assert (tmp_path / "datasets" / "raw" / "FashionMNIST-sample" / "manifest.json").exists()

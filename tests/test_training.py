@@ -1,0 +1,113 @@
+"""Training (checkpoints, resume, TensorBoard summaries, metrics) and activation extraction."""
+
+import csv
+import json
+
+import h5py
+import numpy as np
+import pytest
+from conftest import expected_tags, tensorboard_tags
+
+from actviz.errors import UserError
+from actviz.extraction import extract
+from actviz.model import LAYER_NAMES
+from actviz.training import TrainSettings, learning_rate_schedule, train
+
+SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, eval_every=6,
+                      histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8)
+
+
+def _train(tiny_h5, tmp_path, settings=SMALL, activation="selu", name="run"):
+    run = tmp_path / name
+    return train(tiny_h5, activation, settings, run / "ckpt", run / "logs", run / "metrics.json",
+                 threads=2, progress=False, log=lambda *_: None), run
+
+
+def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path):
+    metrics, run = _train(tiny_h5, tmp_path)
+    assert json.loads((run / "metrics.json").read_text()) == metrics
+    assert metrics["final_step"] == 12 and metrics["resumed_from_step"] == 0
+    assert metrics["test_size"] == 64  # the whole test split
+    assert [h["step"] for h in metrics["history"]] == [6, 12]
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_loss"] > 0
+    assert metrics["checkpoint"].endswith("ckpt-12")
+    tags, accumulator = tensorboard_tags(run / "logs")
+    for plugin, wanted in expected_tags(LAYER_NAMES).items():
+        assert wanted <= tags[plugin], plugin
+    # the images are taken at initialisation and at the last step
+    assert [e.step for e in accumulator.Tensors("activation_grid/conv1")] == [0, 12]
+
+
+def test_learning_rate_halves_every_10k_steps_only_with_decay():
+    decayed = learning_rate_schedule(TrainSettings(learning_rate=1e-3, lr_weight_decay=True))
+    rates = [float(decayed(step)) for step in (0, 9_999, 10_000, 19_999, 20_000)]
+    assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])
+    assert learning_rate_schedule(TrainSettings(learning_rate=1e-3)) == 1e-3
+
+
+def test_logged_learning_rate_is_the_configured_one(tiny_h5, tmp_path):
+    import tensorflow as tf
+
+    _, run = _train(tiny_h5, tmp_path)
+    _, accumulator = tensorboard_tags(run / "logs")
+    rates = [float(tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors("learning_rate")]
+    assert rates == pytest.approx([3e-3] * 3)
+
+
+def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, tmp_path):
+    short = TrainSettings(**{**SMALL.__dict__, "steps": 6})
+    _train(tiny_h5, tmp_path, short)
+    metrics, run = _train(tiny_h5, tmp_path, SMALL)
+    assert metrics["resumed_from_step"] == 6 and metrics["final_step"] == 12
+    _, accumulator = tensorboard_tags(run / "logs")
+    steps = [e.step for e in accumulator.Tensors("loss/train")]
+    assert steps == sorted(set(steps)) and steps[-1] == 12  # the log continues, no step repeated
+
+
+def test_changed_settings_start_over_instead_of_resuming(tiny_h5, tmp_path):
+    _train(tiny_h5, tmp_path, SMALL)
+    other = TrainSettings(**{**SMALL.__dict__, "learning_rate": 1e-3})
+    metrics, _ = _train(tiny_h5, tmp_path, other)
+    assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
+
+
+def test_same_seed_gives_identical_results(tiny_h5, tmp_path):
+    first, _ = _train(tiny_h5, tmp_path, name="a")
+    second, _ = _train(tiny_h5, tmp_path, name="b")
+    assert first["test_loss"] == second["test_loss"] and first["train_loss"] == second["train_loss"]
+
+
+def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
+    with pytest.raises(UserError, match="steps must be at least 1"):
+        _train(tiny_h5, tmp_path, TrainSettings(steps=0))
+    with pytest.raises(UserError, match="fewer than one batch"):
+        _train(tiny_h5, tmp_path, TrainSettings(steps=2, batch_size=1000))
+
+
+def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, tmp_path):
+    metrics, run = _train(tiny_h5, tmp_path)
+    out = tmp_path / "act"
+    result = extract(tiny_h5, run / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", probe_images=40,
+                     value_range=(-4, 8), bins=30, batch_size=16, threads=2)
+    assert result["step"] == 12 and result["activation"] == "selu" and result["probe_images"] == 40
+    with h5py.File(out / "a.h5", "r") as f:
+        assert list(f["activations"]) == sorted(LAYER_NAMES)
+        assert f["activations/conv1"].shape == (40, 14, 14, 32)
+        assert f["activations/logits"].shape == (40, 4)
+        for layer in LAYER_NAMES:
+            values = f["activations"][layer][:].astype(np.float64)
+            assert result["layers"][layer]["mean"] == pytest.approx(values.mean(), rel=1e-5, abs=1e-7)
+            assert result["layers"][layer]["std"] == pytest.approx(values.std(), rel=1e-5)
+        accuracy = (f["probe/predictions"][:] == f["probe/labels"][:]).mean()
+    assert result["probe_accuracy"] == pytest.approx(accuracy)
+    assert json.loads((out / "a.json").read_text()) == json.loads(json.dumps(result))
+    with open(out / "a.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["layer"] for r in rows] == list(LAYER_NAMES)
+    assert float(rows[0]["mean"]) == pytest.approx(result["layers"]["conv1"]["mean"])
+
+
+def test_extraction_without_training_is_a_user_error(tiny_h5, tmp_path):
+    with pytest.raises(UserError, match="train first"):
+        extract(tiny_h5, tmp_path / "none", tmp_path / "a.h5", tmp_path / "a.json", tmp_path / "a.csv",
+                10, (-4, 8), 10)

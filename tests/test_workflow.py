@@ -1,0 +1,122 @@
+"""The Snakemake workflow: lint, config errors, and a tiny end-to-end run in a copy of the project."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import expected_tags, tensorboard_tags
+
+from actviz.model import LAYER_NAMES
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "actviz", "schemas", "templates", "profiles",
+                 "envs", "data")
+ACTIVATIONS = ["relu", "lrelu", "selu"]
+TINY = {"activations": ACTIVATIONS, "steps": 20, "batch_size": 32, "log_every": 5, "eval_every": 10,
+        "histogram_every": 10, "image_every": 20, "checkpoint_every": 10, "probe_size": 16, "probe_images": 40}
+
+
+def snakemake(workdir, *args):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project that ran the tiny config end to end."""
+    workdir = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, workdir / name)
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    result = snakemake(workdir, "--cores", "2", "report", "--configfile", "tiny.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_lint_is_clean():
+    result = snakemake(REPO, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ("steps=-5", "config: steps: -5 is less than the minimum of 1"),
+    ("bogus=1", "config: Additional properties are not allowed ('bogus' was unexpected)"),
+    ("activations=[selu,swishy]", "config: activations: unknown 'swishy'"),
+    ("datasets=[MNIST-typo]", "config: datasets: unknown 'MNIST-typo'"),
+    ("learning_rate=fast", "config: learning_rate: 'fast' is not of type 'number'"),
+    ("histogram_range=[5,1]", "config: histogram_range: needs low < high"),
+])
+def test_bad_config_stops_with_one_line_naming_the_key(override, message):
+    result = snakemake(REPO, "-n", "--config", override)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    assert errors == [f"Error: {message}"] or (len(errors) == 1 and message in errors[0]), result.stderr
+
+
+def test_list_overrides_on_the_command_line_are_typed():
+    result = snakemake(REPO, "-n", "--config", "seeds=[0,1]", "histogram_range=[-3.5,6]", "activations=[selu]")
+    assert result.returncode == 0, result.stderr
+    assert "--seed 1" in result.stdout and "--histogram-range -3.5 6" in result.stdout
+
+
+def test_report_compares_every_activation_on_every_layer(project):
+    html = (project / "results" / "report.html").read_text()
+    with open(project / "results" / "tables" / "accuracy.csv") as f:
+        rows = {r["activation"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ACTIVATIONS
+    for activation in ACTIVATIONS:
+        metrics = json.loads((project / "results" / "runs" / "FashionMNIST-sample" / activation / "seed0" /
+                              "metrics.json").read_text())
+        assert metrics["final_step"] == 20 and metrics["test_size"] == 2000
+        assert float(rows[activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
+        assert f"{metrics['test_accuracy']:.4f}" in html
+    assert html.count('src="data:image/png;base64,') == len(LAYER_NAMES)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36" in html
+
+
+def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(project):
+    runs = sorted((project / "results" / "logs").glob("*/*/seed*"))
+    assert [r.relative_to(project / "results" / "logs").as_posix() for r in runs] == sorted(
+        f"FashionMNIST-sample/{a}/seed0" for a in ACTIVATIONS)
+    for run in runs:
+        tags, _ = tensorboard_tags(run)
+        for plugin, wanted in expected_tags(LAYER_NAMES).items():
+            assert wanted <= tags.get(plugin, set()), (run, plugin)
+
+
+def test_extracted_activations_use_the_same_probe_images(project):
+    import h5py
+    import numpy as np
+
+    probes = []
+    for activation in ACTIVATIONS:
+        with h5py.File(project / "results" / "activations" / "FashionMNIST-sample" / activation / "seed0.h5") as f:
+            probes.append(f["probe/images"][:])
+            assert set(f["activations"]) == set(LAYER_NAMES) and len(f["activations/conv1"]) == 40
+    assert all(np.array_equal(probes[0], p) for p in probes[1:])
+
+
+def test_a_longer_rerun_resumes_training_from_the_checkpoint(project):
+    result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml",
+                       "--config", "steps=30", "activations=[selu]")
+    assert result.returncode == 0, result.stderr[-5000:]
+    metrics = json.loads((project / "results" / "runs" / "FashionMNIST-sample" / "selu" / "seed0" /
+                          "metrics.json").read_text())
+    assert metrics["resumed_from_step"] == 20 and metrics["final_step"] == 30
+    with open(project / "results" / "tables" / "accuracy.csv") as f:
+        assert [r["steps"] for r in csv.DictReader(f)] == ["30"]
