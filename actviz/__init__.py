@@ -7,3 +7,8 @@ checksums, download) -> ``data`` (IDX reader, HDF5 layout) -> ``model`` and
 """
 
 __version__ = "0.1.0"
+
+import os
+
+# TensorFlow's C++ start-up notices (CUDA probing, CPU features) drown the job logs; keep errors.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -62,15 +62,15 @@ def tensorboard_images(layer, values, value_range, bins):
     import tfplot
 
     counts, edges = np.histogram(values, bins=bins, range=value_range)
-    fig, ax = tfplot.subplots(figsize=(4, 3))
-    draw_histogram(ax, counts, edges)
-    ax.set_title(f"{layer}: histogram")
-    hist = tfplot.figure.to_array(fig)
-    fig, ax = tfplot.subplots(figsize=(4, 3))
-    draw_grid(ax, values[0])
-    ax.set_title(f"{layer}: activations of one example")
-    grid = tfplot.figure.to_array(fig)
-    return np.stack([hist, grid])
+    pictures = []
+    for title, draw in ((f"{layer}: histogram", lambda ax: draw_histogram(ax, counts, edges)),
+                        (f"{layer}: activations of one example", lambda ax: draw_grid(ax, values[0]))):
+        fig, ax = tfplot.subplots(figsize=(4, 3))
+        fig.set_layout_engine("constrained")  # keep the axis labels inside the picture
+        draw(ax)
+        ax.set_title(title)
+        pictures.append(tfplot.figure.to_array(fig))
+    return np.stack(pictures)
 
 
 def new_figure(width, height):

@@ -65,11 +65,19 @@ def learning_rate_schedule(settings):
 
 
 def configure_threads(threads):
-    """Make TensorFlow use ``threads`` CPU threads; call before any TensorFlow op runs."""
+    """Make TensorFlow use ``threads`` CPU threads.
+
+    Only possible before TensorFlow's first op in this process (the scripts call it first thing);
+    returns False, changing nothing, when it is too late.
+    """
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _latest_step(checkpoint_dir):

@@ -1,8 +1,12 @@
 # Helpers shared by the rules: config checks and the lists of runs. No rules here.
 import json
+import os
 import sys
 
 sys.path.insert(0, workflow.basedir)
+# Rules run `python scripts/...`: let that be the Python running Snakemake (e.g. .venv's, even
+# when snakemake is called by its path). A conda env activated for a job still comes first.
+os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS

@@ -120,3 +120,37 @@ def test_a_longer_rerun_resumes_training_from_the_checkpoint(project):
     assert metrics["resumed_from_step"] == 20 and metrics["final_step"] == 30
     with open(project / "results" / "tables" / "accuracy.csv") as f:
         assert [r["steps"] for r in csv.DictReader(f)] == ["30"]
+
+
+def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tensorboard = Path(sys.executable).parent / "tensorboard"
+    process = subprocess.Popen([str(tensorboard), "--logdir", "results/logs", "--host", "127.0.0.1",
+                                "--port", str(port)], cwd=project, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/images/tags", timeout=5) as r:
+                    images = json.load(r)
+                if len(images) == len(ACTIVATIONS):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "TensorBoard did not serve the runs in time"
+            time.sleep(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/histograms/tags", timeout=5) as r:
+            histograms = json.load(r)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for run in (f"FashionMNIST-sample/{a}/seed0" for a in ACTIVATIONS):
+        assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
+        assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
