@@ -9,12 +9,18 @@ decompressed bytes (``content``), so that a re-compressed mirror such as Debian'
 
 import gzip
 import hashlib
+import http.client
+import os
 import shutil
 import sys
+import tarfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import numpy as np
 
 from actviz.atomic import atomic_path, write_json
 from actviz.data import read_idx, write_dataset_h5
@@ -24,6 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "data" / "fashion-mnist-sample"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
+DIGITS = tuple(str(d) for d in range(10))
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -63,6 +71,60 @@ class DatasetSpec:
 DATASETS = {
     spec.name: spec
     for spec in (
+        DatasetSpec(
+            name="MNIST",
+            format="idx",
+            files={
+                # Archive MD5s as torchvision lists them; content SHA-256s of the decompressed files.
+                "train_images": RawFile(IDX_FILES["train_images"], "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                                        "sha256:ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+                "train_labels": RawFile(IDX_FILES["train_labels"], "md5:d53e105ee54ea40749a09fcbcd1e9432",
+                                        "sha256:65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+                "test_images": RawFile(IDX_FILES["test_images"], "md5:9fb629c4189551a2d022fa330f9573f3",
+                                       "sha256:0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+                "test_labels": RawFile(IDX_FILES["test_labels"], "md5:ec29112dd5afa0611ce80d1b7f02629c",
+                                       "sha256:ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+            },
+            # yann.lecun.com no longer serves the files: the mirrors torchvision and TFDS use.
+            sources=(
+                "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                "https://storage.googleapis.com/cvdf-datasets/mnist/",
+                "http://yann.lecun.com/exdb/mnist/",
+            ),
+            classes=DIGITS,
+            description="MNIST: 70,000 28x28 grey images of handwritten digits (LeCun et al. 1998), "
+                        "official 60,000/10,000 split.",
+            homepage="http://yann.lecun.com/exdb/mnist/",
+            license="CC BY-SA 3.0",
+        ),
+        DatasetSpec(
+            name="SVHN",
+            format="svhn_mat",
+            files={
+                "train": RawFile("train_32x32.mat", "md5:e26dedcc434d2e4c54c9b2d4a06d8373"),
+                "test": RawFile("test_32x32.mat", "md5:eb5a983be6a315427106f1b164d9cef3"),
+            },
+            sources=("http://ufldl.stanford.edu/housenumbers/",),
+            classes=DIGITS,
+            description="SVHN: 99,289 32x32 colour images of house-number digits from Street View "
+                        "(Netzer et al. 2011), official 73,257/26,032 split (the extra set is not used).",
+            homepage="http://ufldl.stanford.edu/housenumbers/",
+            license="non-commercial use only",
+        ),
+        DatasetSpec(
+            name="CIFAR10",
+            format="cifar10_bin",
+            files={
+                # The binary version: fixed-length records, nothing to unpickle.
+                "archive": RawFile("cifar-10-binary.tar.gz", "md5:c32a1d4ab5d03f1284b67883e8d87530"),
+            },
+            sources=("https://www.cs.toronto.edu/~kriz/",),
+            classes=CIFAR10_CLASSES,
+            description="CIFAR-10: 60,000 32x32 colour images in 10 classes (Krizhevsky 2009), "
+                        "official 50,000/10,000 split.",
+            homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+            license="MIT",
+        ),
         DatasetSpec(
             name="FashionMNIST",
             format="idx",
@@ -171,38 +233,90 @@ def verify(path, raw_file):
     return False, ", ".join(found) or "no checksum known"
 
 
-def _copy_from_source(source, name, dest, timeout, progress):
-    """Copy or download ``name`` from ``source`` into ``dest``; raise OSError on failure."""
-    if not is_url(source):
-        src = Path(source) / name
-        if not src.is_file():
-            raise FileNotFoundError(f"{src} not found")
-        shutil.copyfile(src, dest)
-        return
+RETRIES = 3  # attempts per URL before the next source is tried
+BACKOFF_SECONDS = 1.0  # wait before the 2nd attempt; doubled before each later one
+
+
+def _download_once(url, part, timeout, progress):
+    """Stream ``url`` into ``part``, continuing a partial file where the server honours Range."""
     from tqdm import tqdm
 
-    url = source.rstrip("/") + "/" + name
-    request = urllib.request.Request(url, headers={"User-Agent": "actviz"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total and total.isdigit() else None
-        written = 0
-        with tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr,
-                  disable=not progress, leave=False) as bar:
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": "actviz"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+        if not (have and response.status == 206):
+            have = 0  # no partial file, or the server ignored Range: start over
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length and length.isdigit() else None
+        with open(part, "ab" if have else "wb") as out, tqdm(
+                total=total, initial=have, unit="B", unit_scale=True, desc=PurePosixPath(url).name,
+                file=sys.stderr, disable=not progress, leave=False) as bar:
             for chunk in iter(lambda: response.read(1 << 16), b""):
                 out.write(chunk)
-                written += len(chunk)
                 bar.update(len(chunk))
-        if total is not None and written != total:
-            raise OSError(f"transfer ended after {written} of {total} bytes")
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise OSError(f"transfer ended after {size} of {total} bytes")
+
+
+def download(url, part, timeout=30.0, progress=True, retries=None, backoff=None):
+    """Download ``url`` to ``part``: resume, retry with back-off, give up after ``retries`` attempts.
+
+    A 4xx answer (the file is not there) is not retried. Raises OSError saying what went wrong.
+    """
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF_SECONDS if backoff is None else backoff
+    last = None
+    for attempt in range(1, retries + 1):
+        try:
+            _download_once(url, part, timeout, progress)
+            return
+        except urllib.error.HTTPError as error:
+            if error.code == 416:  # our partial file is not a prefix of theirs: start over
+                part.unlink(missing_ok=True)
+            elif 400 <= error.code < 500:
+                raise OSError(f"HTTP {error.code} {error.reason}") from None
+            last = f"HTTP {error.code} {error.reason}"
+        except urllib.error.URLError as error:
+            last = str(error.reason)
+        except (OSError, http.client.HTTPException) as error:
+            last = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if attempt < retries:
+            time.sleep(backoff * 2 ** (attempt - 1))
+    raise OSError(f"{last} (gave up after {retries} attempts)")
+
+
+def _fetch_from(source, raw_file, target, timeout, progress):
+    """Put a verified copy of ``raw_file`` from ``source`` at ``target``, or raise OSError/ValueError."""
+    if is_url(source):
+        # A stable name, so that a later run resumes what a killed one left.
+        part = target.with_name(target.name + ".part")
+        download(source.rstrip("/") + "/" + raw_file.name, part, timeout, progress)
+        ok, what = verify(part, raw_file)
+        if not ok:
+            part.unlink()
+            raise ValueError(f"checksum mismatch: {what}")
+        os.replace(part, target)
+        return what
+    src = Path(source) / raw_file.name
+    if not src.is_file():
+        raise FileNotFoundError(f"{src} not found")
+    ok, what = verify(src, raw_file)  # check before copying: a wrong file is never copied
+    if not ok:
+        raise ValueError(f"checksum mismatch: {what}")
+    with atomic_path(target) as tmp:
+        shutil.copyfile(src, tmp)
+    return what
 
 
 def fetch(spec, raw_dir, mirrors=(), timeout=30.0, progress=True, log=print):
     """Make every raw file of ``spec`` present and verified in ``raw_dir``.
 
-    A file already there is kept if it verifies. Otherwise each source is tried in order and the
-    first copy that verifies is kept. Returns ``{file name: what matched}``. Raises ``UserError``
-    naming the file and what every source gave when no source has a valid copy.
+    A file already there is kept if it verifies. Otherwise each source is tried in order (local
+    folders first) and the first copy that verifies is kept. Returns ``{file name: what matched}``.
+    Raises ``UserError`` naming the file and what every source gave when none has a valid copy.
     """
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
@@ -215,15 +329,12 @@ def fetch(spec, raw_dir, mirrors=(), timeout=30.0, progress=True, log=print):
                 verified[raw_file.name] = what
                 continue
             log(f"{target}: existing file fails its checksum ({what}); fetching it again")
+            target.unlink()
         attempts = []
         for source in ordered_sources(spec, mirrors):
             try:
-                with atomic_path(target) as tmp:
-                    _copy_from_source(source, raw_file.name, tmp, timeout, progress)
-                    ok, what = verify(tmp, raw_file)
-                    if not ok:
-                        raise ValueError(f"checksum mismatch: {what}")
-            except (OSError, ValueError, urllib.error.URLError) as error:
+                what = _fetch_from(source, raw_file, target, timeout, progress)
+            except (OSError, ValueError) as error:
                 attempts.append(f"{source}: {error}")
                 continue
             log(f"{raw_file.name}: from {source}, {what}")
@@ -260,7 +371,60 @@ def _read_idx_splits(spec, raw_dir):
     return splits
 
 
-_READERS = {"idx": _read_idx_splits}
+def _read_svhn_splits(spec, raw_dir):
+    """SVHN's MATLAB v5 files: X is 32x32x3xN, y is Nx1 with 10 standing for the digit 0."""
+    from scipy.io import loadmat
+
+    splits = {}
+    for split in ("train", "test"):
+        path = Path(raw_dir) / spec.files[split].name
+        try:
+            mat = loadmat(path, variable_names=("X", "y"))
+        except (OSError, ValueError, TypeError) as error:
+            raise UserError(f"{path}: cannot read MATLAB file ({error})") from None
+        if "X" not in mat or "y" not in mat:
+            raise UserError(f"{path}: expected variables X and y")
+        labels = mat["y"].ravel().astype(np.int64)
+        splits[split] = (np.ascontiguousarray(mat["X"].transpose(3, 0, 1, 2), dtype=np.uint8),
+                         np.where(labels == 10, 0, labels))
+    return splits
+
+
+def _safe_member(archive, member):
+    """Refuse a tar member that could land outside the extraction folder or is not a file."""
+    path = PurePosixPath(member.name)
+    if path.is_absolute() or ".." in path.parts:
+        raise UserError(f"{archive}: refusing unsafe member path {member.name!r}")
+    return member.isfile()
+
+
+def _read_cifar10_splits(spec, raw_dir):
+    """CIFAR-10's binary version: records of 1 label byte and 3,072 pixel bytes (R, G, B planes)."""
+    path = Path(raw_dir) / spec.files["archive"].name
+    batches = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    found = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tar.getmembers():
+                if _safe_member(path, member) and PurePosixPath(member.name).name in batches:
+                    found[PurePosixPath(member.name).name] = tar.extractfile(member).read()
+    except (OSError, tarfile.TarError, EOFError) as error:
+        raise UserError(f"{path}: cannot read archive ({error})") from None
+    missing = [b for b in batches if b not in found]
+    if missing:
+        raise UserError(f"{path}: missing {', '.join(missing)}")
+
+    def records(names):
+        data = np.frombuffer(b"".join(found[n] for n in names), np.uint8)
+        if data.size % 3073:
+            raise UserError(f"{path}: {', '.join(names)} is not a whole number of 3,073-byte records")
+        data = data.reshape(-1, 3073)
+        return np.ascontiguousarray(data[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), data[:, 0]
+
+    return {"train": records(batches[:5]), "test": records(batches[5:])}
+
+
+_READERS = {"idx": _read_idx_splits, "svhn_mat": _read_svhn_splits, "cifar10_bin": _read_cifar10_splits}
 
 
 def convert(spec, raw_dir, out_path):

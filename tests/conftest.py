@@ -1,10 +1,11 @@
 """Shared fixtures: generated datasets in the upstream IDX format and a local HTTP server."""
 
-import functools
 import http.server
 import os
+import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,23 +32,116 @@ def make_idx_dataset(folder, train=60, test=20, classes=10, seed=0):
     return arrays
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+def make_svhn_mat(path, n, seed=0):
+    """An SVHN file in the upstream MATLAB v5 layout: X is 32x32x3xN uint8, y is Nx1 in 1..10."""
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8)
+    labels = (np.arange(n) % 10 + 1).astype(np.uint8).reshape(n, 1)  # 10 stands for the digit 0
+    savemat(path, {"X": images, "y": labels}, format="5")
+    return images, labels
+
+
+def make_cifar10_tar(path, per_batch, seed=0, extra_members=()):
+    """A CIFAR-10 binary archive as published: cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin,
+    each record one label byte then 1,024 red, 1,024 green and 1,024 blue bytes. Returns
+    {batch name: (labels, images N x 3 x 32 x 32)}."""
+    import io
+    import tarfile
+
+    rng = np.random.default_rng(seed)
+    batches = {}
+    with tarfile.open(path, "w:gz") as tar:
+        names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+        members = []
+        for name in names:
+            labels = rng.integers(0, 10, per_batch, dtype=np.uint8)
+            images = rng.integers(0, 256, (per_batch, 3, 32, 32), dtype=np.uint8)
+            batches[name] = (labels, images)
+            records = np.concatenate([labels[:, None], images.reshape(per_batch, -1)], axis=1)
+            members.append((f"cifar-10-batches-bin/{name}", records.tobytes()))
+        members.append(("cifar-10-batches-bin/batches.meta.txt", b"airplane\nautomobile\n"))
+        for name, data in [*members, *extra_members]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return batches
+
+
+class _FaultyRangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves the server's folder with HTTP Range support and scripted faults per file name."""
+
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        server = self.server
+        name = self.path.lstrip("/")
+        server.requests.append((name, self.headers.get("Range")))
+        faults = server.faults.get(name, [])
+        fault = faults.pop(0) if faults else None
+        if fault == "hang":
+            time.sleep(3)  # longer than the client's timeout in the tests
+            return
+        if fault == "html":  # an error page served with status 200, as some mirrors do
+            body = b"<html><body>Service temporarily unavailable</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if fault == "500":
+            self.send_error(500)
+            return
+        path = server.folder / name
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start = 0
+        requested = self.headers.get("Range")
+        if requested and server.ranges:
+            start = int(requested.split("=")[1].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if fault == "truncate":  # the connection drops half-way through
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(body)
+
 
 @pytest.fixture
-def http_folder(tmp_path):
-    """Serve a fresh folder on 127.0.0.1; yields (folder, base URL)."""
+def http_server(tmp_path):
+    """An HTTP server on 127.0.0.1 over a fresh folder.
+
+    Attributes: folder, url, faults ({file name: [fault, ...]} consumed one per request: "truncate",
+    "html", "hang", "500"), requests ([(file name, Range header)]), ranges (honour Range, default True).
+    """
     folder = tmp_path / "served"
     folder.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FaultyRangeHandler)
+    server.folder, server.faults, server.requests, server.ranges = folder, {}, [], True
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def http_folder(http_server):
+    """Serve a fresh folder on 127.0.0.1; yields (folder, base URL)."""
+    return http_server.folder, http_server.url
 
 
 def tensorboard_tags(logdir):

@@ -30,6 +30,12 @@ def _spec_for(folder, sources):
     return replace(DATASETS["FashionMNIST-sample"], name="Tiny", files=files, sources=tuple(sources))
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    """Keep the back-off between download attempts short in tests."""
+    monkeypatch.setattr("actviz.datasets.BACKOFF_SECONDS", 0.01)
+
+
 @pytest.fixture
 def upstream(tmp_path):
     folder = tmp_path / "upstream"
@@ -142,7 +148,7 @@ def test_convert_refuses_a_file_that_fails_its_checksum(tmp_path, upstream):
 
 
 def test_unknown_dataset_names_the_known_ones():
-    with pytest.raises(UserError, match="known datasets: FashionMNIST"):
+    with pytest.raises(UserError, match="known datasets: .*FashionMNIST"):
         get_spec("MNISTT")
 
 
@@ -184,3 +190,118 @@ def test_make_sample_recreates_the_embedded_sample(tmp_path):
         name = f"{split}-indices.txt"
         assert (tmp_path / name).read_text() == (repo_sample / name).read_text()
     assert os.path.exists(repo_sample / "LICENSE")
+
+
+def _spec_with_checksums(name, folder):
+    """The registry's spec for ``name`` with the MD5s of the generated files in ``folder``."""
+    spec = DATASETS[name]
+    files = {role: RawFile(f.name, "md5:" + hashlib.md5((Path(folder) / f.name).read_bytes()).hexdigest())
+             for role, f in spec.files.items()}
+    return replace(spec, files=files)
+
+
+def test_svhn_mat_files_convert_with_label_10_as_digit_0(tmp_path, http_server):
+    from conftest import make_svhn_mat
+
+    train_x, train_y = make_svhn_mat(http_server.folder / "train_32x32.mat", 30, seed=1)
+    make_svhn_mat(http_server.folder / "test_32x32.mat", 12, seed=2)
+    spec = _spec_with_checksums("SVHN", http_server.folder)
+    fetch(spec, tmp_path / "raw", mirrors=[http_server.url], progress=False, log=lambda *_: None)
+    assert convert(spec, tmp_path / "raw", tmp_path / "svhn.h5") == {"train": 30, "test": 12}
+    images, labels = read_split(tmp_path / "svhn.h5", "train")
+    assert images.shape == (30, 32, 32, 3)
+    np.testing.assert_array_equal(images[7], train_x[:, :, :, 7])
+    assert labels[9] == 0 and labels[0] == 1 and set(labels) == set(range(10))
+    assert read_info(tmp_path / "svhn.h5")["classes"] == [str(d) for d in range(10)]
+
+
+def test_cifar10_binary_archive_converts_without_unpickling(tmp_path, http_server):
+    from conftest import make_cifar10_tar
+
+    batches = make_cifar10_tar(http_server.folder / "cifar-10-binary.tar.gz", per_batch=8)
+    spec = _spec_with_checksums("CIFAR10", http_server.folder)
+    fetch(spec, tmp_path / "raw", mirrors=[http_server.url], progress=False, log=lambda *_: None)
+    assert convert(spec, tmp_path / "raw", tmp_path / "c.h5") == {"train": 40, "test": 8}
+    images, labels = read_split(tmp_path / "c.h5", "train")
+    labels_b2, images_b2 = batches["data_batch_2.bin"]
+    np.testing.assert_array_equal(labels[8:16], labels_b2)  # batches in order 1..5
+    np.testing.assert_array_equal(images[8], images_b2[0].transpose(1, 2, 0))  # planes -> H x W x RGB
+    test_images, test_labels = read_split(tmp_path / "c.h5", "test")
+    np.testing.assert_array_equal(test_labels, batches["test_batch.bin"][0])
+    assert read_info(tmp_path / "c.h5")["classes"][0] == "airplane"
+
+
+@pytest.mark.parametrize("member", ["../evil.bin", "/etc/evil.bin", "cifar-10-batches-bin/../../evil"])
+def test_cifar10_archive_with_an_unsafe_member_is_refused(tmp_path, member):
+    from conftest import make_cifar10_tar
+
+    make_cifar10_tar(tmp_path / "cifar-10-binary.tar.gz", 2, extra_members=[(member, b"x")])
+    spec = _spec_with_checksums("CIFAR10", tmp_path)
+    with pytest.raises(UserError, match="refusing unsafe member path"):
+        convert(spec, tmp_path, tmp_path / "c.h5")
+    assert not (tmp_path / "c.h5").exists()
+
+
+def _serve_tiny_idx(http_server, upstream):
+    folder, _ = upstream
+    for name in IDX_FILES.values():
+        shutil.copy(folder / name, http_server.folder / name)
+    return _spec_for(folder, [http_server.url])
+
+
+def test_a_truncated_transfer_is_resumed_with_a_range_request(tmp_path, http_server, upstream):
+    spec = _serve_tiny_idx(http_server, upstream)
+    name = IDX_FILES["train_images"]
+    http_server.faults[name] = ["truncate"]
+    fetch(spec, tmp_path / "raw", progress=False, log=lambda *_: None)
+    ranges = [r for n, r in http_server.requests if n == name]
+    assert ranges[0] is None and ranges[1].startswith("bytes=") and int(ranges[1][6:-1]) > 0
+    assert (tmp_path / "raw" / name).read_bytes() == (http_server.folder / name).read_bytes()
+
+
+def test_a_truncated_transfer_is_retried_whole_when_the_server_ignores_ranges(tmp_path, http_server, upstream):
+    spec = _serve_tiny_idx(http_server, upstream)
+    http_server.ranges = False
+    name = IDX_FILES["train_images"]
+    http_server.faults[name] = ["truncate", "500"]
+    fetch(spec, tmp_path / "raw", progress=False, log=lambda *_: None)
+    assert len([n for n, _ in http_server.requests if n == name]) == 3
+    assert (tmp_path / "raw" / name).read_bytes() == (http_server.folder / name).read_bytes()
+
+
+def _add_mirror(http_server):
+    """Copy the served files into a mirror/ sub-folder; return its URL."""
+    (http_server.folder / "mirror").mkdir()
+    for name in IDX_FILES.values():
+        shutil.copy(http_server.folder / name, http_server.folder / "mirror" / name)
+    return f"{http_server.url}mirror/"
+
+
+def test_an_html_error_page_with_status_200_is_refused_and_the_next_source_used(tmp_path, http_server,
+                                                                                 upstream):
+    folder, _ = upstream
+    _serve_tiny_idx(http_server, upstream)
+    mirror = _add_mirror(http_server)
+    name = IDX_FILES["test_labels"]
+    http_server.faults[name] = ["html"]
+    logged = []
+    fetch(_spec_for(folder, [http_server.url, mirror]), tmp_path / "raw", progress=False, log=logged.append)
+    assert any(line.startswith(f"{name}: from {mirror}") for line in logged)
+
+    http_server.faults[name] = ["html"]
+    with pytest.raises(UserError, match=f"no valid copy of {name} .*checksum mismatch"):
+        fetch(_spec_for(folder, [http_server.url]), tmp_path / "raw2", progress=False, log=lambda *_: None)
+    assert not (tmp_path / "raw2" / name).exists() and not (tmp_path / "raw2" / f"{name}.part").exists()
+
+
+def test_a_hanging_source_times_out_and_the_next_one_is_used(tmp_path, http_server, upstream, monkeypatch):
+    monkeypatch.setattr("actviz.datasets.RETRIES", 1)
+    folder, _ = upstream
+    _serve_tiny_idx(http_server, upstream)
+    mirror = _add_mirror(http_server)
+    name = IDX_FILES["test_labels"]
+    http_server.faults[name] = ["hang"]
+    logged = []
+    fetch(_spec_for(folder, [http_server.url, mirror]), tmp_path / "raw", timeout=0.5, progress=False,
+          log=logged.append)
+    assert any(line.startswith(f"{name}: from {mirror}") for line in logged)
