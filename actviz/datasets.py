@@ -179,14 +179,6 @@ DATASETS = {
 }
 
 
-def get_spec(name):
-    """Return the ``DatasetSpec`` called ``name``, or a ``UserError`` listing the known names."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise UserError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}") from None
-
-
 def is_url(source):
     return "://" in str(source)
 

@@ -10,6 +10,7 @@ os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.envi
 
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS
+from actviz.own_data import find_own_dataset, own_dataset_files
 
 
 wildcard_constraints:
@@ -52,15 +53,34 @@ def validate_config(config, schema):
         cause = error.__context__  # the jsonschema ValidationError that validate() wrapped
         if not hasattr(cause, "absolute_path"):
             raise
-        where = "/".join(str(p) for p in cause.absolute_path)
-        stop(f"config: {where + ': ' if where else ''}{cause.message}")
-    for key, known in (("datasets", DATASETS), ("activations", ACTIVATIONS)):
-        unknown = [name for name in config[key] if name not in known]
-        if unknown:
-            stop(f"config: {key}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        key = "/".join(str(p) for p in cause.absolute_path)
+        stop(f"config: {key}: {cause.message}" if key else f"config: {cause.message}")
+    unknown = [name for name in config["activations"] if name not in ACTIVATIONS]
+    if unknown:
+        stop(f"config: activations: unknown {', '.join(map(repr, unknown))}; known: {', '.join(ACTIVATIONS)}")
+    for name in config["datasets"]:
+        if name not in DATASETS and find_own_dataset(name, config["datasets_dir"]) is None:
+            stop(
+                f"config: datasets: unknown {name!r}: not one of {', '.join(DATASETS)}, and "
+                f"{config['datasets_dir']}/{name}/ holds neither data.h5 nor data.hy + id.txt"
+            )
     low, high = config["histogram_range"]
     if not low < high:
         stop(f"config: histogram_range: needs low < high, got [{low}, {high}]")
+
+
+def convert_source(wildcards):
+    """The folder convert.py reads: verified raw files, or the own dataset's folder."""
+    if wildcards.dataset in DATASETS:
+        return f"results/raw/{wildcards.dataset}"
+    return str(find_own_dataset(wildcards.dataset, config["datasets_dir"]))
+
+
+def convert_inputs(wildcards):
+    """The download step's manifest for a built-in dataset, the own dataset's files otherwise."""
+    if wildcards.dataset in DATASETS:
+        return [f"results/raw/{wildcards.dataset}/manifest.json"]
+    return [str(p) for p in own_dataset_files(convert_source(wildcards))]
 
 
 def run_outputs(pattern):

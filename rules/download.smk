@@ -12,15 +12,18 @@ rule download:
     log:
         "results/joblogs/download/{dataset}.log",
     shell:
-        "python scripts/download.py --dataset {wildcards.dataset} --raw-dir results/raw "
+        "python scripts/download.py --dataset {wildcards.dataset} --dest results "
         "--no-convert --quiet {params.mirrors} > {log} 2>&1"
 
 
 rule convert:
     input:
-        manifest="results/raw/{dataset}/manifest.json",
+        convert_inputs,
     output:
         h5="results/data/{dataset}.h5",
+    params:
+        source=convert_source,
+        test_fraction=config["test_fraction"],
     conda:
         "../envs/data.yaml"
     log:
@@ -30,5 +33,5 @@ rule convert:
         mem_mb=4000,
         runtime=30,
     shell:
-        "python scripts/convert.py --dataset {wildcards.dataset} "
-        "--raw-dir results/raw/{wildcards.dataset} --out {output.h5} > {log} 2>&1"
+        "python scripts/convert.py --dataset {wildcards.dataset} --source {params.source:q} "
+        "--out {output.h5} --test-fraction {params.test_fraction} > {log} 2>&1"

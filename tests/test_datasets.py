@@ -13,7 +13,7 @@ from conftest import make_idx_dataset
 
 from actviz.data import read_info, read_split
 from actviz.datasets import (DATASETS, DEBIAN_FASHION_MNIST, IDX_FILES, RawFile, convert, fetch,
-                             get_spec, ordered_sources, verify)
+                             ordered_sources, verify)
 from actviz.errors import UserError
 
 
@@ -147,9 +147,11 @@ def test_convert_refuses_a_file_that_fails_its_checksum(tmp_path, upstream):
     assert not (tmp_path / "tiny.h5").exists()
 
 
-def test_unknown_dataset_names_the_known_ones():
-    with pytest.raises(UserError, match="known datasets: .*FashionMNIST"):
-        get_spec("MNISTT")
+def test_unknown_dataset_names_the_known_ones(tmp_path):
+    from actviz.own_data import resolve_dataset
+
+    with pytest.raises(UserError, match="not one of MNIST, SVHN, CIFAR10, FashionMNIST"):
+        resolve_dataset("MNISTT", tmp_path)
 
 
 def test_embedded_sample_verifies_and_has_balanced_official_splits(tmp_path):
