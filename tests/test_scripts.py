@@ -23,7 +23,8 @@ def test_every_script_has_help(script):
 @pytest.mark.parametrize("args, message", [
     (["download.py", "--dataset", "NoSuchSet"], "unknown dataset 'NoSuchSet'"),
     (["train.py", "--dataset", "missing.h5"], "missing.h5: dataset file not found"),
-    (["convert.py", "--dataset", "FashionMNIST", "--raw-dir", "nowhere", "--out", "x.h5"], "raw file missing"),
+    (["convert.py", "--dataset", "FashionMNIST", "--source", "nowhere", "--out", "x.h5"], "raw file missing"),
+    (["convert.py", "--dataset", "mine", "--source", "nowhere", "--out", "x.h5"], "no data.h5 or data.hy"),
     (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
       "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
     (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5"],
@@ -44,3 +45,15 @@ def test_download_fetches_and_converts_the_embedded_sample(tmp_path):
     assert "10000 train + 2000 test" in result.stdout
     assert (tmp_path / "datasets" / "FashionMNIST-sample.h5").exists()
     assert (tmp_path / "datasets" / "raw" / "FashionMNIST-sample" / "manifest.json").exists()
+
+
+def test_download_checks_and_converts_an_own_dataset(tmp_path):
+    import numpy as np
+
+    from actviz.own_data import write_legacy_layout
+
+    write_legacy_layout(tmp_path / "datasets" / "mine", np.zeros((10, 8, 8, 1), np.uint8), np.arange(10) % 2, 2)
+    result = _run(REPO / "scripts" / "download.py", "--dataset", "mine", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "mine: 8 train + 2 test images" in result.stdout
+    assert (tmp_path / "datasets" / "mine.h5").exists()

@@ -154,3 +154,26 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
     for run in (f"FashionMNIST-sample/{a}/seed0" for a in ACTIVATIONS):
         assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
+
+
+def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project):
+    import numpy as np
+
+    from actviz.data import write_dataset_h5
+    from actviz.own_data import write_legacy_layout
+
+    rng = np.random.default_rng(0)
+    write_legacy_layout(project / "datasets" / "legacy_own", rng.integers(0, 256, (80, 12, 12, 1), dtype=np.uint8),
+                        np.arange(80) % 3, 3)
+    (project / "datasets" / "h5_own").mkdir()
+    write_dataset_h5(project / "datasets" / "h5_own" / "data.h5",
+                     {s: (rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8), np.arange(n) % 4)
+                      for s, n in (("train", 64), ("test", 16))}, {"classes": ["a", "b", "c", "d"]})
+    result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml", "--config",
+                       "datasets=[legacy_own,h5_own]", "activations=[selu]", "probe_images=10")
+    assert result.returncode == 0, result.stderr[-5000:]
+    for dataset, test_size in (("legacy_own", 16), ("h5_own", 16)):
+        metrics = json.loads((project / "results" / "runs" / dataset / "selu" / "seed0" / "metrics.json").read_text())
+        assert metrics["test_size"] == test_size and metrics["final_step"] == 20
+    html = (project / "results" / "report.html").read_text()
+    assert "<h2>legacy_own</h2>" in html and "<h2>h5_own</h2>" in html
