@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The workflow's rules call `python scripts/...`: run them with the virtualenv's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: report test lint tensorboard clean
+.PHONY: report test lint bench tensorboard clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 ## lint: snakemake --lint
 lint: $(STAMP)
 	snakemake --lint
+
+## bench: benchmarks that print their figures (needs Debian's dataset-fashion-mnist)
+bench: $(STAMP)
+	python bench/convert_benchmark.py
 
 ## tensorboard: TensorBoard on results/logs at http://127.0.0.1:$(PORT)
 tensorboard: $(STAMP)

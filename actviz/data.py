@@ -2,7 +2,7 @@
 
 HDF5 layout (one file per dataset, whole arrays, chunked and compressed)::
 
-    /train/images  uint8  N x H x W x C
+    /train/images  uint8  N x H x W x C   (chunks of 1,024 images, LZF-compressed)
     /train/labels  int32  N
     /test/images   uint8  M x H x W x C
     /test/labels   int32  M
@@ -97,10 +97,10 @@ def write_dataset_h5(path, splits, attrs):
                 raise UserError(f"{path}: {split} has {len(images)} images but {len(labels)} labels")
             group = f.create_group(split)
             chunk = (min(len(images), 1024),) + images.shape[1:]
-            group.create_dataset("images", data=images, chunks=chunk,
-                                 compression="gzip", compression_opts=4, shuffle=True)
+            # h5py's LZF: 3x faster to write than gzip for 10% more bytes (bench/convert_benchmark.py).
+            group.create_dataset("images", data=images, chunks=chunk, compression="lzf", shuffle=True)
             group.create_dataset("labels", data=labels.astype(np.int32),
-                                 chunks=(min(len(labels), 65536),), compression="gzip")
+                                 chunks=(min(len(labels), 65536),), compression="lzf")
         for key, value in attrs.items():
             f.attrs[key] = json.dumps(value) if isinstance(value, (list, dict, tuple)) else value
 

@@ -419,10 +419,15 @@ def _read_cifar10_splits(spec, raw_dir):
 _READERS = {"idx": _read_idx_splits, "svhn_mat": _read_svhn_splits, "cifar10_bin": _read_cifar10_splits}
 
 
+def read_raw(spec, raw_dir):
+    """Decode the raw files of ``spec`` in ``raw_dir``: ``{split: (images N x H x W x C, labels)}``."""
+    return _READERS[spec.format](spec, raw_dir)
+
+
 def convert(spec, raw_dir, out_path):
     """Verify the raw files of ``spec`` in ``raw_dir`` and write them as one HDF5 file at ``out_path``."""
     checksums = verify_all(spec, raw_dir)
-    splits = _READERS[spec.format](spec, raw_dir)
+    splits = read_raw(spec, raw_dir)
     num_classes = len(spec.classes)
     for split, (images, labels) in splits.items():
         if len(images) != len(labels):
