@@ -25,7 +25,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", nargs="+", required=True, metavar="NAME",
                         help=f"datasets to fetch: {', '.join(DATASETS)}")
-    parser.add_argument("--mirror", nargs="*", default=[], metavar="URL_OR_DIR",
+    parser.add_argument("--mirror", nargs="+", action="extend", default=[], metavar="URL_OR_DIR",
                         help="extra sources tried before the built-in ones (folders or URL prefixes)")
     parser.add_argument("--dest", default="datasets",
                         help="DEST/raw/NAME/ gets the raw files, DEST/NAME.h5 the dataset (default: datasets)")

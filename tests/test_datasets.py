@@ -178,6 +178,8 @@ def test_full_fashion_mnist_converts_from_the_debian_folder(tmp_path):
     assert convert(spec, tmp_path / "raw", tmp_path / "f.h5") == {"train": 60000, "test": 10000}
     _, labels = read_split(tmp_path / "f.h5", "train")
     assert np.bincount(labels).tolist() == [6000] * 10
+    _, labels = read_split(tmp_path / "f.h5", "test")
+    assert np.bincount(labels).tolist() == [1000] * 10
 
 
 @debian
@@ -307,3 +309,13 @@ def test_a_hanging_source_times_out_and_the_next_one_is_used(tmp_path, http_serv
     fetch(_spec_for(folder, [http_server.url, mirror]), tmp_path / "raw", timeout=0.5, progress=False,
           log=logged.append)
     assert any(line.startswith(f"{name}: from {mirror}") for line in logged)
+
+
+def test_mnist_registry_entry_fetches_idx_files_over_http(tmp_path, http_server):
+    arrays = make_idx_dataset(http_server.folder, train=30, test=10)
+    spec = _spec_with_checksums("MNIST", http_server.folder)
+    assert spec.sources[0].startswith("https://")  # the real mirrors stay in the list, tried after ours
+    verified = fetch(spec, tmp_path / "raw", mirrors=[http_server.url], progress=False, log=lambda *_: None)
+    assert all(what.startswith("archive md5:") for what in verified.values())
+    assert convert(spec, tmp_path / "raw", tmp_path / "m.h5") == {"train": 30, "test": 10}
+    np.testing.assert_array_equal(read_split(tmp_path / "m.h5", "test")[1], arrays["test_labels"])

@@ -57,3 +57,13 @@ def test_download_checks_and_converts_an_own_dataset(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "mine: 8 train + 2 test images" in result.stdout
     assert (tmp_path / "datasets" / "mine.h5").exists()
+
+
+def test_download_takes_every_mirror_given():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("download_script", REPO / "scripts" / "download.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = module.parse_args(["--dataset", "MNIST", "--mirror", "/a", "--mirror", "http://b/", "/c"])
+    assert args.mirror == ["/a", "http://b/", "/c"]
