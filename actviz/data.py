@@ -84,8 +84,10 @@ def write_idx(path, array):
 def write_dataset_h5(path, splits, attrs):
     """Write ``splits`` ({split: (images uint8 NxHxWxC, labels)}) and ``attrs`` to one HDF5 file.
 
-    The file appears only once complete.
+    Labels must lie in 0..num_classes-1 when ``attrs`` gives ``num_classes``. The file appears
+    only once complete.
     """
+    num_classes = attrs.get("num_classes")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for split, (images, labels) in splits.items():
             images = np.asarray(images)
@@ -95,6 +97,8 @@ def write_dataset_h5(path, splits, attrs):
                                  f"{images.dtype} {images.shape}")
             if len(images) != len(labels):
                 raise UserError(f"{path}: {split} has {len(images)} images but {len(labels)} labels")
+            if num_classes and len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+                raise UserError(f"{path}: {split} labels outside 0..{num_classes - 1}")
             group = f.create_group(split)
             chunk = (min(len(images), 1024),) + images.shape[1:]
             # h5py's LZF: 3x faster to write than gzip for 10% more bytes (bench/convert_benchmark.py).

@@ -190,13 +190,6 @@ def ordered_sources(spec, mirrors=()):
     return [s for s in unique if not is_url(s)] + [s for s in unique if is_url(s)]
 
 
-def _digest(stream, algorithm):
-    digest = hashlib.new(algorithm)
-    for chunk in iter(lambda: stream.read(1 << 20), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify(path, raw_file):
     """Check ``path`` against ``raw_file``'s checksums.
 
@@ -207,7 +200,7 @@ def verify(path, raw_file):
     if raw_file.archive:
         algorithm, expected = raw_file.archive.split(":", 1)
         with open(path, "rb") as f:
-            actual = _digest(f, algorithm)
+            actual = hashlib.file_digest(f, algorithm).hexdigest()
         if actual == expected:
             return True, f"archive {raw_file.archive}"
         found.append(f"archive {algorithm} {actual}")
@@ -215,7 +208,7 @@ def verify(path, raw_file):
         algorithm, expected = raw_file.content.split(":", 1)
         try:
             with gzip.open(path, "rb") as f:
-                actual = _digest(f, algorithm)
+                actual = hashlib.file_digest(f, algorithm).hexdigest()
         except (OSError, EOFError) as error:
             found.append(f"not a readable gzip file ({error})")
         else:
@@ -428,18 +421,11 @@ def convert(spec, raw_dir, out_path):
     """Verify the raw files of ``spec`` in ``raw_dir`` and write them as one HDF5 file at ``out_path``."""
     checksums = verify_all(spec, raw_dir)
     splits = read_raw(spec, raw_dir)
-    num_classes = len(spec.classes)
-    for split, (images, labels) in splits.items():
-        if len(images) != len(labels):
-            raise UserError(f"{spec.name}: {split} split has {len(images)} images "
-                            f"but {len(labels)} labels")
-        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-            raise UserError(f"{spec.name}: {split} labels outside 0..{num_classes - 1}")
     height, width, channels = splits["train"][0].shape[1:]
     write_dataset_h5(out_path, splits, {
         "name": spec.name,
         "classes": list(spec.classes),
-        "num_classes": num_classes,
+        "num_classes": len(spec.classes),
         "height": height,
         "width": width,
         "channels": channels,

@@ -178,7 +178,7 @@ def convert_own(name, folder, out_path, test_fraction=0.2, seed=0):
     if classes is None:
         classes = [str(c) for c in range(num_classes)]
     num_classes = len(classes)
-    for split, (_, labels) in splits.items():
+    for split, (_, labels) in splits.items():  # name the user's file, not the one being written
         if labels.min() < 0 or labels.max() >= num_classes:
             raise UserError(f"{source}: {split} labels outside 0..{num_classes - 1}")
     height, width, channels = shapes["train"]

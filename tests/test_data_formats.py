@@ -95,3 +95,10 @@ def test_h5_writer_leaves_no_file_when_it_fails(tmp_path):
 def test_read_info_names_a_missing_file(tmp_path):
     with pytest.raises(UserError, match="not found"):
         read_info(tmp_path / "missing.h5")
+
+
+def test_h5_writer_refuses_labels_outside_the_classes(tmp_path):
+    splits = _splits()
+    with pytest.raises(UserError, match="train labels outside 0..4"):
+        write_dataset_h5(tmp_path / "d.h5", splits, {"num_classes": 5})
+    assert not (tmp_path / "d.h5").exists()
