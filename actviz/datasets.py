@@ -17,7 +17,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -53,19 +53,23 @@ class RawFile:
     content: str | None = None  # checksum of the decompressed content of a .gz file
 
 
+def _idx_files(**checksums):
+    """The four IDX files of an MNIST-style dataset; ``checksums``: role -> (archive, content)."""
+    return {role: RawFile(name, *checksums[role]) for role, name in IDX_FILES.items()}
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """What the pipeline knows of one dataset."""
 
     name: str
-    format: str  # which reader converts the raw files: "idx"
+    format: str  # which reader decodes the raw files: a key of _READERS
     files: dict  # role ("train_images", ...) -> RawFile
     sources: tuple  # local folders and URL prefixes, in the order to try
     classes: tuple
     description: str
     homepage: str
     license: str
-    notes: dict = field(default_factory=dict)
 
 
 DATASETS = {
@@ -74,17 +78,17 @@ DATASETS = {
         DatasetSpec(
             name="MNIST",
             format="idx",
-            files={
+            files=_idx_files(
                 # Archive MD5s as torchvision lists them; content SHA-256s of the decompressed files.
-                "train_images": RawFile(IDX_FILES["train_images"], "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                                        "sha256:ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-                "train_labels": RawFile(IDX_FILES["train_labels"], "md5:d53e105ee54ea40749a09fcbcd1e9432",
-                                        "sha256:65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-                "test_images": RawFile(IDX_FILES["test_images"], "md5:9fb629c4189551a2d022fa330f9573f3",
-                                       "sha256:0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-                "test_labels": RawFile(IDX_FILES["test_labels"], "md5:ec29112dd5afa0611ce80d1b7f02629c",
-                                       "sha256:ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-            },
+                train_images=("md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                              "sha256:ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+                train_labels=("md5:d53e105ee54ea40749a09fcbcd1e9432",
+                              "sha256:65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+                test_images=("md5:9fb629c4189551a2d022fa330f9573f3",
+                             "sha256:0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+                test_labels=("md5:ec29112dd5afa0611ce80d1b7f02629c",
+                             "sha256:ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+            ),
             # yann.lecun.com no longer serves the files: the mirrors torchvision and TFDS use.
             sources=(
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -128,18 +132,18 @@ DATASETS = {
         DatasetSpec(
             name="FashionMNIST",
             format="idx",
-            files={
+            files=_idx_files(
                 # Archive MD5s as published by Zalando; content SHA-256s of the same files
                 # decompressed, which also match Debian's re-compressed copies.
-                "train_images": RawFile(IDX_FILES["train_images"], "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                                        "sha256:c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-                "train_labels": RawFile(IDX_FILES["train_labels"], "md5:25c81989df183df01b3e8a0aad5dffbe",
-                                        "sha256:bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-                "test_images": RawFile(IDX_FILES["test_images"], "md5:bef4ecab320f06d8554ea6380940ec79",
-                                       "sha256:5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-                "test_labels": RawFile(IDX_FILES["test_labels"], "md5:bb300cfdad3c16e7a12a480ee83cd310",
-                                       "sha256:0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
-            },
+                train_images=("md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                              "sha256:c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+                train_labels=("md5:25c81989df183df01b3e8a0aad5dffbe",
+                              "sha256:bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+                test_images=("md5:bef4ecab320f06d8554ea6380940ec79",
+                             "sha256:5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+                test_labels=("md5:bb300cfdad3c16e7a12a480ee83cd310",
+                             "sha256:0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            ),
             sources=(
                 str(DEBIAN_FASHION_MNIST),  # apt-get install dataset-fashion-mnist
                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
@@ -155,18 +159,18 @@ DATASETS = {
         DatasetSpec(
             name="FashionMNIST-sample",
             format="idx",
-            files={
+            files=_idx_files(
                 # SHA-256 of the decompressed content written by scripts/make_sample.py
                 # (the gzip bytes may differ between zlib versions; the content does not).
-                "train_images": RawFile(IDX_FILES["train_images"], None,
-                                        "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36"),
-                "train_labels": RawFile(IDX_FILES["train_labels"], None,
-                                        "sha256:be2365acaf49a29e2e9e2f73f8905f1ed18e6ccc41928736bf3a1d46eae9ec51"),
-                "test_images": RawFile(IDX_FILES["test_images"], None,
-                                       "sha256:1d9672168b490e8d422443f738488f8f0c878cbf6e6ee0121cc5aad0c89fb907"),
-                "test_labels": RawFile(IDX_FILES["test_labels"], None,
-                                       "sha256:6b6deb8d3d9ebbcf79a69cd8924091e5a1b44c01878988f2f1dc1bb8b7a71069"),
-            },
+                train_images=(None,
+                              "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36"),
+                train_labels=(None,
+                              "sha256:be2365acaf49a29e2e9e2f73f8905f1ed18e6ccc41928736bf3a1d46eae9ec51"),
+                test_images=(None,
+                             "sha256:1d9672168b490e8d422443f738488f8f0c878cbf6e6ee0121cc5aad0c89fb907"),
+                test_labels=(None,
+                             "sha256:6b6deb8d3d9ebbcf79a69cd8924091e5a1b44c01878988f2f1dc1bb8b7a71069"),
+            ),
             sources=(str(SAMPLE_DIR),),
             classes=FASHION_MNIST_CLASSES,
             description="A class-balanced sample of Fashion-MNIST shipped with the project: "

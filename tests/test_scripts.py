@@ -34,7 +34,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 

@@ -63,7 +63,7 @@ def test_bad_config_stops_with_one_line_naming_the_key(override, message):
     result = snakemake(REPO, "-n", "--config", override)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    errors = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == [f"Error: {message}"] or (len(errors) == 1 and message in errors[0]), result.stderr
 
 
