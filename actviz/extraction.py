@@ -12,8 +12,9 @@ from actviz.data import read_info, read_split
 from actviz.errors import UserError
 from actviz.stats import LayerStatistics
 
-STATS_COLUMNS = ("dataset", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
-                 "min", "max", "zero_fraction", "below_range", "above_range")
+STATS_COLUMNS = ("dataset", "recipe", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
+                 "min", "max", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction",
+                 "below_range", "above_range")
 
 
 def read_run(checkpoint_dir):
@@ -50,9 +51,13 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
         configure_threads(threads)
     import tensorflow as tf
 
-    from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
+    from actviz.activations import ACTIVATIONS
+    from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
 
-    model = build_model(images.shape[1:], info["num_classes"], run["activation"])
+    # The same input standardisation as in training: from the whole train split.
+    mean, std = input_statistics(read_split(h5_path, "train")[0])
+    model = build_model(images.shape[1:], info["num_classes"], run["activation"], run["recipe"],
+                        run["dropout"], run["lrelu_slope"], mean, std)
     latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
         raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
@@ -61,7 +66,8 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
     layers_model = layer_outputs_model(model)
     predict = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
 
-    stats = {name: LayerStatistics(value_range, bins) for name in LAYER_NAMES}
+    saturation = ACTIVATIONS[run["activation"]].saturation
+    stats = {name: LayerStatistics(value_range, bins, saturation) for name in LAYER_NAMES}
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
         group = f.create_group("activations")
         predictions = np.empty(len(images), dtype=np.int32)
@@ -82,11 +88,12 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
         probe.create_dataset("labels", data=labels)
         probe.create_dataset("predictions", data=predictions)
         probe.attrs["selection"] = f"the first {len(images)} images of the test split"
-        f.attrs.update({"dataset": info["name"], "activation": run["activation"], "seed": run["seed"],
-                        "step": step, "checkpoint": latest})
+        f.attrs.update({"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"],
+                        "seed": run["seed"], "step": step, "checkpoint": latest})
 
     result = {
-        "dataset": info["name"], "activation": run["activation"], "seed": run["seed"], "step": step,
+        "dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
+        "step": step,
         "probe_images": len(images), "probe_accuracy": float((predictions == labels).mean()),
         "layers": {name: {"shape": list(group_shape), **stats[name].result()}
                    for name, group_shape in zip(LAYER_NAMES, _layer_shapes(layers_model))},
@@ -96,9 +103,10 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
         writer = csv.writer(f)
         writer.writerow(STATS_COLUMNS)
         for name, layer in result["layers"].items():
-            writer.writerow([result["dataset"], result["activation"], result["seed"], step, name,
-                             int(np.prod(layer["shape"])), layer["count"], layer["mean"], layer["std"],
-                             layer["min"], layer["max"], layer["zero_fraction"],
+            writer.writerow([result["dataset"], result["recipe"], result["activation"], result["seed"], step,
+                             name, int(np.prod(layer["shape"])), layer["count"], layer["mean"], layer["std"],
+                             layer["min"], layer["max"], layer["zero_fraction"], layer["dead_fraction"],
+                             layer["negative_fraction"], layer["saturated_fraction"],
                              layer["histogram"]["below"], layer["histogram"]["above"]])
     return result
 

@@ -3,10 +3,12 @@
 import functools
 
 import keras
+import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
+from actviz.recipes import RECIPES, check_recipe
 
-# Every layer whose output the pipeline records, input to output.
+# Every layer whose output (after its activation) the pipeline records, input to output.
 LAYER_NAMES = ("conv1", "conv2", "conv3", "dense1", "dense2", "logits")
 
 
@@ -15,34 +17,77 @@ def conv_widths(channels):
     return (32, 64, 128) if channels == 1 else (64, 128, 256)
 
 
-def activation_function(name):
+def activation_function(name, lrelu_slope=0.2):
     """The Keras callable of the activation called ``name``."""
     spec = ACTIVATIONS[check_activation(name)]
+    kwargs = dict(spec.kwargs)
+    if "negative_slope" in kwargs:
+        kwargs["negative_slope"] = lrelu_slope
     function = keras.activations.get(spec.keras_name)
-    return functools.partial(function, **spec.kwargs) if spec.kwargs else function
+    return functools.partial(function, **kwargs) if kwargs else function
 
 
-def build_model(input_shape, num_classes, activation):
-    """The old project's classifier for uint8 images of ``input_shape`` (H, W, C).
+def input_statistics(images, chunk=4096):
+    """Per-channel mean and standard deviation of uint8 images N x H x W x C (float64)."""
+    total = np.zeros(images.shape[-1])
+    squares = np.zeros(images.shape[-1])
+    for begin in range(0, len(images), chunk):
+        part = images[begin:begin + chunk].reshape(-1, images.shape[-1]).astype(np.float64)
+        total += part.sum(axis=0)
+        squares += (part**2).sum(axis=0)
+    count = images.size // images.shape[-1]
+    mean = total / count
+    return mean, np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
+
+
+def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05, lrelu_slope=0.2,
+                input_mean=None, input_std=None):
+    """The old project's classifier for uint8 images of ``input_shape`` (H, W, C), set up by ``recipe``.
 
     Three 5x5 stride-2 conv layers, then dense layers of 16n, 4n and n units (n classes); every
-    layer but the logits uses ``activation``. Weights are drawn from Keras' global seed, so call
-    ``keras.utils.set_random_seed`` first for a reproducible model.
+    layer but the logits uses ``activation``. The recipe (``actviz.recipes``) decides the
+    initialisers, batch norm, dropout and input scaling; standardised inputs need ``input_mean``
+    and ``input_std`` (see ``input_statistics``). Weights are drawn from Keras' global seed, so
+    call ``keras.utils.set_random_seed`` first for a reproducible model.
     """
     spec = ACTIVATIONS[check_activation(activation)]
-    act = activation_function(activation)
+    setup = RECIPES[check_recipe(recipe)]
+    act = activation_function(activation, lrelu_slope)
+
+    def initializer(dense):
+        if setup.proper_init:
+            return spec.initializer
+        # A fresh instance per layer: Keras gives an unseeded instance's every call the same values.
+        return "glorot_uniform" if dense else keras.initializers.TruncatedNormal(stddev=0.02)
+
+    use_alpha = setup.alpha_dropout_for_selu and spec.self_normalizing
+    drop_layer = keras.layers.AlphaDropout if use_alpha else keras.layers.Dropout
+    conv_rate = dropout if setup.conv_dropout is None else setup.conv_dropout
+    dense_rate = dropout if setup.dense_dropout is None else setup.dense_dropout
+
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
-    x = keras.layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
+    if setup.standardize_inputs:
+        if input_mean is None or input_std is None:
+            raise ValueError(f"recipe {recipe!r} standardises inputs: give input_mean and input_std")
+        std = np.asarray(input_std, dtype=np.float64)
+        x = keras.layers.Rescaling(scale=list(1.0 / std), offset=list(-np.asarray(input_mean) / std),
+                                   name="standardize")(inputs)
+    else:
+        x = keras.layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
     for index, width in enumerate(conv_widths(input_shape[-1]), start=1):
         x = keras.layers.Conv2D(width, 5, strides=2, padding="same", activation=act,
-                                kernel_initializer=spec.initializer, name=f"conv{index}")(x)
+                                kernel_initializer=initializer(dense=False), name=f"conv{index}")(x)
+        if setup.conv_batchnorm and not spec.self_normalizing:
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"conv{index}_bn")(x)
+        if conv_rate:
+            x = drop_layer(conv_rate, name=f"conv{index}_dropout")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(16 * num_classes, activation=act, kernel_initializer=spec.initializer,
-                           name="dense1")(x)
-    x = keras.layers.Dense(4 * num_classes, activation=act, kernel_initializer=spec.initializer,
-                           name="dense2")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name=f"cnn_{activation}")
+    for name, units in (("dense1", 16 * num_classes), ("dense2", 4 * num_classes)):
+        x = keras.layers.Dense(units, activation=act, kernel_initializer=initializer(dense=True), name=name)(x)
+        if dense_rate:
+            x = drop_layer(dense_rate, name=f"{name}_dropout")(x)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer(dense=True), name="logits")(x)
+    return keras.Model(inputs, logits, name=f"cnn_{recipe}_{activation}")
 
 
 def layer_outputs_model(model):

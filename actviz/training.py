@@ -1,5 +1,7 @@
-"""Training one (dataset, activation, seed) run: checkpoints that resume, TensorBoard logs, metrics."""
+"""Training one (dataset, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
+statistics of every layer over training, and final metrics."""
 
+import csv
 import json
 import shutil
 import sys
@@ -9,39 +11,50 @@ from pathlib import Path
 
 import numpy as np
 
-from actviz.activations import check_activation
-from actviz.atomic import write_json
+from actviz.activations import ACTIVATIONS, check_activation
+from actviz.atomic import atomic_path, write_json
 from actviz.data import read_info, read_split
 from actviz.errors import UserError
+from actviz.recipes import check_recipe
+from actviz.stats import PERCENTILES, layer_statistics
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
+STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction", "dead_fraction",
+                "negative_fraction", "saturated_fraction")
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Everything that defines a training run besides its data and activation."""
 
-    steps: int = 2000
+    steps: int = 1500
     batch_size: int = 64
     learning_rate: float = 1e-3
     lr_weight_decay: bool = False
     seed: int = 0
+    recipe: str = "snn"
+    dropout: float = 0.05  # the snn recipe's dropout rate (AlphaDropout for SELU)
+    lrelu_slope: float = 0.2
     log_every: int = 50  # scalars
-    eval_every: int = 500  # test accuracy on the whole test split
+    eval_every: int = 250  # test accuracy on the whole test split
+    stats_every: int = 100  # layer statistics on the probe batch (CSV and TensorBoard scalars)
     histogram_every: int = 250  # native TensorBoard histograms of every layer
-    image_every: int = 1000  # tfplot histogram and grid images of every layer
+    image_every: int = 750  # tfplot histogram and grid images of every layer
     checkpoint_every: int = 500
     probe_size: int = 256  # test images whose activations the summaries show
     histogram_range: tuple = (-4.0, 8.0)
     histogram_bins: int = 60
 
     def check(self):
-        for key in ("steps", "batch_size", "log_every", "eval_every", "histogram_every",
+        check_recipe(self.recipe)
+        for key in ("steps", "batch_size", "log_every", "eval_every", "stats_every", "histogram_every",
                     "image_every", "checkpoint_every", "probe_size", "histogram_bins"):
             if getattr(self, key) < 1:
                 raise UserError(f"{key} must be at least 1, got {getattr(self, key)}")
         if not self.learning_rate > 0:
             raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
         low, high = self.histogram_range
         if not low < high:
             raise UserError(f"histogram_range must be [low, high] with low < high, got {low}, {high}")
@@ -114,26 +127,67 @@ def _prepare_run_dirs(checkpoint_dir, log_dir, identity, steps, log):
     write_json(run_file, identity)
 
 
-def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, threads=None,
-          progress=True, log=print):
-    """Train (or resume) one run and write its metrics JSON; return the metrics dict.
+class Progress:
+    """What a run has recorded so far (evaluations, training curve, layer statistics, histograms).
+
+    Saved beside each checkpoint, so that a resumed run keeps what came before the checkpoint.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.records = {"evaluations": [], "training": [], "layer_stats": [], "histograms": []}
+
+    def load(self, up_to_step):
+        if self.path.exists():
+            saved = json.loads(self.path.read_text())
+            self.records = {k: [r for r in v if r["step"] <= up_to_step] for k, v in saved.items()}
+        return self
+
+    def add(self, kind, **record):
+        self.records[kind].append(record)
+
+    def save(self):
+        write_json(self.path, self.records)
+
+
+def _write_csv(path, rows, columns):
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_name(dataset, recipe, activation, seed):
+    return f"{dataset}/{recipe}/{activation}/seed{seed}"
+
+
+def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path=None,
+          histograms_path=None, threads=None, progress=True, log=print):
+    """Train (or resume) one run; write its metrics JSON and layer statistics CSVs; return the metrics.
 
     Checkpoints go to ``checkpoint_dir`` every ``checkpoint_every`` steps and at the end; a later
     call with the same settings resumes from the newest one (and may train further if ``steps``
-    grew). TensorBoard logs go to ``log_dir``.
+    grew). TensorBoard logs go to ``log_dir``. Layer statistics of the probe batch, at step 0 and
+    every ``stats_every`` steps, go to ``stats_path`` (default: training_stats.csv beside the
+    metrics) and their histograms to ``histograms_path`` (training_histograms.csv).
     """
     check_activation(activation)
     settings.check()
+    metrics_path = Path(metrics_path)
+    stats_path = Path(stats_path or metrics_path.with_name("training_stats.csv"))
+    histograms_path = Path(histograms_path or metrics_path.with_name("training_histograms.csv"))
     info = read_info(h5_path)
     identity = {"dataset": info["name"], "checksums": info["checksums"], "activation": activation,
                 **settings.identity()}
+    name = run_name(info["name"], settings.recipe, activation, settings.seed)
 
     if threads:
         configure_threads(threads)
     import keras
     import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams_api
 
-    from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
+    from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
     from actviz.plots import tensorboard_images
 
     keras.utils.set_random_seed(settings.seed)
@@ -145,8 +199,11 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         raise UserError(f"{h5_path}: {len(train_images)} train images, fewer than one batch "
                         f"of {settings.batch_size}")
     probe = test_images[: settings.probe_size]
+    saturation = ACTIVATIONS[activation].saturation
 
-    model = build_model(train_images.shape[1:], info["num_classes"], activation)
+    mean, std = input_statistics(train_images)
+    model = build_model(train_images.shape[1:], info["num_classes"], activation, settings.recipe,
+                        settings.dropout, settings.lrelu_slope, mean, std)
     layers_model = layer_outputs_model(model)
     # Clipping the global gradient norm at 20 as the old project did.
     optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
@@ -159,6 +216,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log(f"resumed from {manager.latest_checkpoint} at step {int(optimizer.iterations)}")
     start_step = int(optimizer.iterations)
+    record = Progress(Path(checkpoint_dir) / "progress.json").load(up_to_step=start_step)
 
     dataset = (tf.data.Dataset.from_tensor_slices((train_images, train_labels))
                .shuffle(len(train_images), seed=settings.seed + start_step,
@@ -191,93 +249,132 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                                         tf.int32))
         return loss, correct
 
-    def evaluate():
-        """Loss and accuracy on the whole test split."""
+    probe_outputs = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
+
+    def evaluate(step):
+        """Loss and accuracy on the whole test split, logged and recorded."""
         total_loss, total_correct = 0.0, 0
         for begin in range(0, len(test_images), 1000):
             loss, correct = eval_step(test_images[begin:begin + 1000], test_labels[begin:begin + 1000])
             total_loss += float(loss)
             total_correct += int(correct)
-        return total_loss / len(test_images), total_correct / len(test_images)
+        test_loss, test_accuracy = total_loss / len(test_images), total_correct / len(test_images)
+        tf.summary.scalar("loss/test", test_loss, step=step)
+        tf.summary.scalar("accuracy/test", test_accuracy, step=step)
+        record.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
+
+    def observe_layers(step, stats, histograms, images):
+        """Layer statistics, native histograms and tfplot images of the probe batch, as due."""
+        outputs = [o.numpy() for o in probe_outputs(probe)]
+        for layer, values in zip(LAYER_NAMES, outputs):
+            if stats:
+                summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins,
+                                           saturation, percentiles=True)
+                row = {key: summary[key] for key in STAT_COLUMNS}
+                record.add("layer_stats", step=step, layer=layer, **row)
+                record.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
+                for key, value in row.items():
+                    if value is not None:
+                        tf.summary.scalar(f"stats/{layer}/{key}", value, step=step)
+            if histograms:
+                tf.summary.histogram(f"activations/{layer}", values, step=step)
+            if images:
+                pictures = tensorboard_images(layer, values, settings.histogram_range, settings.histogram_bins)
+                tf.summary.image(f"activation_histogram/{layer}", pictures[:1], step=step)
+                tf.summary.image(f"activation_grid/{layer}", pictures[1:], step=step)
+
+    def due(step, every):
+        return step % every == 0 or step == settings.steps
 
     writer = tf.summary.create_file_writer(str(log_dir))
-
-    def write_layer_summaries(step, images_too):
-        outputs = layers_model(probe, training=False)
-        for name, values in zip(LAYER_NAMES, outputs):
-            tf.summary.histogram(f"activations/{name}", values, step=step)
-            if images_too:
-                pictures = tensorboard_images(name, values.numpy(), settings.histogram_range,
-                                              settings.histogram_bins)
-                tf.summary.image(f"activation_histogram/{name}", pictures[:1], step=step)
-                tf.summary.image(f"activation_grid/{name}", pictures[1:], step=step)
-
-    history = []
     window = []  # (loss, accuracy) tensors since the last scalar summary; read in one go
-    last_loss = last_accuracy = None
     started = time.perf_counter()
     with writer.as_default():
         if start_step == 0:
-            write_layer_summaries(0, images_too=True)  # the state at initialisation
+            hparams_api.hparams({"dataset": info["name"], "recipe": settings.recipe, "activation": activation,
+                                 "seed": settings.seed, "learning_rate": settings.learning_rate,
+                                 "batch_size": settings.batch_size, "dropout": settings.dropout,
+                                 "lrelu_slope": settings.lrelu_slope,
+                                 "lr_weight_decay": settings.lr_weight_decay}, trial_id=name)
+            observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
+            evaluate(0)
         from tqdm import tqdm
 
-        bar = tqdm(total=settings.steps, initial=min(start_step, settings.steps), unit="step",
-                   desc=f"{info['name']}/{activation}/seed{settings.seed}", file=sys.stderr,
-                   disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
+        bar = tqdm(total=settings.steps, initial=min(start_step, settings.steps), unit="step", desc=name,
+                   file=sys.stderr, disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
         batches = iter(dataset)
         for step in range(start_step + 1, settings.steps + 1):
             images, labels = next(batches)
             window.append(train_step(images, labels))
-            if step % settings.log_every == 0 or step == settings.steps:
+            if due(step, settings.log_every):
                 losses, accuracies = np.array(window, dtype=np.float64).T
                 if not np.isfinite(losses).all():
                     first = int(np.argmin(np.isfinite(losses)))
                     raise UserError(f"training diverged at step {step - len(losses) + 1 + first} "
                                     f"(loss {losses[first]}); try a smaller learning_rate")
-                last_loss, last_accuracy = float(losses.mean()), float(accuracies.mean())
-                tf.summary.scalar("loss/train", last_loss, step=step)
-                tf.summary.scalar("accuracy/train", last_accuracy, step=step)
+                loss, accuracy = float(losses.mean()), float(accuracies.mean())
+                tf.summary.scalar("loss/train", loss, step=step)
+                tf.summary.scalar("accuracy/train", accuracy, step=step)
                 tf.summary.scalar("learning_rate", float(optimizer.learning_rate), step=step)
+                record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
                 window.clear()
-                bar.set_postfix(loss=f"{last_loss:.3f}", acc=f"{last_accuracy:.3f}", refresh=False)
-            if step % settings.eval_every == 0 or step == settings.steps:
-                test_loss, test_accuracy = evaluate()
-                tf.summary.scalar("loss/test", test_loss, step=step)
-                tf.summary.scalar("accuracy/test", test_accuracy, step=step)
-                history.append({"step": step, "test_loss": test_loss, "test_accuracy": test_accuracy})
-            if step % settings.histogram_every == 0 or step == settings.steps:
-                write_layer_summaries(step, images_too=step % settings.image_every == 0
-                                      or step == settings.steps)
-            if step % settings.checkpoint_every == 0 or step == settings.steps:
+                bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
+            if due(step, settings.eval_every):
+                evaluate(step)
+            observe = {"stats": due(step, settings.stats_every),
+                       "histograms": due(step, settings.histogram_every),
+                       "images": due(step, settings.image_every)}
+            if any(observe.values()):
+                observe_layers(step, **observe)
+            if due(step, settings.checkpoint_every):
                 manager.save(checkpoint_number=step)
+                record.save()
             bar.update(1)
         bar.close()
+        final_step = int(optimizer.iterations)
+        if not record.records["evaluations"] or record.records["evaluations"][-1]["step"] != final_step:
+            evaluate(final_step)
     writer.flush()
     elapsed = time.perf_counter() - started
-    final_step = int(optimizer.iterations)
     if _latest_step(checkpoint_dir) != final_step:
         manager.save(checkpoint_number=final_step)
-    if not history or history[-1]["step"] != final_step:
-        test_loss, test_accuracy = evaluate()
-        history.append({"step": final_step, "test_loss": test_loss, "test_accuracy": test_accuracy})
+    record.save()
     trained = final_step - start_step
 
+    records = record.records
+    _write_csv(stats_path, [{"step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
+                            for r in records["layer_stats"]], ("step", "layer", *STAT_COLUMNS))
+    edges = np.linspace(*settings.histogram_range, settings.histogram_bins + 1)
+    _write_csv(histograms_path, [{"step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
+                                  "bin_high": float(edges[i + 1]), "count": count}
+                                 for r in records["histograms"] for i, count in enumerate(r["counts"])],
+               ("step", "layer", "bin_low", "bin_high", "count"))
+    last_training = records["training"][-1] if records["training"] else {}
+    final = records["evaluations"][-1]
     metrics = {
         "dataset": info["name"],
+        "recipe": settings.recipe,
         "activation": activation,
         "seed": settings.seed,
+        "run": name,
         "settings": settings.identity() | {"steps": settings.steps},
         "final_step": final_step,
         "resumed_from_step": start_step,
-        "train_loss": last_loss if trained else None,  # mean over the last log_every steps
-        "train_accuracy": last_accuracy if trained else None,
-        "test_loss": history[-1]["test_loss"],
-        "test_accuracy": history[-1]["test_accuracy"],
+        "train_loss": last_training.get("train_loss"),  # mean over the last log_every steps
+        "train_accuracy": last_training.get("train_accuracy"),
+        "test_loss": final["test_loss"],
+        "test_accuracy": final["test_accuracy"],
         "test_size": len(test_images),
-        "history": history,
+        "evaluations": records["evaluations"],
+        "training": records["training"],
         "checkpoint": manager.latest_checkpoint,
         "train_seconds": elapsed,
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
     }
+    with writer.as_default():
+        # The final metrics under their own tags, for TensorBoard's HParams dashboard.
+        tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=final_step)
+        tf.summary.scalar("final/test_loss", metrics["test_loss"], step=final_step)
+    writer.flush()
     write_json(metrics_path, metrics)
     return metrics

@@ -160,7 +160,10 @@ def tensorboard_tags(logdir):
 def expected_tags(layers):
     """The summaries every training run must log, by TensorBoard plugin."""
     return {
-        "scalars": {"loss/train", "accuracy/train", "accuracy/test", "loss/test", "learning_rate"},
+        "scalars": {"loss/train", "accuracy/train", "accuracy/test", "loss/test", "learning_rate",
+                    "final/test_accuracy", "final/test_loss"}
+        | {f"stats/{layer}/{key}" for layer in layers for key in ("mean", "std", "p1", "p99", "dead_fraction",
+                                                                  "negative_fraction", "zero_fraction")},
         "histograms": {f"activations/{layer}" for layer in layers},
         "images": {f"activation_{kind}/{layer}" for layer in layers for kind in ("histogram", "grid")},
     }

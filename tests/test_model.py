@@ -1,51 +1,101 @@
-"""The CNN: the old project's shapes for grey and colour inputs, activations where they belong."""
+"""The CNN: the old project's shapes, every activation where it belongs, and the two recipes."""
 
 import keras
 import numpy as np
 import pytest
 
+from actviz.activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE
 from actviz.errors import UserError
-from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
+from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
+
+IMAGES = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
+STATS = {"input_mean": [120.0], "input_std": [60.0]}
 
 
+def _model(activation, recipe="snn", shape=(28, 28, 1), **kwargs):
+    keras.utils.set_random_seed(0)
+    stats = STATS if shape[-1] == 1 else {"input_mean": [120.0] * 3, "input_std": [60.0] * 3}
+    return build_model(shape, 10, activation, recipe, **{**stats, **kwargs})
+
+
+@pytest.mark.parametrize("recipe", ["snn", "seed"])
 @pytest.mark.parametrize("input_shape, shapes", [
     ((28, 28, 1), [(14, 14, 32), (7, 7, 64), (4, 4, 128), (160,), (40,), (10,)]),
     ((32, 32, 3), [(16, 16, 64), (8, 8, 128), (4, 4, 256), (160,), (40,), (10,)]),
 ])
-def test_layer_shapes_follow_the_old_project(input_shape, shapes):
-    model = build_model(input_shape, 10, "relu")
+def test_layer_shapes_follow_the_old_project(input_shape, shapes, recipe):
+    model = _model("relu", recipe, input_shape)
     outputs = layer_outputs_model(model).outputs
     assert [tuple(o.shape[1:]) for o in outputs] == shapes
     assert [model.get_layer(n).kernel.shape[:2] for n in ("conv1", "conv2", "conv3")] == [(5, 5)] * 3
     assert all(model.get_layer(n).strides == (2, 2) for n in ("conv1", "conv2", "conv3"))
 
 
-def test_hidden_layers_use_the_activation_and_logits_do_not():
-    keras.utils.set_random_seed(0)
-    images = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
-    outputs = dict(zip(LAYER_NAMES, layer_outputs_model(build_model((28, 28, 1), 10, "relu"))(images)))
-    for name in LAYER_NAMES[:-1]:
-        assert float(np.min(outputs[name])) >= 0.0
-    assert float(np.min(outputs["logits"])) < 0.0  # no activation on the logits
-    keras.utils.set_random_seed(0)
-    selu = dict(zip(LAYER_NAMES, layer_outputs_model(build_model((28, 28, 1), 10, "selu"))(images)))
-    low = -1.0507009873554805 * 1.6732632423543772
-    assert low - 1e-5 <= float(np.min(selu["conv1"])) < 0.0
-    keras.utils.set_random_seed(0)
-    lrelu = layer_outputs_model(build_model((28, 28, 1), 10, "lrelu"))
-    conv1 = lrelu.get_layer("conv1")
-    x = np.array([[-1.0, 2.0]], dtype=np.float32)
-    np.testing.assert_allclose(conv1.activation(x), [[-0.2, 2.0]], rtol=1e-6)
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_is_applied_to_hidden_layers_and_not_to_logits(activation):
+    outputs = dict(zip(LAYER_NAMES, (np.asarray(o) for o in layer_outputs_model(_model(activation))(IMAGES))))
+    assert all(np.isfinite(v).all() for v in outputs.values())
+    conv1 = _model(activation).get_layer("conv1")
+    x = np.linspace(-3, 3, 13, dtype=np.float32)[None]
+    expected = {"relu": np.maximum(x, 0), "lrelu": np.where(x > 0, x, 0.2 * x),
+                "selu": SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
+                "elu": np.where(x > 0, x, np.expm1(x)), "tanh": np.tanh(x), "sigmoid": 1 / (1 + np.exp(-x)),
+                "swish": x / (1 + np.exp(-x)), "gelu": None}[activation]
+    if expected is not None:
+        np.testing.assert_allclose(conv1.activation(x), expected, rtol=1e-5, atol=1e-6)
+    if activation == "relu":
+        assert all(v.min() >= 0 for k, v in outputs.items() if k != "logits")
+    assert outputs["logits"].min() < 0  # no activation on the logits
+
+
+def test_lrelu_slope_is_configurable():
+    conv1 = _model("lrelu", lrelu_slope=0.01).get_layer("conv1")
+    np.testing.assert_allclose(conv1.activation(np.array([[-2.0, 2.0]], np.float32)), [[-0.02, 2.0]], rtol=1e-6)
+
+
+def _layer_types(model):
+    return {layer.name: type(layer).__name__ for layer in model.layers}
+
+
+def test_snn_recipe_gives_selu_lecun_init_and_alpha_dropout_and_relu_he_init_and_dropout():
+    selu, relu = _model("selu", dropout=0.1), _model("relu", dropout=0.1)
+    assert _layer_types(selu)["dense1_dropout"] == "AlphaDropout" and selu.get_layer("conv2_dropout").rate == 0.1
+    assert _layer_types(relu)["dense1_dropout"] == "Dropout"
+    assert not any(t == "BatchNormalization" for t in _layer_types(relu).values())
+    fan_in = 5 * 5 * 32
+    assert np.std(np.asarray(selu.get_layer("conv2").kernel)) == pytest.approx(np.sqrt(1 / fan_in), rel=0.1)
+    assert np.std(np.asarray(relu.get_layer("conv2").kernel)) == pytest.approx(np.sqrt(2 / fan_in), rel=0.1)
+    standardized = keras.Model(selu.input, selu.get_layer("standardize").output)(IMAGES)
+    expected = (IMAGES.astype(np.float32) - 120.0) / 60.0
+    np.testing.assert_allclose(standardized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_seed_recipe_reproduces_the_old_project_setup():
+    relu, selu = _model("relu", "seed"), _model("selu", "seed")
+    types = _layer_types(relu)
+    assert [types.get(f"conv{i}_bn") for i in (1, 2, 3)] == ["BatchNormalization"] * 3
+    assert not any(t == "BatchNormalization" for t in _layer_types(selu).values())  # none after SELU
+    assert all(relu.get_layer(f"conv{i}_dropout").rate == 0.5 for i in (1, 2, 3))
+    assert "dense1_dropout" not in types and "scale" in types
+    kernel = np.asarray(relu.get_layer("conv2").kernel)
+    assert np.std(kernel) == pytest.approx(0.02 * 0.88, rel=0.1) and np.abs(kernel).max() <= 0.04 + 1e-6
+    assert not np.array_equal(kernel[..., 0], np.asarray(relu.get_layer("conv2").kernel)[..., 1])
 
 
 def test_same_seed_builds_the_same_weights():
-    keras.utils.set_random_seed(3)
-    a = build_model((28, 28, 1), 10, "selu").get_weights()
-    keras.utils.set_random_seed(3)
-    b = build_model((28, 28, 1), 10, "selu").get_weights()
+    a, b = _model("selu", "seed").get_weights(), _model("selu", "seed").get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-def test_unknown_activation_is_a_user_error():
-    with pytest.raises(UserError, match="known activations: relu, lrelu, selu"):
-        build_model((28, 28, 1), 10, "swishy")
+def test_input_statistics_are_per_channel_mean_and_std():
+    images = np.random.default_rng(1).integers(0, 256, (100, 4, 4, 3), dtype=np.uint8)
+    mean, std = input_statistics(images, chunk=7)
+    flat = images.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(mean, flat.mean(axis=0)) and np.testing.assert_allclose(std, flat.std(axis=0))
+
+
+def test_unknown_names_are_user_errors():
+    with pytest.raises(UserError, match="known activations: relu, lrelu, selu, elu"):
+        build_model((28, 28, 1), 10, "swishy", "seed")
+    with pytest.raises(UserError, match="known recipes: snn, seed"):
+        build_model((28, 28, 1), 10, "relu", "fast")

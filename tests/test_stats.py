@@ -1,4 +1,4 @@
-"""Per-layer statistics accumulated batch by batch."""
+"""Per-layer statistics accumulated batch by batch, and of one probe batch."""
 
 import numpy as np
 import pytest
@@ -9,9 +9,8 @@ from actviz.stats import LayerStatistics, layer_statistics
 def test_batched_statistics_equal_those_of_the_whole_array():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(1.5, 3.0, size=(70, 13)), np.zeros((30, 13))]).astype(np.float32)
-    values[0, 0] = -50.0  # below the histogram's range
-    values[1, 0] = 50.0  # above it
-    stats = LayerStatistics((-4, 8), 24)
+    values[:, 4] = 0.0  # a dead unit
+    stats = LayerStatistics((-4, 8), 24, saturation=(-2.0, 5.0))
     for begin in range(0, 100, 17):  # uneven batches
         stats.update(values[begin:begin + 17])
     result = stats.result()
@@ -19,8 +18,11 @@ def test_batched_statistics_equal_those_of_the_whole_array():
     assert result["count"] == flat.size
     assert result["mean"] == pytest.approx(flat.mean(), rel=1e-12)
     assert result["std"] == pytest.approx(flat.std(), rel=1e-12)
-    assert (result["min"], result["max"]) == (-50.0, 50.0)
+    assert (result["min"], result["max"]) == (flat.min(), flat.max())
     assert result["zero_fraction"] == pytest.approx((flat == 0).mean())
+    assert result["negative_fraction"] == pytest.approx((flat < 0).mean())
+    assert result["saturated_fraction"] == pytest.approx(((flat < -2) | (flat > 5)).mean())
+    assert result["dead_fraction"] == pytest.approx(1 / 13)
     counts, edges = np.histogram(flat, bins=24, range=(-4, 8))
     assert result["histogram"]["counts"] == counts.tolist()
     assert result["histogram"]["edges"] == pytest.approx(edges.tolist())
@@ -30,11 +32,14 @@ def test_batched_statistics_equal_those_of_the_whole_array():
     assert sum(counts) + below + above == flat.size
 
 
-def test_standardised_values_have_mean_zero_and_std_one():
-    values = np.random.default_rng(1).normal(size=100_000)
+def test_standardised_values_have_mean_zero_and_std_one_and_their_percentiles():
+    values = np.random.default_rng(1).normal(size=(1000, 100))
     values = (values - values.mean()) / values.std()
-    result = layer_statistics(values, (-4, 4), 10)
+    result = layer_statistics(values, (-4, 4), 10, percentiles=True)
     assert result["mean"] == pytest.approx(0, abs=1e-12) and result["std"] == pytest.approx(1, rel=1e-12)
+    assert result["p50"] == pytest.approx(0, abs=0.02) and result["p95"] == pytest.approx(1.645, abs=0.03)
+    assert result["p1"] < result["p5"] < result["p50"] < result["p95"] < result["p99"]
+    assert result["saturated_fraction"] is None and result["dead_fraction"] == 0
 
 
 def test_statistics_of_nothing_is_an_error():

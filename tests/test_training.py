@@ -13,8 +13,12 @@ from actviz.extraction import extract
 from actviz.model import LAYER_NAMES
 from actviz.training import TrainSettings, learning_rate_schedule, train
 
-SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, eval_every=6,
-                      histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8)
+SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, eval_every=6, stats_every=6,
+                      histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8, histogram_bins=30)
+
+
+def _settings(**changes):
+    return TrainSettings(**{**SMALL.__dict__, **changes})
 
 
 def _train(tiny_h5, tmp_path, settings=SMALL, activation="selu", name="run"):
@@ -28,7 +32,9 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
     assert json.loads((run / "metrics.json").read_text()) == metrics
     assert metrics["final_step"] == 12 and metrics["resumed_from_step"] == 0
     assert metrics["test_size"] == 64  # the whole test split
-    assert [h["step"] for h in metrics["history"]] == [6, 12]
+    assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]
+    assert [h["step"] for h in metrics["training"]] == [4, 8, 12]
+    assert metrics["run"] == "tiny/snn/selu/seed0" and metrics["recipe"] == "snn"
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_loss"] > 0
     assert metrics["checkpoint"].endswith("ckpt-12")
     tags, accumulator = tensorboard_tags(run / "logs")
@@ -36,6 +42,32 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
         assert wanted <= tags[plugin], plugin
     # the images are taken at initialisation and at the last step
     assert [e.step for e in accumulator.Tensors("activation_grid/conv1")] == [0, 12]
+    assert "hparams" in tags  # the run's hyper-parameters, for the HParams dashboard
+
+
+def test_layer_statistics_over_training_are_written_as_tidy_csv(tiny_h5, tmp_path):
+    metrics, run = _train(tiny_h5, tmp_path)
+    with open(run / "training_stats.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(int(r["step"]), r["layer"]) for r in rows] == [(s, layer) for s in (0, 6, 12) for layer in LAYER_NAMES]
+    for row in rows:
+        assert float(row["p1"]) <= float(row["p50"]) <= float(row["p99"])
+        assert 0 <= float(row["dead_fraction"]) <= float(row["zero_fraction"]) + 1e-9 <= 1
+        if row["layer"] != "logits":  # SELU saturates below -0.9 * lambda * alpha
+            assert row["saturated_fraction"] != "" and float(row["negative_fraction"]) > 0
+    with open(run / "training_histograms.csv") as f:
+        bins = list(csv.DictReader(f))
+    assert len(bins) == 3 * len(LAYER_NAMES) * 30
+    conv1_at_0 = [int(b["count"]) for b in bins if b["step"] == "0" and b["layer"] == "conv1"]
+    assert 0 < sum(conv1_at_0) <= 8 * 14 * 14 * 32  # probe images x units, minus those out of range
+
+
+@pytest.mark.parametrize("recipe", ["snn", "seed"])
+@pytest.mark.parametrize("activation", ["relu", "selu", "tanh"])
+def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, recipe, activation):
+    metrics, _ = _train(tiny_h5, tmp_path, _settings(steps=6, recipe=recipe), activation)
+    assert metrics["final_step"] == 6 and np.isfinite(metrics["test_loss"])
+    assert metrics["run"] == f"tiny/{recipe}/{activation}/seed0"
 
 
 def test_learning_rate_halves_every_10k_steps_only_with_decay():
@@ -54,11 +86,20 @@ def test_logged_learning_rate_is_the_configured_one(tiny_h5, tmp_path):
     assert rates == pytest.approx([3e-3] * 3)
 
 
+def test_a_run_already_at_its_steps_reports_without_training(tiny_h5, tmp_path):
+    first, _ = _train(tiny_h5, tmp_path)
+    again, _ = _train(tiny_h5, tmp_path)
+    assert again["resumed_from_step"] == 12 and again["images_per_second"] is None
+    assert again["test_accuracy"] == first["test_accuracy"] and again["train_loss"] == first["train_loss"]
+
+
 def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, tmp_path):
-    short = TrainSettings(**{**SMALL.__dict__, "steps": 6})
-    _train(tiny_h5, tmp_path, short)
+    _train(tiny_h5, tmp_path, _settings(steps=6))
     metrics, run = _train(tiny_h5, tmp_path, SMALL)
     assert metrics["resumed_from_step"] == 6 and metrics["final_step"] == 12
+    assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]  # kept from before the resume
+    with open(run / "training_stats.csv") as f:
+        assert sorted({int(r["step"]) for r in csv.DictReader(f)}) == [0, 6, 12]
     _, accumulator = tensorboard_tags(run / "logs")
     steps = [e.step for e in accumulator.Tensors("loss/train")]
     assert steps == sorted(set(steps)) and steps[-1] == 12  # the log continues, no step repeated
@@ -66,7 +107,7 @@ def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, tmp_path):
 
 def test_changed_settings_start_over_instead_of_resuming(tiny_h5, tmp_path):
     _train(tiny_h5, tmp_path, SMALL)
-    other = TrainSettings(**{**SMALL.__dict__, "learning_rate": 1e-3})
+    other = _settings(learning_rate=1e-3)
     metrics, _ = _train(tiny_h5, tmp_path, other)
     assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
 
@@ -94,6 +135,7 @@ def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, tmp_path
         assert list(f["activations"]) == sorted(LAYER_NAMES)
         assert f["activations/conv1"].shape == (40, 14, 14, 32)
         assert f["activations/logits"].shape == (40, 4)
+        assert f.attrs["recipe"] == "snn"
         for layer in LAYER_NAMES:
             values = f["activations"][layer][:].astype(np.float64)
             assert result["layers"][layer]["mean"] == pytest.approx(values.mean(), rel=1e-5, abs=1e-7)
