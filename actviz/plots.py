@@ -86,3 +86,73 @@ def figure_to_png_base64(fig, dpi=80):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def activation_color(activation):
+    """One colour per activation, the same in every figure of the report."""
+    from matplotlib import colormaps
+
+    from actviz.activations import ACTIVATIONS
+
+    names = list(ACTIVATIONS)
+    index = names.index(activation) if activation in names else len(names) + hash(activation) % 10
+    return colormaps["tab10"](index % 10)
+
+
+RECIPE_STYLES = ("-", "--", ":", "-.")
+
+
+def draw_curves(ax, curves, ylabel):
+    """Lines of ``curves``: {(recipe, activation): (steps, values)}; colour = activation, dash = recipe."""
+    recipes = sorted({recipe for recipe, _ in curves})
+    for (recipe, activation), (steps, values) in curves.items():
+        ax.plot(steps, values, RECIPE_STYLES[recipes.index(recipe) % len(RECIPE_STYLES)],
+                color=activation_color(activation), label=f"{activation} ({recipe})", marker=".", markersize=4)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+
+
+def draw_depth_profile(ax, layers, profiles, target, ylabel):
+    """Lines of a statistic against depth: ``profiles`` {(activation, when): values per layer}.
+
+    ``when`` is "init" (dashed) or "trained" (solid); ``target`` is drawn as a thick grey line.
+    """
+    positions = np.arange(len(layers))
+    ax.axhline(target, color="0.5", linewidth=3, alpha=0.5, label=f"target {target}")
+    for (activation, when), values in profiles.items():
+        ax.plot(positions, values, "-" if when == "trained" else "--", marker="o", markersize=4,
+                color=activation_color(activation), label=f"{activation}, {when}")
+    ax.set_xticks(positions, layers)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+
+
+def draw_overlaid_histograms(ax, histograms, edges):
+    """Histograms of several activations on one axes: ``histograms`` {activation: counts}."""
+    for activation, counts in histograms.items():
+        counts = np.asarray(counts, dtype=np.float64)
+        fractions = counts / counts.sum() if counts.sum() else counts
+        ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR,
+                  color=activation_color(activation), linewidth=1.6, label=activation)
+    ax.set_yscale("log")
+    ax.set_ylim(HISTOGRAM_FLOOR, 1.0)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel("activation value")
+    ax.set_ylabel("fraction of values (log)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def draw_heatmap(ax, steps, edges, counts, norm):
+    """A histogram over time: ``counts`` [steps, bins] as colour (``norm``), steps on x, values on y."""
+    steps = np.asarray(steps, dtype=np.float64)
+    # Column boundaries half-way between the recorded steps.
+    middle = (steps[1:] + steps[:-1]) / 2 if len(steps) > 1 else np.array([])
+    first = steps[0] - (middle[0] - steps[0] if len(middle) else 0.5)
+    last = steps[-1] + (steps[-1] - middle[-1] if len(middle) else 0.5)
+    x = np.concatenate([[first], middle, [last]])
+    image = ax.pcolormesh(x, edges, np.asarray(counts, dtype=np.float64).T, norm=norm, cmap="magma",
+                          shading="flat")
+    ax.set_xlabel("training step")
+    return image

@@ -342,13 +342,14 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     trained = final_step - start_step
 
     records = record.records
-    _write_csv(stats_path, [{"step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
-                            for r in records["layer_stats"]], ("step", "layer", *STAT_COLUMNS))
+    ident = {"dataset": info["name"], "recipe": settings.recipe, "activation": activation, "seed": settings.seed}
+    _write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
+                            for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
     edges = np.linspace(*settings.histogram_range, settings.histogram_bins + 1)
-    _write_csv(histograms_path, [{"step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
+    _write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
                                   "bin_high": float(edges[i + 1]), "count": count}
                                  for r in records["histograms"] for i, count in enumerate(r["counts"])],
-               ("step", "layer", "bin_low", "bin_high", "count"))
+               (*ident, "step", "layer", "bin_low", "bin_high", "count"))
     last_training = records["training"][-1] if records["training"] else {}
     final = records["evaluations"][-1]
     metrics = {

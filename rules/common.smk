@@ -11,10 +11,12 @@ os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.envi
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS
 from actviz.own_data import find_own_dataset, own_dataset_files
+from actviz.recipes import RECIPES
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    recipe="[a-z0-9_]+",
     activation="[a-z0-9_]+",
     seed="[0-9]+",
 
@@ -55,9 +57,10 @@ def validate_config(config, schema):
             raise
         key = "/".join(str(p) for p in cause.absolute_path)
         stop(f"config: {key}: {cause.message}" if key else f"config: {cause.message}")
-    unknown = [name for name in config["activations"] if name not in ACTIVATIONS]
-    if unknown:
-        stop(f"config: activations: unknown {', '.join(map(repr, unknown))}; known: {', '.join(ACTIVATIONS)}")
+    for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
+        unknown = [name for name in config[key] if name not in known]
+        if unknown:
+            stop(f"config: {key}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
     for name in config["datasets"]:
         if name not in DATASETS and find_own_dataset(name, config["datasets_dir"]) is None:
             stop(
@@ -84,10 +87,11 @@ def convert_inputs(wildcards):
 
 
 def run_outputs(pattern):
-    """``pattern`` expanded over every (dataset, activation, seed) run of the config."""
+    """``pattern`` expanded over every (dataset, recipe, activation, seed) run of the config."""
     return expand(
         pattern,
         dataset=config["datasets"],
+        recipe=config["recipes"],
         activation=config["activations"],
         seed=config["seeds"],
     )
@@ -110,8 +114,11 @@ def train_args(config):
         f"--steps {config['steps']}",
         f"--batch_size {config['batch_size']}",
         f"--learning_rate {config['learning_rate']}",
+        f"--dropout {config['dropout']}",
+        f"--lrelu-slope {config['lrelu_slope']}",
         f"--log-every {config['log_every']}",
         f"--eval-every {config['eval_every']}",
+        f"--stats-every {config['stats_every']}",
         f"--histogram-every {config['histogram_every']}",
         f"--image-every {config['image_every']}",
         f"--checkpoint-every {config['checkpoint_every']}",

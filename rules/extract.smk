@@ -1,18 +1,18 @@
 rule extract:
     input:
         h5="results/data/{dataset}.h5",
-        metrics="results/runs/{dataset}/{activation}/seed{seed}/metrics.json",
+        metrics="results/runs/{dataset}/{recipe}/{activation}/seed{seed}/metrics.json",
     output:
-        activations="results/activations/{dataset}/{activation}/seed{seed}.h5",
-        stats="results/activations/{dataset}/{activation}/seed{seed}.stats.json",
-        stats_csv="results/activations/{dataset}/{activation}/seed{seed}.stats.csv",
+        activations="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.h5",
+        stats="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.stats.json",
+        stats_csv="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.stats.csv",
     params:
         settings=extract_args(config),
-        checkpoints="results/checkpoints/{dataset}/{activation}/seed{seed}",
+        checkpoints="results/checkpoints/{dataset}/{recipe}/{activation}/seed{seed}",
     conda:
         "../envs/tensorflow.yaml"
     log:
-        "results/joblogs/extract/{dataset}/{activation}/seed{seed}.log",
+        "results/joblogs/extract/{dataset}/{recipe}/{activation}/seed{seed}.log",
     threads: 1
     resources:
         mem_mb=4000,

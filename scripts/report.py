@@ -21,6 +21,10 @@ def parse_args(argv):
     parser.add_argument("--metrics", nargs="+", required=True, help="every run's metrics JSON")
     parser.add_argument("--stats", nargs="+", required=True, help="every run's layer statistics JSON")
     parser.add_argument("--activations", nargs="+", required=True, help="every run's activations HDF5")
+    parser.add_argument("--training-stats", nargs="+", required=True,
+                        help="every run's layer statistics over training (training_stats.csv)")
+    parser.add_argument("--training-histograms", nargs="+", required=True,
+                        help="every run's histograms over training (training_histograms.csv)")
     parser.add_argument("--datasets", nargs="+", required=True, help="the dataset HDF5 files")
     parser.add_argument("--config-json", default="{}", help="the workflow config as JSON, shown in the report")
     parser.add_argument("--out", default="results/report.html", help="HTML file to write")
@@ -34,7 +38,8 @@ def main(argv=None):
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
         raise UserError(f"--config-json is not JSON ({error})") from None
-    render_report(args.metrics, args.stats, args.activations, args.datasets, config, args.out, args.tables_dir)
+    render_report(args.metrics, args.stats, args.activations, args.training_stats, args.training_histograms,
+                  args.datasets, config, args.out, args.tables_dir)
     print(f"report written to {args.out}")
 
 

@@ -59,6 +59,8 @@ def parse_args(argv):
     parser.add_argument("--checkpoint-dir", help="default: train_dir/DATASET/RECIPE/ACTIVATION/seedSEED/checkpoints")
     parser.add_argument("--log-dir", help="TensorBoard run folder (default: train_dir/.../logs)")
     parser.add_argument("--metrics", help="metrics JSON to write (default: train_dir/.../metrics.json)")
+    parser.add_argument("--stats", help="layer statistics over training, CSV (default: beside --metrics)")
+    parser.add_argument("--histograms", help="their histograms, CSV (default: beside --metrics)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -82,6 +84,7 @@ def main(argv=None):
                     checkpoint_dir=args.checkpoint_dir or run_dir / "checkpoints",
                     log_dir=args.log_dir or run_dir / "logs",
                     metrics_path=args.metrics or run_dir / "metrics.json",
+                    stats_path=args.stats, histograms_path=args.histograms,
                     threads=args.threads or None, progress=not args.quiet)
     print(f"{metrics['run']}: test accuracy {metrics['test_accuracy']:.4f} after {metrics['final_step']} steps")
 

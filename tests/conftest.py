@@ -2,7 +2,9 @@
 
 import http.server
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -189,3 +191,37 @@ def tiny_h5(tmp_path):
                      {"name": "tiny", "classes": ["a", "b", "c", "d"], "num_classes": 4, "height": 28,
                       "width": 28, "channels": 1, "checksums": {"tiny": "sha256:0"}})
     return path
+
+
+PROJECT_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "actviz", "schemas", "templates", "profiles",
+                 "envs", "data", "report")
+ACTIVATIONS = ["relu", "lrelu", "selu"]
+RECIPES = ["snn", "seed"]
+TINY = {"activations": ACTIVATIONS, "recipes": RECIPES, "steps": 20, "batch_size": 32, "log_every": 5,
+        "eval_every": 10, "stats_every": 10, "histogram_every": 10, "image_every": 20, "checkpoint_every": 10,
+        "probe_size": 16, "probe_images": 40}
+
+
+def snakemake(workdir, *args):
+    """Run Snakemake with this Python in ``workdir``."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory):
+    """A copy of the project that ran the tiny config (2 recipes x 3 activations) end to end."""
+    import yaml
+
+    workdir = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, workdir / name)
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    result = snakemake(workdir, "--cores", "2", "report", "--configfile", "tiny.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir

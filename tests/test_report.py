@@ -14,30 +14,54 @@ from actviz.errors import UserError
 from actviz.model import LAYER_NAMES
 from actviz.report import config_hash, render_report
 from actviz.stats import layer_statistics
+from actviz.training import STAT_COLUMNS
 
 SHAPES = {"conv1": (14, 14, 32), "conv2": (7, 7, 64), "conv3": (4, 4, 128), "dense1": (160,),
           "dense2": (40,), "logits": (10,)}
-ACCURACY = {("relu", 0): 0.80, ("relu", 1): 0.84, ("selu", 0): 0.86, ("selu", 1): 0.90}
+ACCURACY = {("snn", "relu", 0): 0.80, ("snn", "relu", 1): 0.84, ("snn", "selu", 0): 0.86, ("snn", "selu", 1): 0.90,
+            ("seed", "relu", 0): 0.70, ("seed", "selu", 0): 0.75}
+STEPS = (0, 50, 100)
+
+
+def _write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _fake_runs(folder, dataset="Fake<b>"):
+    """Every file a run leaves, with SELU's dense2 at mean 0.01 / std 1.02 after training."""
     rng = np.random.default_rng(0)
-    files = {"metrics": [], "stats": [], "activations": []}
-    for (activation, seed), accuracy in ACCURACY.items():
-        stem = folder / f"{activation}{seed}"
+    files = {k: [] for k in ("metrics", "stats", "activations", "training_stats", "training_histograms")}
+    for (recipe, activation, seed), accuracy in ACCURACY.items():
+        stem = folder / f"{recipe}-{activation}{seed}"
+        ident = {"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed}
         write_json(f"{stem}.metrics.json", {
-            "dataset": dataset, "activation": activation, "seed": seed, "final_step": 100,
-            "test_accuracy": accuracy, "train_loss": 0.5, "train_seconds": 1.0, "images_per_second": 10.0})
-        layers = {}
+            **ident, "final_step": 100, "test_accuracy": accuracy, "train_loss": 0.5, "train_seconds": 1.0,
+            "images_per_second": 10.0,
+            "evaluations": [{"step": s, "test_loss": 1.0 - s / 200, "test_accuracy": accuracy * s / 100}
+                            for s in STEPS],
+            "training": [{"step": s, "train_loss": 1.0 / s, "train_accuracy": 0.5} for s in (50, 100)]})
+        layers, stats_rows, histogram_rows = {}, [], []
         with h5py.File(f"{stem}.h5", "w") as f:
-            f.attrs.update({"dataset": dataset, "activation": activation, "seed": seed})
+            f.attrs.update(ident)
             for layer, shape in SHAPES.items():
                 values = rng.normal(size=(5, *shape)).astype(np.float32)
                 f.create_dataset(f"activations/{layer}", data=values)
                 layers[layer] = {"shape": list(shape), **layer_statistics(values, (-4, 8), 12)}
-        write_json(f"{stem}.stats.json", {"dataset": dataset, "activation": activation, "seed": seed,
-                                          "step": 100, "probe_images": 5, "layers": layers})
-        for key, suffix in (("metrics", ".metrics.json"), ("stats", ".stats.json"), ("activations", ".h5")):
+                for step in STEPS:
+                    mean, std = (0.01, 1.02) if activation == "selu" and step == 100 else (0.5, 2.0)
+                    stats_rows.append({**ident, "step": step, "layer": layer, **{k: 0.1 for k in STAT_COLUMNS},
+                                       "mean": mean, "std": std, "saturated_fraction": ""})
+                    histogram_rows += [{**ident, "step": step, "layer": layer, "bin_low": -4 + i,
+                                        "bin_high": -3 + i, "count": int(rng.integers(0, 50))} for i in range(12)]
+        write_json(f"{stem}.stats.json", {**ident, "step": 100, "probe_images": 5, "layers": layers})
+        _write_csv(f"{stem}.training_stats.csv", stats_rows)
+        _write_csv(f"{stem}.training_histograms.csv", histogram_rows)
+        for key, suffix in (("metrics", ".metrics.json"), ("stats", ".stats.json"), ("activations", ".h5"),
+                            ("training_stats", ".training_stats.csv"),
+                            ("training_histograms", ".training_histograms.csv")):
             files[key].append(f"{stem}{suffix}")
     write_dataset_h5(folder / "data.h5", {s: (np.zeros((2, 28, 28, 1), np.uint8), np.zeros(2)) for s in
                                           ("train", "test")},
@@ -46,21 +70,31 @@ def _fake_runs(folder, dataset="Fake<b>"):
     return files
 
 
-@pytest.fixture
-def report(tmp_path):
-    files = _fake_runs(tmp_path)
-    config = {"activations": ["selu", "relu"], "datasets": ["Fake<b>"], "note": "<script>alert(1)</script>"}
-    render_report(files["metrics"], files["stats"], files["activations"], [tmp_path / "data.h5"], config,
-                  tmp_path / "report.html", tmp_path / "tables")
-    return tmp_path, config, (tmp_path / "report.html").read_text()
+def _render(folder, files, config, **changes):
+    files = {**files, **changes}
+    return render_report(files["metrics"], files["stats"], files["activations"], files["training_stats"],
+                         files["training_histograms"], [folder / "data.h5"], config, folder / "report.html",
+                         folder / "tables")
 
 
-def test_report_is_self_contained_with_one_figure_per_layer(report):
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    files = _fake_runs(folder)
+    config = {"activations": ["selu", "relu"], "recipes": ["snn", "seed"], "datasets": ["Fake<b>"],
+              "note": "<script>alert(1)</script>"}
+    _render(folder, files, config)
+    return folder, config, (folder / "report.html").read_text()
+
+
+def test_report_is_self_contained_with_every_figure(report):
     _, _, html = report
-    assert html.count('src="data:image/png;base64,') == len(LAYER_NAMES)
+    # learning curves + per recipe: depth profile + per layer: histograms/grids and heatmap
+    assert html.count('src="data:image/png;base64,') == 1 + 2 * (1 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    for layer in LAYER_NAMES:
-        assert f"<h4>{layer}</h4>" in html
+    for recipe in ("snn", "seed"):
+        for layer in LAYER_NAMES:
+            assert f"<h4>{recipe} · {layer}</h4>" in html
 
 
 def test_report_escapes_html_in_names_and_config(report):
@@ -72,13 +106,23 @@ def test_report_escapes_html_in_names_and_config(report):
 def test_accuracy_is_mean_and_std_over_seeds_with_the_best_marked(report):
     folder, config, html = report
     with open(folder / "tables" / "accuracy.csv") as f:
-        rows = {r["activation"]: r for r in csv.DictReader(f)}
-    assert list(rows) == ["selu", "relu"]  # the config's order
-    assert float(rows["selu"]["test_accuracy_mean"]) == pytest.approx(0.88)
-    assert float(rows["selu"]["test_accuracy_std"]) == pytest.approx(0.02)
-    assert rows["relu"]["test_accuracy_per_seed"] == "0.8;0.84"
-    assert re.search(r'class="best">\s*<td class="name">selu \(best\)', html)
-    assert "0.8800 ± 0.0200" in html
+        rows = {(r["recipe"], r["activation"]): r for r in csv.DictReader(f)}
+    assert list(rows) == [("snn", "selu"), ("snn", "relu"), ("seed", "selu"), ("seed", "relu")]  # config order
+    assert float(rows["snn", "selu"]["test_accuracy_mean"]) == pytest.approx(0.88)
+    assert float(rows["snn", "selu"]["test_accuracy_std"]) == pytest.approx(0.02)
+    assert rows["snn", "relu"]["test_accuracy_per_seed"] == "0.8;0.84"
+    assert re.search(r'class="best">\s*<td class="name">snn</td>\s*<td class="name">selu \(best\)', html)
+    assert "0.8800 ± 0.0200" in html and "seed 1: 0.9000" in html
+
+
+def test_summary_names_the_best_run_and_the_activation_closest_to_0_and_1(report):
+    folder, _, html = report
+    summary = json.loads((folder / "tables" / "report.json").read_text())["summary"]["Fake<b>"]
+    assert summary[0].startswith("Best test accuracy on Fake<b>: selu with the snn recipe, 0.8800 ± 0.0200 over 2")
+    assert "At dense2, the last hidden layer, selu (snn) stays closest to mean 0 and std 1" in summary[1]
+    assert "(mean 0.01, std 1.02)" in summary[1]
+    assert any(s.startswith("SELU (snn) at dense2: mean 0.50, std 2.00 at initialisation; 0.01, 1.02") for s in summary)
+    assert "selu (snn) stays closest" in html
 
 
 def test_every_number_is_exported_and_the_config_hash_shown(report):
@@ -89,15 +133,23 @@ def test_every_number_is_exported_and_the_config_hash_shown(report):
     assert len(numbers["histograms"]) == len(ACCURACY) * len(LAYER_NAMES)
     with open(folder / "tables" / "layer_stats.csv") as f:
         rows = list(csv.DictReader(f))
-    selu0_conv1 = next(r for r in rows if r["activation"] == "selu" and r["seed"] == "0" and r["layer"] == "conv1")
-    stats = json.loads((folder / "selu0.stats.json").read_text())["layers"]["conv1"]
-    assert float(selu0_conv1["mean"]) == pytest.approx(stats["mean"])
+    wanted = ("snn", "selu", "0", "conv1")
+    row = next(r for r in rows if (r["recipe"], r["activation"], r["seed"], r["layer"]) == wanted)
+    stats = json.loads((folder / "snn-selu0.stats.json").read_text())["layers"]["conv1"]
+    assert float(row["mean"]) == pytest.approx(stats["mean"])
+    with open(folder / "tables" / "learning_curves.csv") as f:
+        curves = list(csv.DictReader(f))
+    assert len(curves) == len(ACCURACY) * len(STEPS)
+    with open(folder / "tables" / "training_stats.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(ACCURACY) * len(STEPS) * len(LAYER_NAMES)
     assert "content sha256:abc" in html and "tensorflow" in numbers["versions"]
+    depth = numbers["depth_profiles"]["Fake<b>/snn"]
+    selu_trained = next(r for r in depth if (r["activation"], r["when"]) == ("selu", "trained"))
+    assert (selu_trained["mean_4"], selu_trained["std_4"]) == (0.01, 1.02)
 
 
 def test_a_run_missing_its_statistics_is_a_user_error(tmp_path):
     files = _fake_runs(tmp_path)
     with pytest.raises(UserError, match="lacks its stats"):
-        render_report(files["metrics"], files["stats"][1:], files["activations"], [tmp_path / "data.h5"], {},
-                      tmp_path / "r.html", tmp_path / "t")
-    assert not (tmp_path / "r.html").exists()
+        _render(tmp_path, files, {}, stats=files["stats"][1:])
+    assert not (tmp_path / "report.html").exists()

@@ -2,48 +2,15 @@
 
 import csv
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import expected_tags, tensorboard_tags
+from conftest import ACTIVATIONS, RECIPES, REPO, expected_tags, snakemake, tensorboard_tags
 
 from actviz.model import LAYER_NAMES
-
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "actviz", "schemas", "templates", "profiles",
-                 "envs", "data")
-ACTIVATIONS = ["relu", "lrelu", "selu"]
-TINY = {"activations": ACTIVATIONS, "steps": 20, "batch_size": 32, "log_every": 5, "eval_every": 10,
-        "histogram_every": 10, "image_every": 20, "checkpoint_every": 10, "probe_size": 16, "probe_images": 40}
-
-
-def snakemake(workdir, *args):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=1200)
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the project that ran the tiny config end to end."""
-    workdir = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, workdir / name)
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    result = snakemake(workdir, "--cores", "2", "report", "--configfile", "tiny.yaml")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
-
 
 def test_lint_is_clean():
     result = snakemake(REPO, "--lint")
@@ -56,6 +23,7 @@ def test_lint_is_clean():
     ("bogus=1", "config: Additional properties are not allowed ('bogus' was unexpected)"),
     ("activations=[selu,swishy]", "config: activations: unknown 'swishy'"),
     ("datasets=[MNIST-typo]", "config: datasets: unknown 'MNIST-typo'"),
+    ("recipes=[snn,fancy]", "config: recipes: unknown 'fancy'"),
     ("learning_rate=fast", "config: learning_rate: 'fast' is not of type 'number'"),
     ("histogram_range=[5,1]", "config: histogram_range: needs low < high"),
 ])
@@ -73,30 +41,51 @@ def test_list_overrides_on_the_command_line_are_typed():
     assert "--seed 1" in result.stdout and "--histogram-range -3.5 6" in result.stdout
 
 
-def test_report_compares_every_activation_on_every_layer(project):
+def _metrics(project, recipe, activation, dataset="FashionMNIST-sample"):
+    return json.loads((project / "results" / "runs" / dataset / recipe / activation / "seed0" /
+                       "metrics.json").read_text())
+
+
+def test_report_compares_every_recipe_and_activation_on_every_layer(project):
     html = (project / "results" / "report.html").read_text()
     with open(project / "results" / "tables" / "accuracy.csv") as f:
-        rows = {r["activation"]: r for r in csv.DictReader(f)}
-    assert list(rows) == ACTIVATIONS
-    for activation in ACTIVATIONS:
-        metrics = json.loads((project / "results" / "runs" / "FashionMNIST-sample" / activation / "seed0" /
-                              "metrics.json").read_text())
-        assert metrics["final_step"] == 20 and metrics["test_size"] == 2000
-        assert float(rows[activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
-        assert f"{metrics['test_accuracy']:.4f}" in html
-    assert html.count('src="data:image/png;base64,') == len(LAYER_NAMES)
+        rows = {(r["recipe"], r["activation"]): r for r in csv.DictReader(f)}
+    assert list(rows) == [(r, a) for r in RECIPES for a in ACTIVATIONS]
+    for recipe in RECIPES:
+        for activation in ACTIVATIONS:
+            metrics = _metrics(project, recipe, activation)
+            assert metrics["final_step"] == 20 and metrics["test_size"] == 2000
+            assert float(rows[recipe, activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
+            assert f"{metrics['test_accuracy']:.4f}" in html
+    assert html.count('src="data:image/png;base64,') == 1 + len(RECIPES) * (1 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36" in html
+    assert "Best test accuracy on FashionMNIST-sample" in html
+    for table in ("layer_stats.csv", "training_stats.csv", "learning_curves.csv", "report.json"):
+        assert (project / "results" / "tables" / table).stat().st_size > 0
+
+
+def test_selu_statistics_under_snn_are_recorded_at_init_and_after_training(project):
+    with open(project / "results" / "runs" / "FashionMNIST-sample" / "snn" / "selu" / "seed0" /
+              "training_stats.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({int(r["step"]) for r in rows}) == [0, 10, 20]
+    assert {r["layer"] for r in rows} == set(LAYER_NAMES)
+    numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
+    profiles = numbers["depth_profiles"]["FashionMNIST-sample/snn"]
+    wanted = {(a, w) for a in ACTIVATIONS for w in ("init", "trained")}
+    assert {(p["activation"], p["when"]) for p in profiles} == wanted
 
 
 def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(project):
-    runs = sorted((project / "results" / "logs").glob("*/*/seed*"))
+    runs = sorted((project / "results" / "logs").glob("*/*/*/seed*"))
     assert [r.relative_to(project / "results" / "logs").as_posix() for r in runs] == sorted(
-        f"FashionMNIST-sample/{a}/seed0" for a in ACTIVATIONS)
+        f"FashionMNIST-sample/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS)
     for run in runs:
         tags, _ = tensorboard_tags(run)
         for plugin, wanted in expected_tags(LAYER_NAMES).items():
             assert wanted <= tags.get(plugin, set()), (run, plugin)
+        assert "hparams" in tags
 
 
 def test_extracted_activations_use_the_same_probe_images(project):
@@ -104,19 +93,31 @@ def test_extracted_activations_use_the_same_probe_images(project):
     import numpy as np
 
     probes = []
-    for activation in ACTIVATIONS:
-        with h5py.File(project / "results" / "activations" / "FashionMNIST-sample" / activation / "seed0.h5") as f:
+    for path in sorted((project / "results" / "activations" / "FashionMNIST-sample").glob("*/*/seed0.h5")):
+        with h5py.File(path) as f:
             probes.append(f["probe/images"][:])
             assert set(f["activations"]) == set(LAYER_NAMES) and len(f["activations/conv1"]) == 40
+    assert len(probes) == len(RECIPES) * len(ACTIVATIONS)
     assert all(np.array_equal(probes[0], p) for p in probes[1:])
+
+
+def test_snakemake_builds_its_own_report_with_the_marked_outputs(project):
+    import zipfile
+
+    result = snakemake(project, "--report", "results/snakemake-report.zip", "--configfile", "tiny.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    with zipfile.ZipFile(project / "results" / "snakemake-report.zip") as archive:
+        names = archive.namelist()
+    assert any(name.endswith("report.html") for name in names)
+    for table in ("accuracy.csv", "layer_stats.csv", "training_stats.csv", "learning_curves.csv"):
+        assert any(name.endswith(table) for name in names), table
 
 
 def test_a_longer_rerun_resumes_training_from_the_checkpoint(project):
     result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml",
-                       "--config", "steps=30", "activations=[selu]")
+                       "--config", "steps=30", "activations=[selu]", "recipes=[snn]")
     assert result.returncode == 0, result.stderr[-5000:]
-    metrics = json.loads((project / "results" / "runs" / "FashionMNIST-sample" / "selu" / "seed0" /
-                          "metrics.json").read_text())
+    metrics = _metrics(project, "snn", "selu")
     assert metrics["resumed_from_step"] == 20 and metrics["final_step"] == 30
     with open(project / "results" / "tables" / "accuracy.csv") as f:
         assert [r["steps"] for r in csv.DictReader(f)] == ["30"]
@@ -140,7 +141,7 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/images/tags", timeout=5) as r:
                     images = json.load(r)
-                if len(images) == len(ACTIVATIONS):
+                if len(images) == len(RECIPES) * len(ACTIVATIONS):
                     break
             except OSError:
                 pass
@@ -151,7 +152,7 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
     finally:
         process.terminate()
         process.wait(timeout=30)
-    for run in (f"FashionMNIST-sample/{a}/seed0" for a in ACTIVATIONS):
+    for run in (f"FashionMNIST-sample/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS):
         assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
 
@@ -170,10 +171,10 @@ def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project):
                      {s: (rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8), np.arange(n) % 4)
                       for s, n in (("train", 64), ("test", 16))}, {"classes": ["a", "b", "c", "d"]})
     result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml", "--config",
-                       "datasets=[legacy_own,h5_own]", "activations=[selu]", "probe_images=10")
+                       "datasets=[legacy_own,h5_own]", "activations=[selu]", "recipes=[snn]", "probe_images=10")
     assert result.returncode == 0, result.stderr[-5000:]
     for dataset, test_size in (("legacy_own", 16), ("h5_own", 16)):
-        metrics = json.loads((project / "results" / "runs" / dataset / "selu" / "seed0" / "metrics.json").read_text())
+        metrics = _metrics(project, "snn", "selu", dataset)
         assert metrics["test_size"] == test_size and metrics["final_step"] == 20
     html = (project / "results" / "report.html").read_text()
     assert "<h2>legacy_own</h2>" in html and "<h2>h5_own</h2>" in html

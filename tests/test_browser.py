@@ -1,0 +1,49 @@
+"""A real browser opens the report: every image loads, the console stays clean; a screenshot is kept.
+
+Needs Debian's chromium and chromium-driver (installed by .ci/run). In CI the test must run; elsewhere
+it skips, saying why, when they are missing.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+SCREENSHOT = REPO / "artifacts" / "report.png"
+
+
+def _browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "Debian's chromium and chromium-driver are not installed (apt-get install chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(project):
+    browser = _browser()
+    try:
+        browser.get(Path(project / "results" / "report.html").as_uri())
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]);")
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOT))
+        print(f"screenshot: {SCREENSHOT}")
+    finally:
+        browser.quit()
+    assert len(images) == 27
+    assert [alt for alt, loaded in images if not loaded] == []
+    assert errors == []
