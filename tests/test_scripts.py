@@ -27,8 +27,8 @@ def test_every_script_has_help(script):
     (["convert.py", "--dataset", "mine", "--source", "nowhere", "--out", "x.h5"], "no data.h5 or data.hy"),
     (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
       "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
-    (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5"],
-     "m.json: cannot read"),
+    (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5",
+      "--training-stats", "t.csv", "--training-histograms", "h.csv"], "m.json: cannot read"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)
