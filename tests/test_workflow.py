@@ -149,9 +149,15 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
             time.sleep(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/histograms/tags", timeout=5) as r:
             histograms = json.load(r)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/data/plugin/hparams/experiment",
+                                         data=b'{"experimentName": ""}', headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            experiment = json.load(r)
     finally:
         process.terminate()
         process.wait(timeout=30)
+    assert {"recipe", "activation", "seed", "learning_rate"} <= {h["name"] for h in experiment["hparamInfos"]}
+    assert {"final/test_accuracy", "accuracy/test"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
     for run in (f"FashionMNIST-sample/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS):
         assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
