@@ -27,7 +27,7 @@ STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction",
 class TrainSettings:
     """Everything that defines a training run besides its data and activation."""
 
-    steps: int = 1500
+    steps: int = 1000
     batch_size: int = 64
     learning_rate: float = 1e-3
     lr_weight_decay: bool = False
@@ -39,7 +39,7 @@ class TrainSettings:
     eval_every: int = 250  # test accuracy on the whole test split
     stats_every: int = 100  # layer statistics on the probe batch (CSV and TensorBoard scalars)
     histogram_every: int = 250  # native TensorBoard histograms of every layer
-    image_every: int = 750  # tfplot histogram and grid images of every layer
+    image_every: int = 500  # tfplot histogram and grid images of every layer
     checkpoint_every: int = 500
     probe_size: int = 256  # test images whose activations the summaries show
     histogram_range: tuple = (-4.0, 8.0)
