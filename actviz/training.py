@@ -27,7 +27,7 @@ STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction",
 class TrainSettings:
     """Everything that defines a training run besides its data and activation."""
 
-    steps: int = 1000
+    steps: int = 800
     batch_size: int = 64
     learning_rate: float = 1e-3
     lr_weight_decay: bool = False
@@ -36,11 +36,11 @@ class TrainSettings:
     dropout: float = 0.05  # the snn recipe's dropout rate (AlphaDropout for SELU)
     lrelu_slope: float = 0.2
     log_every: int = 50  # scalars
-    eval_every: int = 250  # test accuracy on the whole test split
+    eval_every: int = 200  # test accuracy on the whole test split
     stats_every: int = 100  # layer statistics on the probe batch (CSV and TensorBoard scalars)
-    histogram_every: int = 250  # native TensorBoard histograms of every layer
-    image_every: int = 500  # tfplot histogram and grid images of every layer
-    checkpoint_every: int = 500
+    histogram_every: int = 200  # native TensorBoard histograms of every layer
+    image_every: int = 800  # tfplot histogram and grid images of every layer
+    checkpoint_every: int = 400
     probe_size: int = 256  # test images whose activations the summaries show
     histogram_range: tuple = (-4.0, 8.0)
     histogram_bins: int = 60
