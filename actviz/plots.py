@@ -104,7 +104,7 @@ RECIPE_STYLES = ("-", "--", ":", "-.")
 
 def draw_curves(ax, curves, ylabel):
     """Lines of ``curves``: {(recipe, activation): (steps, values)}; colour = activation, dash = recipe."""
-    recipes = sorted({recipe for recipe, _ in curves})
+    recipes = list(dict.fromkeys(recipe for recipe, _ in curves))  # first recipe solid
     for (recipe, activation), (steps, values) in curves.items():
         ax.plot(steps, values, RECIPE_STYLES[recipes.index(recipe) % len(RECIPE_STYLES)],
                 color=activation_color(activation), label=f"{activation} ({recipe})", marker=".", markersize=4)
