@@ -23,16 +23,18 @@ def grid_shape(units):
 HISTOGRAM_FLOOR = 1e-5  # lowest fraction shown on the log axis
 
 
-def draw_histogram(ax, counts, edges, label=None, color=None):
+def draw_histogram(ax, counts, edges, label=None, color=None, fill=True):
     """Draw a histogram given as ``counts`` over ``edges``, as fractions of all values counted.
 
-    The y-axis is logarithmic so that a spike (ReLU's zeros) does not hide the tails.
+    The y-axis is logarithmic so that a spike (ReLU's zeros) does not hide the tails. Unfilled
+    outlines (``fill=False``) let several histograms share one axes.
     """
     counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()
     fractions = counts / total if total else counts
-    ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR, fill=True,
-              alpha=0.75, label=label, color=color)
+    style = {"fill": True, "alpha": 0.75} if fill else {"fill": False, "linewidth": 1.6}
+    ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR, label=label,
+              color=color, **style)
     ax.set_yscale("log")
     ax.set_ylim(HISTOGRAM_FLOOR, 1.0)
     ax.set_xlim(edges[0], edges[-1])
@@ -131,16 +133,7 @@ def draw_depth_profile(ax, layers, profiles, target, ylabel):
 def draw_overlaid_histograms(ax, histograms, edges):
     """Histograms of several activations on one axes: ``histograms`` {activation: counts}."""
     for activation, counts in histograms.items():
-        counts = np.asarray(counts, dtype=np.float64)
-        fractions = counts / counts.sum() if counts.sum() else counts
-        ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR,
-                  color=activation_color(activation), linewidth=1.6, label=activation)
-    ax.set_yscale("log")
-    ax.set_ylim(HISTOGRAM_FLOOR, 1.0)
-    ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel("activation value")
-    ax.set_ylabel("fraction of values (log)")
-    ax.grid(True, alpha=0.3)
+        draw_histogram(ax, counts, edges, label=activation, color=activation_color(activation), fill=False)
     ax.legend(fontsize=8)
 
 
