@@ -28,9 +28,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	snakemake --lint
 
-## bench: benchmarks that print their figures (needs Debian's dataset-fashion-mnist)
+## bench: benchmarks that print their figures (the conversion one needs Debian's dataset-fashion-mnist)
 bench: $(STAMP)
 	python bench/convert_benchmark.py
+	python bench/train_benchmark.py
 
 ## tensorboard: TensorBoard on results/logs at http://127.0.0.1:$(PORT)
 tensorboard: $(STAMP)
