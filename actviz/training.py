@@ -2,6 +2,7 @@
 statistics of every layer over training, and final metrics."""
 
 import csv
+import functools
 import json
 import shutil
 import sys
@@ -125,6 +126,58 @@ def _prepare_run_dirs(checkpoint_dir, log_dir, identity, steps, log):
             shutil.rmtree(stale)
     checkpoint_dir.mkdir(parents=True)
     write_json(run_file, identity)
+
+
+class FigureQueue:
+    """Draws the tfplot images on a worker thread; the training thread logs each once it is ready.
+
+    tfplot figures take 0.1-0.2 s each (12 per summary step); drawn inline they stall training.
+    At most ``max_pending`` summary steps wait at once (then ``submit`` waits for the oldest), and
+    ``close`` logs every remaining figure, so none is lost.
+    """
+
+    def __init__(self, draw, max_pending=2):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.draw = draw
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfplot")
+        self.pending = []  # (step, layer, future), oldest first
+        self.max_pending = max_pending
+
+    def submit(self, step, layer, values):
+        while len({s for s, _, _ in self.pending}) >= self.max_pending and step not in {
+                s for s, _, _ in self.pending}:
+            self._log(self.pending.pop(0))
+        self.pending.append((step, layer, self.pool.submit(self.draw, layer, np.array(values))))
+
+    def log_ready(self):
+        """Log the figures already drawn (call inside the summary writer's context)."""
+        while self.pending and self.pending[0][2].done():
+            self._log(self.pending.pop(0))
+
+    def close(self):
+        """Log every figure still pending, waiting for it, and stop the worker."""
+        while self.pending:
+            self._log(self.pending.pop(0))
+        self.pool.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, error, traceback):
+        if error_type is None:
+            self.close()  # inside the summary writer's context when nested in it
+        else:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _log(item):
+        import tensorflow as tf
+
+        step, layer, future = item
+        pictures = future.result()
+        tf.summary.image(f"activation_histogram/{layer}", pictures[:1], step=step)
+        tf.summary.image(f"activation_grid/{layer}", pictures[1:], step=step)
 
 
 class Progress:
@@ -279,17 +332,17 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
             if histograms:
                 tf.summary.histogram(f"activations/{layer}", values, step=step)
             if images:
-                pictures = tensorboard_images(layer, values, settings.histogram_range, settings.histogram_bins)
-                tf.summary.image(f"activation_histogram/{layer}", pictures[:1], step=step)
-                tf.summary.image(f"activation_grid/{layer}", pictures[1:], step=step)
+                figures.submit(step, layer, values)
 
     def due(step, every):
         return step % every == 0 or step == settings.steps
 
+    figures = FigureQueue(functools.partial(tensorboard_images, value_range=settings.histogram_range,
+                                            bins=settings.histogram_bins))
     writer = tf.summary.create_file_writer(str(log_dir))
     window = []  # (loss, accuracy) tensors since the last scalar summary; read in one go
     started = time.perf_counter()
-    with writer.as_default():
+    with writer.as_default(), figures:
         if start_step == 0:
             hparams_api.hparams({"dataset": info["name"], "recipe": settings.recipe, "activation": activation,
                                  "seed": settings.seed, "learning_rate": settings.learning_rate,
@@ -329,6 +382,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
             if due(step, settings.checkpoint_every):
                 manager.save(checkpoint_number=step)
                 record.save()
+            figures.log_ready()
             bar.update(1)
         bar.close()
         final_step = int(optimizer.iterations)

@@ -153,3 +153,28 @@ def test_extraction_without_training_is_a_user_error(tiny_h5, tmp_path):
     with pytest.raises(UserError, match="train first"):
         extract(tiny_h5, tmp_path / "none", tmp_path / "a.h5", tmp_path / "a.json", tmp_path / "a.csv",
                 10, (-4, 8), 10)
+
+
+def test_figure_queue_bounds_its_backlog_and_logs_every_figure(tmp_path):
+    import time
+
+    import tensorflow as tf
+
+    from actviz.training import FigureQueue
+
+    def slow_draw(layer, values):
+        time.sleep(0.05)
+        return np.zeros((2, 4, 4, 4), np.uint8) + np.uint8(values.flat[0])
+
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default(), FigureQueue(slow_draw, max_pending=2) as queue:
+        for step in range(5):
+            for layer in ("conv1", "dense1"):
+                queue.submit(step, layer, np.full(3, step))
+                assert len({s for s, _, _ in queue.pending}) <= 2
+            queue.log_ready()
+    writer.flush()
+    tags, accumulator = tensorboard_tags(tmp_path)
+    for layer in ("conv1", "dense1"):
+        events = accumulator.Tensors(f"activation_grid/{layer}")
+        assert sorted(e.step for e in events) == [0, 1, 2, 3, 4]  # none lost
