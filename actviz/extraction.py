@@ -52,12 +52,11 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
     import tensorflow as tf
 
     from actviz.activations import ACTIVATIONS
-    from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
+    from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
 
-    # The same input standardisation as in training: from the whole train split.
-    mean, std = input_statistics(read_split(h5_path, "train")[0])
+    # The input standardisation training used, recorded with its checkpoint.
     model = build_model(images.shape[1:], info["num_classes"], run["activation"], run["recipe"],
-                        run["dropout"], run["lrelu_slope"], mean, std)
+                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"])
     latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
         raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")

@@ -255,6 +255,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     saturation = ACTIVATIONS[activation].saturation
 
     mean, std = input_statistics(train_images)
+    # Recorded with the checkpoint, so that extraction standardises exactly as training did.
+    identity.update(input_mean=[float(m) for m in mean], input_std=[float(s) for s in std])
     model = build_model(train_images.shape[1:], info["num_classes"], activation, settings.recipe,
                         settings.dropout, settings.lrelu_slope, mean, std)
     layers_model = layer_outputs_model(model)
