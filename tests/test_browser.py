@@ -33,9 +33,11 @@ def _browser():
 
 
 def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(project):
+    report = project / "results" / "report.html"
+    in_file = report.read_text().count("<img ")
     browser = _browser()
     try:
-        browser.get(Path(project / "results" / "report.html").as_uri())
+        browser.get(Path(report).as_uri())
         images = browser.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]);")
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
@@ -44,6 +46,8 @@ def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(p
         print(f"screenshot: {SCREENSHOT}")
     finally:
         browser.quit()
-    assert len(images) == 27
+    # 27 for the tiny run (2 recipes x 6 layers x 2 + 2 depth profiles + learning curves); more if
+    # the workflow tests already added datasets to the shared project
+    assert len(images) == in_file and len(images) >= 27
     assert [alt for alt, loaded in images if not loaded] == []
     assert errors == []
