@@ -1,6 +1,7 @@
 """Write files so that a crash never leaves one that looks finished."""
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -35,3 +36,12 @@ def write_text(path, text):
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_csv(path, rows, columns):
+    """Write dict ``rows`` as CSV with the header ``columns`` atomically; lists become "a;b;c"."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})

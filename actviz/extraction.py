@@ -1,13 +1,12 @@
 """Every layer's activations on a fixed set of test images, from a run's final checkpoint."""
 
-import csv
 import json
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from actviz.atomic import atomic_path, write_json
+from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.data import read_info, read_split
 from actviz.errors import UserError
 from actviz.stats import LayerStatistics
@@ -98,15 +97,11 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
                    for name, group_shape in zip(LAYER_NAMES, _layer_shapes(layers_model))},
     }
     write_json(stats_path, result)
-    with atomic_path(stats_csv_path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(STATS_COLUMNS)
-        for name, layer in result["layers"].items():
-            writer.writerow([result["dataset"], result["recipe"], result["activation"], result["seed"], step,
-                             name, int(np.prod(layer["shape"])), layer["count"], layer["mean"], layer["std"],
-                             layer["min"], layer["max"], layer["zero_fraction"], layer["dead_fraction"],
-                             layer["negative_fraction"], layer["saturated_fraction"],
-                             layer["histogram"]["below"], layer["histogram"]["above"]])
+    write_csv(stats_csv_path, [
+        {**{k: result[k] for k in ("dataset", "recipe", "activation", "seed", "step")}, "layer": name,
+         "units": int(np.prod(layer["shape"])), **layer, "below_range": layer["histogram"]["below"],
+         "above_range": layer["histogram"]["above"]}
+        for name, layer in result["layers"].items()], STATS_COLUMNS)
     return result
 
 

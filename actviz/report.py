@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from actviz.atomic import atomic_path, write_json, write_text
+from actviz.atomic import write_csv, write_json, write_text
 from actviz.data import read_info
 from actviz.errors import UserError
 from actviz.plots import (draw_curves, draw_depth_profile, draw_grid, draw_heatmap, draw_overlaid_histograms,
@@ -291,14 +291,6 @@ def config_hash(config):
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
-def _write_csv(path, rows, columns):
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
-
-
 def render_report(metrics_paths, stats_paths, activation_paths, training_stats_paths, histogram_paths,
                   dataset_paths, config, out_html, tables_dir):
     """Write the self-contained HTML report and the CSV/JSON of every number in it."""
@@ -381,14 +373,14 @@ def render_report(metrics_paths, stats_paths, activation_paths, training_stats_p
     html = environment.get_template("report.html.j2").render(**context)
 
     tables_dir = Path(tables_dir)
-    _write_csv(tables_dir / "accuracy.csv", accuracy, ["dataset", "recipe", "activation", "seeds", "steps",
+    write_csv(tables_dir / "accuracy.csv", accuracy, ["dataset", "recipe", "activation", "seeds", "steps",
                                                        "test_accuracy_mean", "test_accuracy_std",
                                                        "test_accuracy_per_seed"])
-    _write_csv(tables_dir / "layer_stats.csv", layers, list(layers[0]))
+    write_csv(tables_dir / "layer_stats.csv", layers, list(layers[0]))
     training_rows = [row for run in runs.values() for row in run["training_stats"]]
-    _write_csv(tables_dir / "training_stats.csv", training_rows, list(training_rows[0]))
+    write_csv(tables_dir / "training_stats.csv", training_rows, list(training_rows[0]))
     curves = curve_rows(runs)
-    _write_csv(tables_dir / "learning_curves.csv", curves, list(curves[0]))
+    write_csv(tables_dir / "learning_curves.csv", curves, list(curves[0]))
     write_json(tables_dir / "report.json", {
         "accuracy": accuracy, "layers": layers, "runs": context["runs"], "config": config,
         "config_hash": context["config_hash"], "versions": context["versions"], "data": context["data"],

@@ -1,7 +1,6 @@
 """Training one (dataset, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
 statistics of every layer over training, and final metrics."""
 
-import csv
 import functools
 import json
 import shutil
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
-from actviz.atomic import atomic_path, write_json
+from actviz.atomic import write_csv, write_json
 from actviz.data import read_info, read_split
 from actviz.errors import UserError
 from actviz.recipes import check_recipe
@@ -201,13 +200,6 @@ class Progress:
 
     def save(self):
         write_json(self.path, self.records)
-
-
-def _write_csv(path, rows, columns):
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def run_name(dataset, recipe, activation, seed):
@@ -399,10 +391,10 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
 
     records = record.records
     ident = {"dataset": info["name"], "recipe": settings.recipe, "activation": activation, "seed": settings.seed}
-    _write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
+    write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
                             for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
     edges = np.linspace(*settings.histogram_range, settings.histogram_bins + 1)
-    _write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
+    write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
                                   "bin_high": float(edges[i + 1]), "count": count}
                                  for r in records["histograms"] for i, count in enumerate(r["counts"])],
                (*ident, "step", "layer", "bin_low", "bin_high", "count"))
