@@ -110,7 +110,7 @@ def write_dataset_h5(path, splits, attrs):
 
 
 def read_info(path):
-    """Return the dataset's attributes (JSON ones decoded) plus the size of each split."""
+    """Return the dataset's attributes (JSON ones decoded), the size of each split and the image shape."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: dataset file not found (run the download step first)")
@@ -124,6 +124,7 @@ def read_info(path):
             info[key] = value.item() if hasattr(value, "item") else value
         for split in SPLITS:
             info[f"{split}_size"] = int(f[split]["labels"].shape[0])
+        info["image_shape"] = [int(d) for d in f["test"]["images"].shape[1:]]
     return info
 
 
@@ -134,3 +135,16 @@ def read_split(path, split, limit=None):
     with h5py.File(path, "r") as f:
         end = None if limit is None else int(limit)
         return f[split]["images"][:end], f[split]["labels"][:end]
+
+
+def split_batches(path, split, batch_size, limit=None):
+    """Yield ``(images, labels)`` of one split in batches of ``batch_size`` (up to ``limit`` images),
+    each read from the file when it is needed, so that memory does not grow with the split."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    with h5py.File(path, "r") as f:
+        images, labels = f[split]["images"], f[split]["labels"]
+        end = len(labels) if limit is None else min(int(limit), len(labels))
+        for begin in range(0, end, batch_size):
+            stop = min(begin + batch_size, end)
+            yield images[begin:stop], labels[begin:stop]

@@ -1,13 +1,15 @@
 """Every layer's activations on a fixed set of test images, from a run's final checkpoint."""
 
 import json
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
+from tqdm import tqdm
 
 from actviz.atomic import atomic_path, write_csv, write_json
-from actviz.data import read_info, read_split
+from actviz.data import read_info, split_batches
 from actviz.errors import UserError
 from actviz.stats import LayerStatistics
 
@@ -25,7 +27,7 @@ def read_run(checkpoint_dir):
 
 
 def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe_images,
-            value_range, bins, batch_size=250, threads=None):
+            value_range, bins, batch_size=250, threads=None, progress=True):
     """Write the activations of the first ``probe_images`` test images to ``out_path`` (HDF5).
 
     One float32 dataset per layer, [N, ...layer shape], written batch by batch so memory stays
@@ -39,10 +41,10 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
         raise UserError(f"{checkpoint_dir} was trained on other data than {h5_path}")
     if probe_images < 1:
         raise UserError(f"probe_images must be at least 1, got {probe_images}")
-    images, labels = read_split(h5_path, "test", limit=probe_images)
-    if len(images) < probe_images:
-        raise UserError(f"{h5_path}: the test split has {len(images)} images, fewer than "
+    if info["test_size"] < probe_images:
+        raise UserError(f"{h5_path}: the test split has {info['test_size']} images, fewer than "
                         f"probe_images={probe_images}")
+    image_shape = tuple(info["image_shape"])
 
     from actviz.training import configure_threads
 
@@ -54,7 +56,7 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
     from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
 
     # The input standardisation training used, recorded with its checkpoint.
-    model = build_model(images.shape[1:], info["num_classes"], run["activation"], run["recipe"],
+    model = build_model(image_shape, info["num_classes"], run["activation"], run["recipe"],
                         run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"])
     latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
@@ -66,33 +68,42 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
 
     saturation = ACTIVATIONS[run["activation"]].saturation
     stats = {name: LayerStatistics(value_range, bins, saturation) for name in LAYER_NAMES}
+    correct = 0
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
         group = f.create_group("activations")
-        predictions = np.empty(len(images), dtype=np.int32)
-        for begin in range(0, len(images), batch_size):
-            outputs = [o.numpy() for o in predict(images[begin:begin + batch_size])]
-            end = begin + len(outputs[0])
+        probe = f.create_group("probe")
+        chunk = min(batch_size, probe_images)
+        probe.create_dataset("images", shape=(probe_images, *image_shape), dtype="uint8",
+                             chunks=(chunk, *image_shape), compression="gzip")
+        probe.create_dataset("labels", shape=(probe_images,), dtype="int32")
+        probe.create_dataset("predictions", shape=(probe_images,), dtype="int32")
+        probe.attrs["selection"] = f"the first {probe_images} images of the test split"
+        batches = split_batches(h5_path, "test", batch_size, limit=probe_images)
+        for begin, (images, labels) in zip(range(0, probe_images, batch_size),
+                                           tqdm(batches, total=-(-probe_images // batch_size), unit="batch",
+                                                desc="extract", file=sys.stderr, disable=not progress,
+                                                mininterval=1 if sys.stderr.isatty() else 15)):
+            outputs = [o.numpy() for o in predict(images)]
+            end = begin + len(images)
             for name, values in zip(LAYER_NAMES, outputs):
                 if name not in group:
-                    shape = (len(images),) + values.shape[1:]
-                    group.create_dataset(name, shape=shape, dtype="float32",
-                                         chunks=(min(batch_size, len(images)),) + values.shape[1:],
+                    group.create_dataset(name, shape=(probe_images, *values.shape[1:]), dtype="float32",
+                                         chunks=(chunk, *values.shape[1:]),
                                          compression="gzip", compression_opts=1, shuffle=True)
                 group[name][begin:end] = values
                 stats[name].update(values)
-            predictions[begin:end] = outputs[-1].argmax(axis=1)
-        probe = f.create_group("probe")
-        probe.create_dataset("images", data=images, compression="gzip")
-        probe.create_dataset("labels", data=labels)
-        probe.create_dataset("predictions", data=predictions)
-        probe.attrs["selection"] = f"the first {len(images)} images of the test split"
+            predictions = outputs[-1].argmax(axis=1)
+            probe["images"][begin:end] = images
+            probe["labels"][begin:end] = labels
+            probe["predictions"][begin:end] = predictions
+            correct += int((predictions == labels).sum())
         f.attrs.update({"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"],
                         "seed": run["seed"], "step": step, "checkpoint": latest})
 
     result = {
         "dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
         "step": step,
-        "probe_images": len(images), "probe_accuracy": float((predictions == labels).mean()),
+        "probe_images": probe_images, "probe_accuracy": correct / probe_images,
         "layers": {name: {"shape": list(group_shape), **stats[name].result()}
                    for name, group_shape in zip(LAYER_NAMES, _layer_shapes(layers_model))},
     }

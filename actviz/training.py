@@ -1,11 +1,11 @@
 """Training one (dataset, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
 statistics of every layer over training, and final metrics."""
 
-import functools
 import json
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -143,11 +143,13 @@ class FigureQueue:
         self.pending = []  # (step, layer, future), oldest first
         self.max_pending = max_pending
 
-    def submit(self, step, layer, values):
+    def submit(self, step, layer, *arrays):
+        """Draw ``draw(layer, *arrays)`` (on copies of the arrays) and log the pictures at ``step``."""
         while len({s for s, _, _ in self.pending}) >= self.max_pending and step not in {
                 s for s, _, _ in self.pending}:
             self._log(self.pending.pop(0))
-        self.pending.append((step, layer, self.pool.submit(self.draw, layer, np.array(values))))
+        copies = [np.array(a) for a in arrays]
+        self.pending.append((step, layer, self.pool.submit(self.draw, layer, *copies)))
 
     def log_ready(self):
         """Log the figures already drawn (call inside the summary writer's context)."""
@@ -177,6 +179,50 @@ class FigureQueue:
         pictures = future.result()
         tf.summary.image(f"activation_histogram/{layer}", pictures[:1], step=step)
         tf.summary.image(f"activation_grid/{layer}", pictures[1:], step=step)
+
+
+def log_histogram(tag, summary, step):
+    """Log ``layer_statistics``' histogram to TensorBoard's histogram dashboard.
+
+    The fixed-range bins as they are, and the values outside the range in one bucket on either
+    side (from the minimum, to the maximum): the same counts the report shows, without a second
+    pass over the values as ``tf.summary.histogram`` would make.
+    """
+    import tensorflow as tf
+    from tensorboard.plugins.histogram import metadata
+
+    histogram = summary["histogram"]
+    edges, counts = histogram["edges"], histogram["counts"]
+    buckets = [(low, high, count) for low, high, count in zip(edges[:-1], edges[1:], counts)]
+    if histogram["below"]:
+        buckets.insert(0, (summary["min"], edges[0], histogram["below"]))
+    if histogram["above"]:
+        buckets.append((edges[-1], summary["max"], histogram["above"]))
+    tf.summary.write(tag, tf.constant(buckets, dtype=tf.float64), step=step,
+                     metadata=metadata.create_summary_metadata(display_name=None, description=None))
+
+
+class PhaseClock:
+    """Wall seconds spent in each phase of a run (training steps, evaluation, summaries ...).
+
+    A phase timed inside another counts as part of the outer one: the phases never overlap.
+    """
+
+    def __init__(self):
+        self.seconds = {}
+        self.current = None
+
+    @contextmanager
+    def __call__(self, phase):
+        if self.current is not None:
+            yield
+            return
+        self.current, begin = phase, time.perf_counter()
+        try:
+            yield
+        finally:
+            self.current = None
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - begin
 
 
 class Progress:
@@ -218,6 +264,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     """
     check_activation(activation)
     settings.check()
+    clock = PhaseClock()
+    setup_began = time.perf_counter()
     metrics_path = Path(metrics_path)
     stats_path = Path(stats_path or metrics_path.with_name("training_stats.csv"))
     histograms_path = Path(histograms_path or metrics_path.with_name("training_histograms.csv"))
@@ -286,7 +334,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         correct = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
-        return loss, tf.reduce_mean(correct)
+        return tf.stack([loss, tf.reduce_mean(correct)])
 
     @tf.function(reduce_retracing=True)
     def eval_step(images, labels):
@@ -297,74 +345,88 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         return loss, correct
 
     probe_outputs = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
+    # Traced now, so that the first step of the loop is timed like every other.
+    train_step.get_concrete_function(tf.TensorSpec((settings.batch_size, *train_images.shape[1:]), tf.uint8),
+                                     tf.TensorSpec((settings.batch_size,), tf.int32))
 
     def evaluate(step):
         """Loss and accuracy on the whole test split, logged and recorded."""
-        total_loss, total_correct = 0.0, 0
-        for begin in range(0, len(test_images), 1000):
-            loss, correct = eval_step(test_images[begin:begin + 1000], test_labels[begin:begin + 1000])
-            total_loss += float(loss)
-            total_correct += int(correct)
-        test_loss, test_accuracy = total_loss / len(test_images), total_correct / len(test_images)
-        tf.summary.scalar("loss/test", test_loss, step=step)
-        tf.summary.scalar("accuracy/test", test_accuracy, step=step)
-        record.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
+        with clock("evaluation"):
+            total_loss, total_correct = 0.0, 0
+            for begin in range(0, len(test_images), 1000):
+                loss, correct = eval_step(test_images[begin:begin + 1000], test_labels[begin:begin + 1000])
+                total_loss += float(loss)
+                total_correct += int(correct)
+            test_loss, test_accuracy = total_loss / len(test_images), total_correct / len(test_images)
+            tf.summary.scalar("loss/test", test_loss, step=step)
+            tf.summary.scalar("accuracy/test", test_accuracy, step=step)
+            record.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
 
     def observe_layers(step, stats, histograms, images):
         """Layer statistics, native histograms and tfplot images of the probe batch, as due."""
-        outputs = [o.numpy() for o in probe_outputs(probe)]
+        with clock("probe"):
+            outputs = [o.numpy() for o in probe_outputs(probe)]
         for layer, values in zip(LAYER_NAMES, outputs):
+            if stats or histograms or images:
+                with clock("layer_stats"):
+                    summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins,
+                                               saturation, percentiles=stats)
             if stats:
-                summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins,
-                                           saturation, percentiles=True)
-                row = {key: summary[key] for key in STAT_COLUMNS}
-                record.add("layer_stats", step=step, layer=layer, **row)
-                record.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
-                for key, value in row.items():
-                    if value is not None:
-                        tf.summary.scalar(f"stats/{layer}/{key}", value, step=step)
+                with clock("layer_stats"):
+                    row = {key: summary[key] for key in STAT_COLUMNS}
+                    record.add("layer_stats", step=step, layer=layer, **row)
+                    record.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
+                    for key, value in row.items():
+                        if value is not None:
+                            tf.summary.scalar(f"stats/{layer}/{key}", value, step=step)
             if histograms:
-                tf.summary.histogram(f"activations/{layer}", values, step=step)
+                with clock("histograms"):
+                    log_histogram(f"activations/{layer}", summary, step)
             if images:
-                figures.submit(step, layer, values)
+                with clock("images"):
+                    figures.submit(step, layer, summary["histogram"]["counts"], summary["histogram"]["edges"],
+                                   values[0])
 
     def due(step, every):
         return step % every == 0 or step == settings.steps
 
-    figures = FigureQueue(functools.partial(tensorboard_images, value_range=settings.histogram_range,
-                                            bins=settings.histogram_bins))
+    figures = FigureQueue(tensorboard_images)
     writer = tf.summary.create_file_writer(str(log_dir))
-    window = []  # (loss, accuracy) tensors since the last scalar summary; read in one go
-    started = time.perf_counter()
+    window = []  # [loss, accuracy] tensors since the last scalar summary; read in one go
+    clock.seconds["setup"] = time.perf_counter() - setup_began
     with writer.as_default(), figures:
         if start_step == 0:
-            hparams_api.hparams({"dataset": info["name"], "recipe": settings.recipe, "activation": activation,
-                                 "seed": settings.seed, "learning_rate": settings.learning_rate,
-                                 "batch_size": settings.batch_size, "dropout": settings.dropout,
-                                 "lrelu_slope": settings.lrelu_slope,
-                                 "lr_weight_decay": settings.lr_weight_decay}, trial_id=name)
-            observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
-            evaluate(0)
+            with clock("initial_state"):
+                hparams_api.hparams({"dataset": info["name"], "recipe": settings.recipe, "activation": activation,
+                                     "seed": settings.seed, "learning_rate": settings.learning_rate,
+                                     "batch_size": settings.batch_size, "dropout": settings.dropout,
+                                     "lrelu_slope": settings.lrelu_slope,
+                                     "lr_weight_decay": settings.lr_weight_decay}, trial_id=name)
+                observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
+                evaluate(0)
         from tqdm import tqdm
 
         bar = tqdm(total=settings.steps, initial=min(start_step, settings.steps), unit="step", desc=name,
                    file=sys.stderr, disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
         batches = iter(dataset)
+        started = time.perf_counter()
         for step in range(start_step + 1, settings.steps + 1):
-            images, labels = next(batches)
-            window.append(train_step(images, labels))
+            with clock("train_steps"):
+                images, labels = next(batches)
+                window.append(train_step(images, labels))
             if due(step, settings.log_every):
-                losses, accuracies = np.array(window, dtype=np.float64).T
-                if not np.isfinite(losses).all():
-                    first = int(np.argmin(np.isfinite(losses)))
-                    raise UserError(f"training diverged at step {step - len(losses) + 1 + first} "
-                                    f"(loss {losses[first]}); try a smaller learning_rate")
-                loss, accuracy = float(losses.mean()), float(accuracies.mean())
-                tf.summary.scalar("loss/train", loss, step=step)
-                tf.summary.scalar("accuracy/train", accuracy, step=step)
-                tf.summary.scalar("learning_rate", float(optimizer.learning_rate), step=step)
-                record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
-                window.clear()
+                with clock("scalars"):
+                    losses, accuracies = tf.stack(window).numpy().astype(np.float64).T
+                    if not np.isfinite(losses).all():
+                        first = int(np.argmin(np.isfinite(losses)))
+                        raise UserError(f"training diverged at step {step - len(losses) + 1 + first} "
+                                        f"(loss {losses[first]}); try a smaller learning_rate")
+                    loss, accuracy = float(losses.mean()), float(accuracies.mean())
+                    tf.summary.scalar("loss/train", loss, step=step)
+                    tf.summary.scalar("accuracy/train", accuracy, step=step)
+                    tf.summary.scalar("learning_rate", float(optimizer.learning_rate), step=step)
+                    record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
+                    window.clear()
                 bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
             if due(step, settings.eval_every):
                 evaluate(step)
@@ -374,19 +436,24 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
             if any(observe.values()):
                 observe_layers(step, **observe)
             if due(step, settings.checkpoint_every):
-                manager.save(checkpoint_number=step)
-                record.save()
-            figures.log_ready()
+                with clock("checkpoints"):
+                    manager.save(checkpoint_number=step)
+                    record.save()
+            with clock("images"):
+                figures.log_ready()
             bar.update(1)
         bar.close()
         final_step = int(optimizer.iterations)
         if not record.records["evaluations"] or record.records["evaluations"][-1]["step"] != final_step:
             evaluate(final_step)
-    writer.flush()
+        with clock("images"):
+            figures.close()
+        with clock("checkpoints"):
+            if _latest_step(checkpoint_dir) != final_step:
+                manager.save(checkpoint_number=final_step)
+            record.save()
+        writer.flush()
     elapsed = time.perf_counter() - started
-    if _latest_step(checkpoint_dir) != final_step:
-        manager.save(checkpoint_number=final_step)
-    record.save()
     trained = final_step - start_step
 
     records = record.records
@@ -417,8 +484,10 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         "evaluations": records["evaluations"],
         "training": records["training"],
         "checkpoint": manager.latest_checkpoint,
+        # The training loop's wall time, every summary included (setup and the step-0 state are not).
         "train_seconds": elapsed,
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
+        "seconds": {phase: round(seconds, 3) for phase, seconds in clock.seconds.items()},
     }
     with writer.as_default():
         # The final metrics under their own tags, for TensorBoard's HParams dashboard.

@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""Training throughput: a bare Keras loop against the project's trainer, and against the CPU's ceiling.
+"""Throughput of training, extraction and the report, against a bare loop and the CPU's ceiling.
 
-For the 28x28x1 and 32x32x3 model shapes (ReLU, snn recipe, batch 64, synthetic data held in
-memory), prints in one process run: images/s of a bare tf.function training loop on the same
-model and tf.data pipeline, images/s of actviz.training.train with every summary at the default
-cadences, their ratio, the achieved GFLOP/s (an analytic count of the model's multiply-adds, x3
-for forward + backward) against a measured fp32 4096x4096 matmul, and the process's peak memory.
+In one process run, for the 28x28x1 and 32x32x3 model shapes (ReLU, snn recipe, batch 64,
+synthetic data held in memory), prints: images/s of a bare tf.function training loop on the same
+model and tf.data pipeline; images/s of actviz.training.train with every summary on at the
+default cadences (its training loop, summaries, evaluations and checkpoints included; the
+one-off set-up and step-0 summaries are shown apart); their ratio; the GFLOP/s achieved (an
+analytic count of the model's multiply-adds, x3 for forward + backward) against the best of
+several fp32 4096x4096 matmuls; where the trainer's time went; and the peak memory. Then times
+extraction (images/s and peak memory of a fresh process at 1,000 and 10,000 probe images) and
+the rendering of a report of three runs.
 
-    python bench/train_benchmark.py [--threads 2] [--steps 400]
+    python bench/train_benchmark.py [--threads 2] [--steps 800]
 """
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +33,8 @@ from actviz.errors import run_cli  # noqa: E402
 SHAPES = ((28, 28, 1), (32, 32, 3))
 BATCH = 64
 CLASSES = 10
+EXTRACTION_SIZES = (1000, 10000)
+REPORT_ACTIVATIONS = ("relu", "lrelu", "selu")
 
 
 def model_flops(model):
@@ -45,15 +53,18 @@ def model_flops(model):
 
 
 def matmul_gflops(size=4096, repeats=5):
+    """The best GFLOP/s of ``repeats`` fp32 ``size`` x ``size`` matmuls (the machine's ceiling)."""
     import tensorflow as tf
 
     a = tf.random.normal((size, size))
     b = tf.random.normal((size, size))
     tf.matmul(a, b).numpy()  # warm up
-    start = time.perf_counter()
+    best = 0.0
     for _ in range(repeats):
+        start = time.perf_counter()
         tf.matmul(a, b).numpy()
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def bare_loop(images, labels, steps):
@@ -87,50 +98,141 @@ def bare_loop(images, labels, steps):
     return steps * BATCH / (time.perf_counter() - start), model_flops(model)
 
 
-def project_trainer(images, labels, steps, threads, workdir):
-    """Images/s of actviz.training.train with its default summary cadences."""
+def synthetic_dataset(path, shape, rng, train=4096, test=10000):
     from actviz.data import write_dataset_h5
-    from actviz.training import TrainSettings, train
 
-    h5 = Path(workdir) / f"bench{images.shape[1]}.h5"
-    write_dataset_h5(h5, {"train": (images, labels), "test": (images[:2000], labels[:2000])},
-                     {"name": "bench", "classes": [str(c) for c in range(CLASSES)], "num_classes": CLASSES,
-                      "checksums": {}})
-    run = Path(workdir) / f"run{images.shape[1]}"
-    metrics = train(h5, "relu", TrainSettings(steps=steps), run / "ckpt", run / "logs", run / "metrics.json",
-                    threads=threads, progress=False, log=lambda *_: None)
-    return metrics["images_per_second"]
+    def split(n):
+        return rng.integers(0, 256, (n, *shape), dtype=np.uint8), rng.integers(0, CLASSES, n).astype(np.int64)
+
+    write_dataset_h5(path, {"train": split(train), "test": split(test)},
+                     {"name": f"bench{shape[0]}", "classes": [str(c) for c in range(CLASSES)],
+                      "num_classes": CLASSES, "checksums": {}})
+    return path
+
+
+def project_trainer(h5, activation, settings, threads, workdir):
+    """The metrics of actviz.training.train (images_per_second, seconds per phase)."""
+    from actviz.training import train
+
+    run = Path(workdir) / f"{Path(h5).stem}-{activation}"
+    return train(h5, activation, settings, run / "ckpt", run / "logs", run / "metrics.json",
+                 threads=threads, progress=False, log=lambda *_: None)
+
+
+def extraction_child(args):
+    """(Run in a fresh process.) Extract ``--probe-images`` images; print seconds and peak memory."""
+    from actviz.extraction import extract
+    from actviz.training import configure_threads
+
+    configure_threads(args.threads)
+    import tensorflow as tf  # imported before the clock, as in the extraction job
+
+    tf.constant(0)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = Path(args.extraction_child)
+    start = time.perf_counter()
+    extract(args.h5, args.checkpoint_dir, out / "act.h5", out / "stats.json", out / "stats.csv",
+            args.probe_images, (-4.0, 8.0), 60, progress=False)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_before_mb": rss_before}))
+
+
+def measure_extraction(h5, checkpoint_dir, probe_images, threads, workdir):
+    out = Path(workdir) / f"extract{probe_images}"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, __file__, "--extraction-child", str(out), "--h5", str(h5), "--checkpoint-dir",
+         str(checkpoint_dir), "--probe-images", str(probe_images), "--threads", str(threads)],
+        capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def time_report(h5, runs, workdir):
+    """Seconds to extract (500 images) and render the report of ``runs`` ({activation: metrics})."""
+    from actviz.extraction import extract
+    from actviz.report import render_report
+
+    paths = {key: [] for key in ("metrics", "stats", "activations", "training_stats", "histograms")}
+    for activation, metrics in runs.items():
+        run = Path(workdir) / f"{Path(h5).stem}-{activation}"
+        extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", 500, (-4.0, 8.0), 60,
+                progress=False)
+        for key, name in (("metrics", "metrics.json"), ("stats", "stats.json"), ("activations", "act.h5"),
+                          ("training_stats", "training_stats.csv"), ("histograms", "training_histograms.csv")):
+            paths[key].append(run / name)
+    start = time.perf_counter()
+    render_report(paths["metrics"], paths["stats"], paths["activations"], paths["training_stats"],
+                  paths["histograms"], [h5], {"activations": list(runs)}, Path(workdir) / "report.html",
+                  Path(workdir) / "tables")
+    return time.perf_counter() - start, (Path(workdir) / "report.html").stat().st_size
 
 
 def main(argv=None):
+    from actviz.training import TrainSettings
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow threads (default: all)")
-    parser.add_argument("--steps", type=int, default=400, help="timed training steps per measurement")
+    parser.add_argument("--steps", type=int, default=TrainSettings().steps,
+                        help="training steps per measurement (default: the default run's)")
+    for hidden in ("--extraction-child", "--h5", "--checkpoint-dir"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-images", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.extraction_child:
+        return extraction_child(args)
+
+    from actviz.data import read_split
     from actviz.training import configure_threads
 
     configure_threads(args.threads)
     ceiling = matmul_gflops()
     rng = np.random.default_rng(0)
-    rows = []
+    settings = TrainSettings(steps=args.steps)
+    rows, extraction = [], {}
     with tempfile.TemporaryDirectory() as workdir:
         for shape in SHAPES:
-            images = rng.integers(0, 256, (4096, *shape), dtype=np.uint8)
-            labels = rng.integers(0, CLASSES, 4096).astype(np.int64)
-            bare, flops = bare_loop(images, labels, args.steps)
-            trainer = project_trainer(images, labels, args.steps, args.threads, workdir)
-            rows.append((shape, bare, trainer, flops))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            h5 = synthetic_dataset(Path(workdir) / f"bench{shape[0]}.h5", shape, rng)
+            bare, flops = bare_loop(*read_split(h5, "train"), args.steps)
+            metrics = project_trainer(h5, "relu", settings, args.threads, workdir)
+            rows.append((shape, bare, metrics, flops))
+            if shape == SHAPES[0]:
+                first_h5, first_metrics = h5, metrics
+        train_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        checkpoint_dir = Path(workdir) / f"{first_h5.stem}-relu" / "ckpt"
+        for size in EXTRACTION_SIZES:
+            extraction[size] = measure_extraction(first_h5, checkpoint_dir, size, args.threads, workdir)
+        short = TrainSettings(steps=100)
+        runs = {"relu": first_metrics} | {a: project_trainer(first_h5, a, short, args.threads, workdir)
+                                          for a in REPORT_ACTIVATIONS if a != "relu"}
+        report_seconds, report_bytes = time_report(first_h5, runs, workdir)
 
-    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} timed steps; "
-          f"fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
-    print(f"{'input':<10}{'bare img/s':>12}{'trainer img/s':>15}{'ratio':>8}{'MFLOP/img':>11}"
-          f"{'bare GFLOP/s':>14}{'of ceiling':>12}")
-    for shape, bare, trainer, flops in rows:
-        achieved = bare * 3 * flops / 1e9  # forward + backward ~ 3x the forward pass
-        print(f"{'x'.join(map(str, shape)):<10}{bare:>12.0f}{trainer:>15.0f}{trainer / bare:>8.2f}"
-              f"{flops / 1e6:>11.1f}{achieved:>14.1f}{achieved / ceiling:>12.0%}")
-    print(f"\npeak memory of this process: {peak_mb:.0f} MB")
+    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, summaries at the default "
+          f"cadences; fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
+    print(f"{'input':<10}{'bare img/s':>11}{'trainer img/s':>14}{'ratio':>7}{'MFLOP/img':>10}"
+          f"{'bare GFLOP/s':>13}{'trainer GFLOP/s':>16}{'of ceiling':>11}")
+    for shape, bare, metrics, flops in rows:
+        trainer = metrics["images_per_second"]
+        bare_gflops, trainer_gflops = (rate * 3 * flops / 1e9 for rate in (bare, trainer))
+        print(f"{'x'.join(map(str, shape)):<10}{bare:>11.0f}{trainer:>14.0f}{trainer / bare:>7.3f}"
+              f"{flops / 1e6:>10.1f}{bare_gflops:>13.1f}{trainer_gflops:>16.1f}"
+              f"{f'{bare_gflops / ceiling:.0%} / {trainer_gflops / ceiling:.0%}':>11}")
+    print("\nwhere the trainer's time went (seconds; the loop is everything but set-up and the step-0 state):")
+    phases = sorted({p for _, _, m, _ in rows for p in m["seconds"]}, key=lambda p: -rows[0][2]["seconds"].get(p, 0))
+    print(f"{'input':<10}{'loop':>8}" + "".join(f"{p:>15}" for p in phases))
+    for shape, _, metrics, _ in rows:
+        print(f"{'x'.join(map(str, shape)):<10}{metrics['train_seconds']:>8.2f}"
+              + "".join(f"{metrics['seconds'].get(p, 0):>15.3f}" for p in phases))
+    print(f"\npeak memory of this process after training: {train_peak_mb:.0f} MB")
+    print(f"\nextraction ({SHAPES[0][0]}x{SHAPES[0][1]}x{SHAPES[0][2]}, batches of 250, a fresh process each):")
+    print(f"{'probe images':>13}{'seconds':>9}{'img/s':>8}{'peak MB':>9}{'before MB':>11}")
+    for size, result in extraction.items():
+        print(f"{size:>13}{result['seconds']:>9.2f}{size / result['seconds']:>8.0f}{result['peak_mb']:>9.0f}"
+              f"{result['peak_before_mb']:>11.0f}")
+    growth = extraction[EXTRACTION_SIZES[-1]]["peak_mb"] - extraction[EXTRACTION_SIZES[0]]["peak_mb"]
+    print(f"peak memory growth from {EXTRACTION_SIZES[0]:,} to {EXTRACTION_SIZES[-1]:,} images: {growth:+.0f} MB")
+    print(f"\nreport of {len(runs)} runs (500 probe images each): rendered in {report_seconds:.2f} s, "
+          f"{report_bytes / 1e6:.1f} MB of HTML")
 
 
 if __name__ == "__main__":

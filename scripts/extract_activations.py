@@ -31,6 +31,7 @@ def parse_args(argv):
     parser.add_argument("--histogram-range", type=float, nargs=2, default=(-4.0, 8.0), metavar=("LOW", "HIGH"))
     parser.add_argument("--histogram-bins", type=int, default=60)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
@@ -38,7 +39,7 @@ def main(argv=None):
     args = parse_args(argv)
     result = extract(args.dataset, args.checkpoint_dir, args.out, args.stats, args.stats_csv,
                      args.probe_images, tuple(args.histogram_range), args.histogram_bins,
-                     threads=args.threads or None)
+                     threads=args.threads or None, progress=not args.quiet)
     print(f"{result['dataset']} {result['activation']} seed {result['seed']}: "
           f"{len(result['layers'])} layers of {result['probe_images']} images -> {args.out}")
 

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from actviz.data import read_idx, read_info, read_split, write_dataset_h5, write_idx
+from actviz.data import read_idx, read_info, read_split, split_batches, write_dataset_h5, write_idx
 from actviz.errors import UserError
 
 
@@ -102,3 +102,15 @@ def test_h5_writer_refuses_labels_outside_the_classes(tmp_path):
     with pytest.raises(UserError, match="train labels outside 0..4"):
         write_dataset_h5(tmp_path / "d.h5", splits, {"num_classes": 5})
     assert not (tmp_path / "d.h5").exists()
+
+
+@pytest.mark.parametrize("limit, sizes", [(None, [4, 4, 2]), (7, [4, 3]), (4, [4]), (100, [4, 4, 2])])
+def test_split_batches_read_the_split_in_order_up_to_the_limit(tmp_path, limit, sizes):
+    images = np.arange(10 * 2 * 2 * 1, dtype=np.uint8).reshape(10, 2, 2, 1)
+    write_dataset_h5(tmp_path / "d.h5", {"train": (images, np.arange(10) % 3), "test": (images, np.arange(10) % 3)},
+                     {"name": "d", "num_classes": 3})
+    batches = list(split_batches(tmp_path / "d.h5", "test", 4, limit=limit))
+    assert [len(b[0]) for b in batches] == sizes
+    assert (np.concatenate([b[0] for b in batches]) == images[:sum(sizes)]).all()
+    assert (np.concatenate([b[1] for b in batches]) == (np.arange(10) % 3)[:sum(sizes)]).all()
+    assert read_info(tmp_path / "d.h5")["image_shape"] == [2, 2, 1]

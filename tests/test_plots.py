@@ -16,7 +16,8 @@ def test_tfplot_draws_both_layer_pictures_as_rgba_images():
     from actviz.plots import tensorboard_images
 
     values = np.random.default_rng(0).normal(size=(8, 7, 7, 64)).astype(np.float32)
-    images = tensorboard_images("conv2", values, (-4, 8), 60)
+    counts, edges = np.histogram(values, bins=60, range=(-4, 8))
+    images = tensorboard_images("conv2", counts, edges, values[0])
     assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[0] == 2 and images.shape[-1] == 4
     for image in images:
         rgb = image[..., :3].reshape(-1, 3)

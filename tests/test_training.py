@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import expected_tags, tensorboard_tags
 
+from actviz.data import read_split
 from actviz.errors import UserError
 from actviz.extraction import extract
 from actviz.model import LAYER_NAMES
@@ -43,6 +44,34 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
     # the images are taken at initialisation and at the last step
     assert [e.step for e in accumulator.Tensors("activation_grid/conv1")] == [0, 12]
     assert "hparams" in tags  # the run's hyper-parameters, for the HParams dashboard
+
+
+def test_run_times_every_phase_and_counts_images_per_second_over_the_loop(tiny_h5, tmp_path):
+    metrics, _ = _train(tiny_h5, tmp_path)
+    seconds = metrics["seconds"]
+    assert {"setup", "initial_state", "train_steps", "scalars", "evaluation", "probe", "layer_stats",
+            "histograms", "images", "checkpoints"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())
+    loop = ("train_steps", "scalars", "probe", "layer_stats", "histograms", "images", "checkpoints")
+    # The loop's phases (step-0 evaluation and summaries apart) fit in its wall time.
+    assert sum(seconds[p] for p in loop) <= metrics["train_seconds"] + 0.01
+    assert metrics["images_per_second"] == pytest.approx(12 * 16 / metrics["train_seconds"])
+
+
+def test_tensorboard_histograms_hold_every_probe_value_in_the_reports_bins(tiny_h5, tmp_path):
+    from tensorboard.util import tensor_util
+
+    _, run = _train(tiny_h5, tmp_path)
+    _, accumulator = tensorboard_tags(run / "logs")
+    with open(run / "training_histograms.csv") as f:
+        csv_counts = [int(b["count"]) for b in csv.DictReader(f) if b["step"] == "6" and b["layer"] == "conv1"]
+    event = next(e for e in accumulator.Tensors("activations/conv1") if e.step == 6)
+    buckets = tensor_util.make_ndarray(event.tensor_proto)  # [k, 3]: left edge, right edge, count
+    inside = buckets[(buckets[:, 0] >= -4) & (buckets[:, 1] <= 8)]
+    assert inside[:, 2].astype(int).tolist() == csv_counts
+    assert len(inside) == 30 and inside[0, 0] == -4 and inside[-1, 1] == 8
+    assert buckets[:, 2].sum() == 8 * 14 * 14 * 32  # the values outside the range in the edge buckets
+    assert (buckets[:, 0] <= buckets[:, 1]).all()
 
 
 def test_layer_statistics_over_training_are_written_as_tidy_csv(tiny_h5, tmp_path):
@@ -141,6 +170,9 @@ def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, tmp_path
             assert result["layers"][layer]["mean"] == pytest.approx(values.mean(), rel=1e-5, abs=1e-7)
             assert result["layers"][layer]["std"] == pytest.approx(values.std(), rel=1e-5)
         accuracy = (f["probe/predictions"][:] == f["probe/labels"][:]).mean()
+        # The first 40 test images, read batch by batch (16, 16, 8) and stored beside their activations.
+        images, labels = read_split(tiny_h5, "test", limit=40)
+        assert (f["probe/images"][:] == images).all() and (f["probe/labels"][:] == labels).all()
     assert result["probe_accuracy"] == pytest.approx(accuracy)
     assert json.loads((out / "a.json").read_text()) == json.loads(json.dumps(result))
     with open(out / "a.csv") as f:
