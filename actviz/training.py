@@ -2,6 +2,7 @@
 statistics of every layer over training, and final metrics."""
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -36,12 +37,12 @@ class TrainSettings:
     dropout: float = 0.05  # the snn recipe's dropout rate (AlphaDropout for SELU)
     lrelu_slope: float = 0.2
     log_every: int = 50  # scalars
-    eval_every: int = 200  # test accuracy on the whole test split
-    stats_every: int = 100  # layer statistics on the probe batch (CSV and TensorBoard scalars)
+    eval_every: int = 400  # test accuracy on the whole test split
+    stats_every: int = 200  # layer statistics on the probe batch (CSV and TensorBoard scalars)
     histogram_every: int = 200  # native TensorBoard histograms of every layer
     image_every: int = 800  # tfplot histogram and grid images of every layer
     checkpoint_every: int = 400
-    probe_size: int = 256  # test images whose activations the summaries show
+    probe_size: int = 128  # test images whose activations the summaries show
     histogram_range: tuple = (-4.0, 8.0)
     histogram_bins: int = 60
 
@@ -281,7 +282,13 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     from tensorboard.plugins.hparams import api as hparams_api
 
     from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
-    from actviz.plots import tensorboard_images
+
+    devices = ", ".join(d.name.removeprefix("/physical_device:") for d in tf.config.list_physical_devices())
+    log(f"{name}: TensorFlow {tf.__version__} on {devices}; CPU threads: "
+        f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} per op, "
+        f"{tf.config.threading.get_inter_op_parallelism_threads() or 'all'} ops at once; "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    from actviz.plots import TensorBoardPictures
 
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
@@ -390,7 +397,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     def due(step, every):
         return step % every == 0 or step == settings.steps
 
-    figures = FigureQueue(tensorboard_images)
+    figures = FigureQueue(TensorBoardPictures())
     writer = tf.summary.create_file_writer(str(log_dir))
     window = []  # [loss, accuracy] tensors since the last scalar summary; read in one go
     clock.seconds["setup"] = time.perf_counter() - setup_began
@@ -428,13 +435,13 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                     record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
                     window.clear()
                 bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
-            if due(step, settings.eval_every):
-                evaluate(step)
             observe = {"stats": due(step, settings.stats_every),
                        "histograms": due(step, settings.histogram_every),
                        "images": due(step, settings.image_every)}
-            if any(observe.values()):
+            if any(observe.values()):  # first, so that the figures are drawn while evaluation runs
                 observe_layers(step, **observe)
+            if due(step, settings.eval_every):
+                evaluate(step)
             if due(step, settings.checkpoint_every):
                 with clock("checkpoints"):
                     manager.save(checkpoint_number=step)

@@ -105,7 +105,8 @@ def synthetic_dataset(path, shape, rng, train=4096, test=10000):
         return rng.integers(0, 256, (n, *shape), dtype=np.uint8), rng.integers(0, CLASSES, n).astype(np.int64)
 
     write_dataset_h5(path, {"train": split(train), "test": split(test)},
-                     {"name": f"bench{shape[0]}", "classes": [str(c) for c in range(CLASSES)],
+                     {"name": f"bench{shape[0]}", "description": "random images, random labels",
+                      "classes": [str(c) for c in range(CLASSES)],
                       "num_classes": CLASSES, "checksums": {}})
     return path
 
@@ -187,52 +188,52 @@ def main(argv=None):
 
     configure_threads(args.threads)
     ceiling = matmul_gflops()
+    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, summaries at the default "
+          f"cadences; fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
+    print(f"{'input':<10}{'bare img/s':>11}{'trainer img/s':>14}{'ratio':>7}{'MFLOP/img':>10}"
+          f"{'bare GFLOP/s':>13}{'trainer GFLOP/s':>16}{'of ceiling':>12}", flush=True)
     rng = np.random.default_rng(0)
     settings = TrainSettings(steps=args.steps)
-    rows, extraction = [], {}
+    rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for shape in SHAPES:
             h5 = synthetic_dataset(Path(workdir) / f"bench{shape[0]}.h5", shape, rng)
             bare, flops = bare_loop(*read_split(h5, "train"), args.steps)
             metrics = project_trainer(h5, "relu", settings, args.threads, workdir)
-            rows.append((shape, bare, metrics, flops))
-            if shape == SHAPES[0]:
-                first_h5, first_metrics = h5, metrics
-        train_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        checkpoint_dir = Path(workdir) / f"{first_h5.stem}-relu" / "ckpt"
-        for size in EXTRACTION_SIZES:
-            extraction[size] = measure_extraction(first_h5, checkpoint_dir, size, args.threads, workdir)
-        short = TrainSettings(steps=100)
-        runs = {"relu": first_metrics} | {a: project_trainer(first_h5, a, short, args.threads, workdir)
-                                          for a in REPORT_ACTIVATIONS if a != "relu"}
-        report_seconds, report_bytes = time_report(first_h5, runs, workdir)
+            rows.append((shape, metrics))
+            trainer = metrics["images_per_second"]
+            bare_gflops, trainer_gflops = (rate * 3 * flops / 1e9 for rate in (bare, trainer))
+            print(f"{'x'.join(map(str, shape)):<10}{bare:>11.0f}{trainer:>14.0f}{trainer / bare:>7.3f}"
+                  f"{flops / 1e6:>10.1f}{bare_gflops:>13.1f}{trainer_gflops:>16.1f}"
+                  f"{f'{bare_gflops / ceiling:.0%} / {trainer_gflops / ceiling:.0%}':>12}", flush=True)
+        print("\nwhere the trainer's time went, seconds (the loop: everything but set-up and the step-0 state):")
+        phases = sorted(rows[0][1]["seconds"], key=lambda p: -rows[0][1]["seconds"][p])
+        print(f"{'input':<10}{'loop':>7}" + "".join(f"{p:>{max(len(p) + 2, 8)}}" for p in phases))
+        for shape, metrics in rows:
+            print(f"{'x'.join(map(str, shape)):<10}{metrics['train_seconds']:>7.2f}"
+                  + "".join(f"{metrics['seconds'].get(p, 0):>{max(len(p) + 2, 8)}.2f}" for p in phases))
+        print(f"peak memory of this process after training: "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
 
-    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, summaries at the default "
-          f"cadences; fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
-    print(f"{'input':<10}{'bare img/s':>11}{'trainer img/s':>14}{'ratio':>7}{'MFLOP/img':>10}"
-          f"{'bare GFLOP/s':>13}{'trainer GFLOP/s':>16}{'of ceiling':>11}")
-    for shape, bare, metrics, flops in rows:
-        trainer = metrics["images_per_second"]
-        bare_gflops, trainer_gflops = (rate * 3 * flops / 1e9 for rate in (bare, trainer))
-        print(f"{'x'.join(map(str, shape)):<10}{bare:>11.0f}{trainer:>14.0f}{trainer / bare:>7.3f}"
-              f"{flops / 1e6:>10.1f}{bare_gflops:>13.1f}{trainer_gflops:>16.1f}"
-              f"{f'{bare_gflops / ceiling:.0%} / {trainer_gflops / ceiling:.0%}':>11}")
-    print("\nwhere the trainer's time went (seconds; the loop is everything but set-up and the step-0 state):")
-    phases = sorted({p for _, _, m, _ in rows for p in m["seconds"]}, key=lambda p: -rows[0][2]["seconds"].get(p, 0))
-    print(f"{'input':<10}{'loop':>8}" + "".join(f"{p:>15}" for p in phases))
-    for shape, _, metrics, _ in rows:
-        print(f"{'x'.join(map(str, shape)):<10}{metrics['train_seconds']:>8.2f}"
-              + "".join(f"{metrics['seconds'].get(p, 0):>15.3f}" for p in phases))
-    print(f"\npeak memory of this process after training: {train_peak_mb:.0f} MB")
-    print(f"\nextraction ({SHAPES[0][0]}x{SHAPES[0][1]}x{SHAPES[0][2]}, batches of 250, a fresh process each):")
-    print(f"{'probe images':>13}{'seconds':>9}{'img/s':>8}{'peak MB':>9}{'before MB':>11}")
-    for size, result in extraction.items():
-        print(f"{size:>13}{result['seconds']:>9.2f}{size / result['seconds']:>8.0f}{result['peak_mb']:>9.0f}"
-              f"{result['peak_before_mb']:>11.0f}")
-    growth = extraction[EXTRACTION_SIZES[-1]]["peak_mb"] - extraction[EXTRACTION_SIZES[0]]["peak_mb"]
-    print(f"peak memory growth from {EXTRACTION_SIZES[0]:,} to {EXTRACTION_SIZES[-1]:,} images: {growth:+.0f} MB")
-    print(f"\nreport of {len(runs)} runs (500 probe images each): rendered in {report_seconds:.2f} s, "
-          f"{report_bytes / 1e6:.1f} MB of HTML")
+        first_h5 = Path(workdir) / f"bench{SHAPES[0][0]}.h5"
+        checkpoint_dir = Path(workdir) / f"{first_h5.stem}-relu" / "ckpt"
+        print(f"\nextraction ({'x'.join(map(str, SHAPES[0]))}, batches of 250, a fresh process each):")
+        print(f"{'probe images':>13}{'seconds':>9}{'img/s':>8}{'peak MB':>9}{'before MB':>11}", flush=True)
+        peaks = []
+        for size in EXTRACTION_SIZES:
+            result = measure_extraction(first_h5, checkpoint_dir, size, args.threads, workdir)
+            peaks.append(result["peak_mb"])
+            print(f"{size:>13}{result['seconds']:>9.2f}{size / result['seconds']:>8.0f}{result['peak_mb']:>9.0f}"
+                  f"{result['peak_before_mb']:>11.0f}", flush=True)
+        print(f"peak memory growth from {EXTRACTION_SIZES[0]:,} to {EXTRACTION_SIZES[-1]:,} images: "
+              f"{peaks[-1] - peaks[0]:+.0f} MB")
+
+        short = TrainSettings(steps=100)
+        runs = {"relu": rows[0][1]} | {a: project_trainer(first_h5, a, short, args.threads, workdir)
+                                       for a in REPORT_ACTIVATIONS if a != "relu"}
+        report_seconds, report_bytes = time_report(first_h5, runs, workdir)
+        print(f"\nreport of {len(runs)} runs (500 probe images each): rendered in {report_seconds:.2f} s, "
+              f"{report_bytes / 1e6:.1f} MB of HTML")
 
 
 if __name__ == "__main__":

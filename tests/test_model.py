@@ -59,8 +59,9 @@ def _layer_types(model):
 
 def test_snn_recipe_gives_selu_lecun_init_and_alpha_dropout_and_relu_he_init_and_dropout():
     selu, relu = _model("selu", dropout=0.1), _model("relu", dropout=0.1)
-    assert _layer_types(selu)["dense1_dropout"] == "AlphaDropout" and selu.get_layer("conv2_dropout").rate == 0.1
+    assert _layer_types(selu)["dense1_dropout"] == "AlphaDropout" and selu.get_layer("dense2_dropout").rate == 0.1
     assert _layer_types(relu)["dense1_dropout"] == "Dropout"
+    assert not any(name.startswith("conv") and name.endswith("dropout") for name in _layer_types(relu))
     assert not any(t == "BatchNormalization" for t in _layer_types(relu).values())
     fan_in = 5 * 5 * 32
     assert np.std(np.asarray(selu.get_layer("conv2").kernel)) == pytest.approx(np.sqrt(1 / fan_in), rel=0.1)

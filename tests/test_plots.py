@@ -12,16 +12,33 @@ def test_grid_shape_is_the_squarest_exact_factorisation(units, shape):
     assert grid_shape(units) == shape
 
 
-def test_tfplot_draws_both_layer_pictures_as_rgba_images():
-    from actviz.plots import tensorboard_images
-
-    values = np.random.default_rng(0).normal(size=(8, 7, 7, 64)).astype(np.float32)
+def _layer_data(seed, scale=1.0):
+    values = scale * np.random.default_rng(seed).normal(size=(8, 7, 7, 64)).astype(np.float32)
     counts, edges = np.histogram(values, bins=60, range=(-4, 8))
-    images = tensorboard_images("conv2", counts, edges, values[0])
+    return counts, edges, values[0]
+
+
+def test_tfplot_draws_both_layer_pictures_as_rgba_images():
+    from actviz.plots import TensorBoardPictures
+
+    images = TensorBoardPictures()("conv2", *_layer_data(0))
     assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[0] == 2 and images.shape[-1] == 4
     for image in images:
         rgb = image[..., :3].reshape(-1, 3)
         assert len(np.unique(rgb, axis=0)) > 50  # a real drawing, not a blank canvas
+
+
+def test_reused_figures_draw_exactly_what_new_ones_would():
+    from actviz.plots import TensorBoardPictures
+
+    pictures = TensorBoardPictures()
+    first = pictures("conv2", *_layer_data(0))
+    second = pictures("conv2", *_layer_data(1, scale=3.0))  # redrawn on the figures of the first call
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(second, TensorBoardPictures()("conv2", *_layer_data(1, scale=3.0)))
+    counts, edges, example = _layer_data(2)
+    dead = pictures("conv2", counts, edges, np.zeros_like(example))  # a constant grid draws too
+    assert dead.shape == first.shape
 
 
 def test_report_figure_is_a_png():

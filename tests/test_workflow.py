@@ -88,6 +88,13 @@ def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(pro
         assert "hparams" in tags
 
 
+def test_each_training_job_uses_exactly_the_threads_snakemake_gives_it(project):
+    logs = sorted((project / "results" / "joblogs" / "train").glob("*/*/*/seed0.log"))
+    assert len(logs) == len(RECIPES) * len(ACTIVATIONS)
+    for log in logs:  # threads: 1 in rules/train.smk, for TensorFlow and OpenMP alike
+        assert "CPU threads: 1 per op, 1 ops at once; OMP_NUM_THREADS=1" in log.read_text(), log
+
+
 def test_extracted_activations_use_the_same_probe_images(project):
     import h5py
     import numpy as np
