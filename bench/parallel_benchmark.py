@@ -62,7 +62,7 @@ def main(argv=None):
         for way, flags in ways.items():
             for stale in ("results/runs", "results/checkpoints", "results/logs"):
                 shutil.rmtree(workdir / stale, ignore_errors=True)
-            times[way] = snakemake(workdir, *flags, *config, *targets)
+            times[way] = snakemake(workdir, *targets, *flags, *config)
             print(f"{way:<12} {times[way]:6.1f} s   snakemake {' '.join(flags)}", flush=True)
     print(f"\n{len(ACTIVATIONS)} training jobs of {args.steps} steps on {args.cores} cores: parallel takes "
           f"{times['parallel'] / times['one by one']:.2f}x the time of one by one")

@@ -2,8 +2,9 @@
 """Throughput of training, extraction and the report, against a bare loop and the CPU's ceiling.
 
 In one process run, for the 28x28x1 and 32x32x3 model shapes (ReLU, snn recipe, batch 64,
-synthetic data held in memory), prints: images/s of a bare tf.function training loop on the same
-model and tf.data pipeline; images/s of actviz.training.train with every summary on at the
+synthetic data as large as the default data: 10,000 train and 2,000 test images), prints: images/s
+of a bare tf.function training loop on the same model and tf.data pipeline (the mean of a run
+before and one after the trainer's); images/s of actviz.training.train with every summary on at the
 default cadences (its training loop, summaries, evaluations and checkpoints included; the
 one-off set-up and step-0 summaries are shown apart); their ratio; the GFLOP/s achieved (an
 analytic count of the model's multiply-adds, x3 for forward + backward) against the best of
@@ -98,7 +99,8 @@ def bare_loop(images, labels, steps):
     return steps * BATCH / (time.perf_counter() - start), model_flops(model)
 
 
-def synthetic_dataset(path, shape, rng, train=4096, test=10000):
+def synthetic_dataset(path, shape, rng, train=10000, test=2000):
+    """Random images and labels, as many as the default data (the Fashion-MNIST sample) has."""
     from actviz.data import write_dataset_h5
 
     def split(n):
@@ -120,6 +122,14 @@ def project_trainer(h5, activation, settings, threads, workdir):
                  threads=threads, progress=False, log=lambda *_: None)
 
 
+def peak_memory_mb():
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def extraction_child(args):
     """(Run in a fresh process.) Extract ``--probe-images`` images; print seconds and peak memory."""
     from actviz.extraction import extract
@@ -129,13 +139,13 @@ def extraction_child(args):
     import tensorflow as tf  # imported before the clock, as in the extraction job
 
     tf.constant(0)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = peak_memory_mb()
     out = Path(args.extraction_child)
     start = time.perf_counter()
     extract(args.h5, args.checkpoint_dir, out / "act.h5", out / "stats.json", out / "stats.csv",
             args.probe_images, (-4.0, 8.0), 60, progress=False)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_memory_mb(),
                       "peak_before_mb": rss_before}))
 
 
@@ -198,8 +208,11 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as workdir:
         for shape in SHAPES:
             h5 = synthetic_dataset(Path(workdir) / f"bench{shape[0]}.h5", shape, rng)
-            bare, flops = bare_loop(*read_split(h5, "train"), args.steps)
+            # The bare loop before and after the trainer, averaged: the machine's speed drifts by a few %.
+            before, flops = bare_loop(*read_split(h5, "train"), args.steps)
             metrics = project_trainer(h5, "relu", settings, args.threads, workdir)
+            after, _ = bare_loop(*read_split(h5, "train"), args.steps)
+            bare = (before + after) / 2
             rows.append((shape, metrics))
             trainer = metrics["images_per_second"]
             bare_gflops, trainer_gflops = (rate * 3 * flops / 1e9 for rate in (bare, trainer))
@@ -212,19 +225,21 @@ def main(argv=None):
         for shape, metrics in rows:
             print(f"{'x'.join(map(str, shape)):<10}{metrics['train_seconds']:>7.2f}"
                   + "".join(f"{metrics['seconds'].get(p, 0):>{max(len(p) + 2, 8)}.2f}" for p in phases))
-        print(f"peak memory of this process after training: "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+        print(f"peak memory of this process after training: {peak_memory_mb():.0f} MB", flush=True)
 
         first_h5 = Path(workdir) / f"bench{SHAPES[0][0]}.h5"
+        # Same image shape and (empty) checksums, so the checkpoint extracts from it: 10,000 test images.
+        extraction_h5 = synthetic_dataset(Path(workdir) / "extraction.h5", SHAPES[0], rng, train=64,
+                                          test=max(EXTRACTION_SIZES))
         checkpoint_dir = Path(workdir) / f"{first_h5.stem}-relu" / "ckpt"
         print(f"\nextraction ({'x'.join(map(str, SHAPES[0]))}, batches of 250, a fresh process each):")
-        print(f"{'probe images':>13}{'seconds':>9}{'img/s':>8}{'peak MB':>9}{'before MB':>11}", flush=True)
+        print(f"{'probe images':>13}{'seconds':>9}{'img/s':>8}{'peak MB':>9}{'at start MB':>13}", flush=True)
         peaks = []
         for size in EXTRACTION_SIZES:
-            result = measure_extraction(first_h5, checkpoint_dir, size, args.threads, workdir)
+            result = measure_extraction(extraction_h5, checkpoint_dir, size, args.threads, workdir)
             peaks.append(result["peak_mb"])
             print(f"{size:>13}{result['seconds']:>9.2f}{size / result['seconds']:>8.0f}{result['peak_mb']:>9.0f}"
-                  f"{result['peak_before_mb']:>11.0f}", flush=True)
+                  f"{result['peak_before_mb']:>13.0f}", flush=True)
         print(f"peak memory growth from {EXTRACTION_SIZES[0]:,} to {EXTRACTION_SIZES[-1]:,} images: "
               f"{peaks[-1] - peaks[0]:+.0f} MB")
 

@@ -21,8 +21,9 @@ rule train:
         "../envs/tensorflow.yaml"
     log:
         "results/joblogs/train/{dataset}/{recipe}/{activation}/seed{seed}.log",
-    # One thread a job: on 2 cores two single-thread runs finish 2x sooner than two 2-thread runs
-    # one after the other (start-up and summaries are single-threaded).
+    # One thread a job (Snakemake sets OMP_NUM_THREADS & co. to it; train.py gives TensorFlow the
+    # same): with --cores 2, three default jobs took 62 s two at a time against 70 s one after
+    # another with 2 threads each (bench/parallel_benchmark.py). More a job: --set-threads train=N.
     threads: 1
     resources:
         mem_mb=4000,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(p.name for p in (REPO / "scripts").glob("*.py"))
+SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench") for p in (REPO / folder).glob("*.py"))
 
 
 def _run(*args, cwd=REPO):
@@ -16,7 +16,7 @@ def _run(*args, cwd=REPO):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_script_has_help(script):
-    result = _run(REPO / "scripts" / script, "--help")
+    result = _run(REPO / script, "--help")
     assert result.returncode == 0 and result.stdout.startswith("usage:")
 
 

@@ -49,10 +49,10 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
 def test_run_times_every_phase_and_counts_images_per_second_over_the_loop(tiny_h5, tmp_path):
     metrics, _ = _train(tiny_h5, tmp_path)
     seconds = metrics["seconds"]
-    assert {"setup", "initial_state", "train_steps", "scalars", "evaluation", "probe", "layer_stats",
-            "histograms", "images", "checkpoints"} <= set(seconds)
+    assert {"setup", "initial_state", "train_steps", "scalars", "evaluation", "probe", "summaries",
+            "checkpoints"} <= set(seconds)
     assert all(value >= 0 for value in seconds.values())
-    loop = ("train_steps", "scalars", "probe", "layer_stats", "histograms", "images", "checkpoints")
+    loop = ("train_steps", "scalars", "evaluation", "probe", "summaries", "checkpoints")
     # The loop's phases (step-0 evaluation and summaries apart) fit in its wall time.
     assert sum(seconds[p] for p in loop) <= metrics["train_seconds"] + 0.01
     assert metrics["images_per_second"] == pytest.approx(12 * 16 / metrics["train_seconds"])
@@ -187,26 +187,35 @@ def test_extraction_without_training_is_a_user_error(tiny_h5, tmp_path):
                 10, (-4, 8), 10)
 
 
-def test_figure_queue_bounds_its_backlog_and_logs_every_figure(tmp_path):
+def test_summary_queue_bounds_its_backlog_and_logs_every_result_in_order():
+    import threading
     import time
 
-    import tensorflow as tf
+    from actviz.training import SummaryQueue
 
-    from actviz.training import FigureQueue
+    logged, workers = [], set()
 
-    def slow_draw(layer, values):
-        time.sleep(0.05)
-        return np.zeros((2, 4, 4, 4), np.uint8) + np.uint8(values.flat[0])
+    def slow_work(values):
+        time.sleep(0.02)
+        workers.add(threading.current_thread().name)
+        return int(values[0])
 
-    writer = tf.summary.create_file_writer(str(tmp_path))
-    with writer.as_default(), FigureQueue(slow_draw, max_pending=2) as queue:
+    with SummaryQueue(max_pending=2) as queue:
         for step in range(5):
             for layer in ("conv1", "dense1"):
-                queue.submit(step, layer, np.full(3, step))
+                queue.submit(step, slow_work, lambda result, layer=layer: logged.append((result, layer)),
+                             np.full(3, step))
                 assert len({s for s, _, _ in queue.pending}) <= 2
             queue.log_ready()
-    writer.flush()
-    tags, accumulator = tensorboard_tags(tmp_path)
-    for layer in ("conv1", "dense1"):
-        events = accumulator.Tensors(f"activation_grid/{layer}")
-        assert sorted(e.step for e in events) == [0, 1, 2, 3, 4]  # none lost
+    assert logged == [(step, layer) for step in range(5) for layer in ("conv1", "dense1")]  # none lost
+    assert workers and threading.current_thread().name not in workers  # computed off this thread
+
+
+def test_summary_queue_works_on_a_copy_of_the_arrays():
+    from actviz.training import SummaryQueue
+
+    values, results = np.zeros(4), []
+    with SummaryQueue() as queue:
+        queue.submit(0, lambda v: v.sum(), results.append, values)
+        values += 1  # the training thread reuses its buffers
+    assert results == [0.0]
