@@ -321,7 +321,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     log(f"{name}: TensorFlow {tf.__version__} on {devices}; CPU threads: "
         f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} per op, "
         f"{tf.config.threading.get_inter_op_parallelism_threads() or 'all'} ops at once; "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+        + (f"; SLURM job {os.environ['SLURM_JOB_ID']}" if os.environ.get("SLURM_JOB_ID") else ""))
     from actviz.plots import TensorBoardPictures
 
     keras.utils.set_random_seed(settings.seed)

@@ -28,6 +28,8 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=120,
+        # SLURM: --gpus (TensorFlow then trains on what it sees; the job log names the devices).
+        gpu=config["gpus"],
     shell:
         "python scripts/train.py --dataset {input.h5} --recipe {wildcards.recipe} "
         "--activation {wildcards.activation} --seed {wildcards.seed} {params.settings} "

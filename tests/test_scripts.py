@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench") for p in (REPO / folder).glob("*.py"))
+SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench")
+                 for p in (REPO / folder).glob("*.py"))
 
 
 def _run(*args, cwd=REPO):
