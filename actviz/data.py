@@ -12,6 +12,7 @@ HDF5 layout (one file per dataset, whole arrays, chunked and compressed)::
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -87,6 +88,14 @@ def write_dataset_h5(path, splits, attrs):
     Labels must lie in 0..num_classes-1 when ``attrs`` gives ``num_classes``. The file appears
     only once complete.
     """
+    try:
+        _write_dataset_h5(path, splits, attrs)
+    except OSError as error:  # a full disk, a quota, a read-only folder: nothing is left behind
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise UserError(f"{path}: cannot write ({reason})") from None
+
+
+def _write_dataset_h5(path, splits, attrs):
     num_classes = attrs.get("num_classes")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for split, (images, labels) in splits.items():

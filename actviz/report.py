@@ -98,13 +98,17 @@ def accuracy_rows(runs, datasets, recipes, activations):
                 seeds = _seeds(runs, dataset, recipe, activation)
                 if not seeds:
                     continue
-                values = np.array([runs[dataset, recipe, activation, s]["metrics"]["test_accuracy"]
-                                   for s in seeds])
+                metrics = [runs[dataset, recipe, activation, s]["metrics"] for s in seeds]
+                # A diverged run has no test accuracy: the mean is over the others, the row says which.
+                values = np.array([m["test_accuracy"] for m in metrics if m.get("diverged_at_step") is None])
                 rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
-                             "test_accuracy_mean": float(values.mean()),
-                             "test_accuracy_std": float(values.std()),
-                             "test_accuracy_per_seed": [float(v) for v in values],
-                             "steps": runs[dataset, recipe, activation, seeds[0]]["metrics"]["final_step"]})
+                             "test_accuracy_mean": float(values.mean()) if len(values) else None,
+                             "test_accuracy_std": float(values.std()) if len(values) else None,
+                             "test_accuracy_per_seed": [m["test_accuracy"] for m in metrics],
+                             "diverged": "; ".join(f"seed {s} at step {m['diverged_at_step']}"
+                                                   for s, m in zip(seeds, metrics)
+                                                   if m.get("diverged_at_step") is not None),
+                             "steps": metrics[0]["final_step"]})
     return rows
 
 
@@ -252,13 +256,25 @@ def _closeness(mean, std):
     return abs(mean) + abs(std - 1.0)
 
 
+def _best(accuracy):
+    """The accuracy row with the highest mean, among those with one (None if every run diverged)."""
+    finite = [r for r in accuracy if r["test_accuracy_mean"] is not None]
+    return max(finite, key=lambda r: r["test_accuracy_mean"]) if finite else None
+
+
 def summary_sentences(dataset, accuracy, profiles_by_recipe, layers):
     """Plain sentences stating what the numbers of one dataset show."""
-    best = max(accuracy, key=lambda r: r["test_accuracy_mean"])
-    seeds = len(best["seeds"])
-    sentences = [f"Best test accuracy on {dataset}: {best['activation']} with the {best['recipe']} recipe, "
-                 f"{best['test_accuracy_mean']:.4f} ± {best['test_accuracy_std']:.4f} over {seeds} "
-                 f"seed{'s' if seeds != 1 else ''}."]
+    best = _best(accuracy)
+    if best is None:
+        sentences = [f"Every run on {dataset} diverged: no test accuracy to compare."]
+    else:
+        seeds = len(best["seeds"])
+        sentences = [f"Best test accuracy on {dataset}: {best['activation']} with the {best['recipe']} recipe, "
+                     f"{best['test_accuracy_mean']:.4f} ± {best['test_accuracy_std']:.4f} over {seeds} "
+                     f"seed{'s' if seeds != 1 else ''}."]
+    diverged = [f"{r['activation']} ({r['recipe']}, {r['diverged']})" for r in accuracy if r["diverged"]]
+    if diverged:
+        sentences.append(f"Diverged (loss NaN or infinite): {', '.join(diverged)}.")
     last = len(layers) - 2  # the last hidden layer (before the logits)
     candidates = [(recipe, activation, values["mean"][last], values["std"][last])
                   for recipe, profiles in profiles_by_recipe.items()
@@ -313,7 +329,7 @@ def render_report(metrics_paths, stats_paths, activation_paths, training_stats_p
         dataset_recipes = [r for r in recipes if any(k[:2] == (dataset, r) for k in runs)]
         profiles = {recipe: depth_profiles(runs, dataset, recipe, activations, layer_names)
                     for recipe in dataset_recipes}
-        best = max(dataset_accuracy, key=lambda r: r["test_accuracy_mean"])
+        best = _best(dataset_accuracy)
         recipe_sections = []
         for recipe in dataset_recipes:
             final = defaultdict(lambda: defaultdict(list))
@@ -338,7 +354,7 @@ def render_report(metrics_paths, stats_paths, activation_paths, training_stats_p
             })
         sections.append({
             "dataset": dataset, "info": data_info.get(dataset, {}), "accuracy": dataset_accuracy,
-            "best": (best["recipe"], best["activation"]),
+            "best": (best["recipe"], best["activation"]) if best else None,
             "summary": summary_sentences(dataset, dataset_accuracy, profiles, layer_names),
             "curves": learning_curves_figure(runs, dataset, dataset_recipes, activations),
             "recipes": recipe_sections,
@@ -357,7 +373,8 @@ def render_report(metrics_paths, stats_paths, activation_paths, training_stats_p
         "probe_images": first_stats["probe_images"],
         "histogram_range": (edges[0], edges[-1]),
         "runs": [{"dataset": d, "recipe": r, "activation": a, "seed": s, **{k: run["metrics"].get(k) for k in (
-            "final_step", "test_accuracy", "train_loss", "train_seconds", "images_per_second")}}
+            "final_step", "diverged_at_step", "test_accuracy", "train_loss", "train_seconds",
+            "images_per_second")}}
                  for (d, r, a, s), run in sorted(runs.items())],
         "config": config,
         "config_json": json.dumps(config, indent=2, sort_keys=True),
@@ -375,7 +392,7 @@ def render_report(metrics_paths, stats_paths, activation_paths, training_stats_p
     tables_dir = Path(tables_dir)
     write_csv(tables_dir / "accuracy.csv", accuracy, ["dataset", "recipe", "activation", "seeds", "steps",
                                                        "test_accuracy_mean", "test_accuracy_std",
-                                                       "test_accuracy_per_seed"])
+                                                       "test_accuracy_per_seed", "diverged"])
     write_csv(tables_dir / "layer_stats.csv", layers, list(layers[0]))
     training_rows = [row for run in runs.values() for row in run["training_stats"]]
     write_csv(tables_dir / "training_stats.csv", training_rows, list(training_rows[0]))

@@ -447,23 +447,37 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                                      "lr_weight_decay": settings.lr_weight_decay}, trial_id=name)
                 observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
                 evaluate(0)
+                # A first checkpoint, so that even a run that diverges at once has finite weights to extract.
+                manager.save(checkpoint_number=0)
         from tqdm import tqdm
 
         bar = tqdm(total=settings.steps, initial=min(start_step, settings.steps), unit="step", desc=name,
                    file=sys.stderr, disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
         batches = iter(dataset)
         started = time.perf_counter()
+        diverged_at = None
         for step in range(start_step + 1, settings.steps + 1):
             with clock("train_steps"):
                 images, labels = next(batches)
                 window.append(train_step(images, labels))
+            observe = {"stats": due(step, settings.stats_every),
+                       "histograms": due(step, settings.histogram_every),
+                       "images": due(step, settings.image_every)}
+            if not (due(step, settings.log_every) or any(observe.values()) or due(step, settings.eval_every)
+                    or due(step, settings.checkpoint_every)):
+                bar.update(1)
+                continue
+            # Before anything is recorded: the losses since the last record must be finite.
+            with clock("scalars"):
+                losses, accuracies = tf.stack(window).numpy().astype(np.float64).T
+            if not np.isfinite(losses).all():
+                first = int(np.argmin(np.isfinite(losses)))
+                diverged_at = step - len(losses) + 1 + first
+                log(f"{name}: training diverged at step {diverged_at} (loss {losses[first]}); stopped there, "
+                    f"keeping the checkpoint at step {_latest_step(checkpoint_dir)}. Try a smaller learning_rate.")
+                break
             if due(step, settings.log_every):
                 with clock("scalars"):
-                    losses, accuracies = tf.stack(window).numpy().astype(np.float64).T
-                    if not np.isfinite(losses).all():
-                        first = int(np.argmin(np.isfinite(losses)))
-                        raise UserError(f"training diverged at step {step - len(losses) + 1 + first} "
-                                        f"(loss {losses[first]}); try a smaller learning_rate")
                     loss, accuracy = float(losses.mean()), float(accuracies.mean())
                     tf.summary.scalar("loss/train", loss, step=step)
                     tf.summary.scalar("accuracy/train", accuracy, step=step)
@@ -471,9 +485,6 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                     record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
                     window.clear()
                 bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
-            observe = {"stats": due(step, settings.stats_every),
-                       "histograms": due(step, settings.histogram_every),
-                       "images": due(step, settings.image_every)}
             if any(observe.values()):  # first, so that the figures are drawn while evaluation runs
                 observe_layers(step, **observe)
             if due(step, settings.eval_every):
@@ -489,13 +500,14 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
             bar.update(1)
         bar.close()
         final_step = int(optimizer.iterations)
-        if not record.records["evaluations"] or record.records["evaluations"][-1]["step"] != final_step:
+        if diverged_at is None and (not record.records["evaluations"]
+                                    or record.records["evaluations"][-1]["step"] != final_step):
             evaluate(final_step)
         with clock("summaries_wait"):
             summaries.close()
         with clock("checkpoints"):
-            if _latest_step(checkpoint_dir) != final_step:
-                manager.save(checkpoint_number=final_step)
+            if diverged_at is None and _latest_step(checkpoint_dir) != final_step:
+                manager.save(checkpoint_number=final_step)  # never the weights of a diverged run
             record.save()
         writer.flush()
     elapsed = time.perf_counter() - started
@@ -511,7 +523,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                                  for r in records["histograms"] for i, count in enumerate(r["counts"])],
                (*ident, "step", "layer", "bin_low", "bin_high", "count"))
     last_training = records["training"][-1] if records["training"] else {}
-    final = records["evaluations"][-1]
+    final = records["evaluations"][-1] if diverged_at is None else {"test_loss": None, "test_accuracy": None}
     metrics = {
         "dataset": info["name"],
         "recipe": settings.recipe,
@@ -520,6 +532,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         "run": name,
         "settings": settings.identity() | {"steps": settings.steps},
         "final_step": final_step,
+        "diverged_at_step": diverged_at,  # None unless the loss became NaN or infinite
         "resumed_from_step": start_step,
         "train_loss": last_training.get("train_loss"),  # mean over the last log_every steps
         "train_accuracy": last_training.get("train_accuracy"),
@@ -534,10 +547,11 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
         "seconds": {phase: round(seconds, 3) for phase, seconds in clock.seconds.items()},
     }
-    with writer.as_default():
-        # The final metrics under their own tags, for TensorBoard's HParams dashboard.
-        tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=final_step)
-        tf.summary.scalar("final/test_loss", metrics["test_loss"], step=final_step)
-    writer.flush()
+    if diverged_at is None:
+        with writer.as_default():
+            # The final metrics under their own tags, for TensorBoard's HParams dashboard.
+            tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=final_step)
+            tf.summary.scalar("final/test_loss", metrics["test_loss"], step=final_step)
+        writer.flush()
     write_json(metrics_path, metrics)
     return metrics

@@ -86,7 +86,11 @@ def main(argv=None):
                     metrics_path=args.metrics or run_dir / "metrics.json",
                     stats_path=args.stats, histograms_path=args.histograms,
                     threads=args.threads or None, progress=not args.quiet)
-    print(f"{metrics['run']}: test accuracy {metrics['test_accuracy']:.4f} after {metrics['final_step']} steps")
+    if metrics["diverged_at_step"] is not None:
+        print(f"{metrics['run']}: diverged at step {metrics['diverged_at_step']} (loss NaN or infinite); "
+              f"its metrics say so and the report marks it")
+    else:
+        print(f"{metrics['run']}: test accuracy {metrics['test_accuracy']:.4f} after {metrics['final_step']} steps")
 
 
 if __name__ == "__main__":

@@ -153,3 +153,24 @@ def test_a_run_missing_its_statistics_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="lacks its stats"):
         _render(tmp_path, files, {}, stats=files["stats"][1:])
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_diverged_run_is_marked_and_left_out_of_the_mean(tmp_path):
+    files = _fake_runs(tmp_path)
+    diverged = "seed-selu0"  # the seed recipe's only selu run
+    metrics = json.loads((tmp_path / f"{diverged}.metrics.json").read_text())
+    write_json(tmp_path / f"{diverged}.metrics.json", {**metrics, "test_accuracy": None, "test_loss": None,
+                                                       "diverged_at_step": 37})
+    relu_seed1 = json.loads((tmp_path / "snn-relu1.metrics.json").read_text())
+    write_json(tmp_path / "snn-relu1.metrics.json", {**relu_seed1, "test_accuracy": None, "diverged_at_step": 5})
+    context = _render(tmp_path, files, {"activations": ["selu", "relu"], "recipes": ["snn", "seed"]})
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("diverged at step 37") == 1 and html.count("diverged at step 5") == 1  # the runs table
+    rows = {(r["recipe"], r["activation"]): r for r in context["sections"][0]["accuracy"]}
+    assert rows["seed", "selu"]["test_accuracy_mean"] is None
+    assert rows["seed", "selu"]["diverged"] == "seed 0 at step 37"
+    assert rows["snn", "relu"]["test_accuracy_mean"] == pytest.approx(0.80)  # seed 1 left out of the mean
+    assert "diverged: seed 1 at step 5" in html
+    assert "Diverged (loss NaN or infinite): relu (snn, seed 1 at step 5), selu (seed, seed 0 at step 37)." in html
+    with open(tmp_path / "tables" / "accuracy.csv") as f:
+        assert {r["diverged"] for r in csv.DictReader(f)} == {"", "seed 0 at step 37", "seed 1 at step 5"}

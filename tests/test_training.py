@@ -141,10 +141,19 @@ def test_changed_settings_start_over_instead_of_resuming(tiny_h5, tmp_path):
     assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
 
 
-def test_same_seed_gives_identical_results(tiny_h5, tmp_path):
-    first, _ = _train(tiny_h5, tmp_path, name="a")
-    second, _ = _train(tiny_h5, tmp_path, name="b")
-    assert first["test_loss"] == second["test_loss"] and first["train_loss"] == second["train_loss"]
+def test_same_config_and_seed_give_identical_accuracy_and_layer_statistics(tiny_h5, tmp_path):
+    results = []
+    for name in ("a", "b"):
+        metrics, run = _train(tiny_h5, tmp_path, name=name)
+        extracted = extract(tiny_h5, run / "ckpt", tmp_path / f"{name}.h5", tmp_path / f"{name}.json",
+                            tmp_path / f"{name}.csv", probe_images=32, value_range=(-4, 8), bins=30,
+                            batch_size=16, threads=2)
+        results.append((metrics, (run / "training_stats.csv").read_text(), extracted["layers"]))
+    (first, first_stats, first_layers), (second, second_stats, second_layers) = results
+    assert first["test_accuracy"] == second["test_accuracy"] and first["test_loss"] == second["test_loss"]
+    assert first["evaluations"] == second["evaluations"] and first["training"] == second["training"]
+    assert first_stats == second_stats  # every layer's statistics over training, bit for bit
+    assert first_layers == second_layers  # and of the extracted activations
 
 
 def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
@@ -219,3 +228,20 @@ def test_summary_queue_works_on_a_copy_of_the_arrays():
         queue.submit(0, lambda v: v.sum(), results.append, values)
         values += 1  # the training thread reuses its buffers
     assert results == [0.0]
+
+
+def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_weights(tiny_h5, tmp_path):
+    settings = _settings(learning_rate=1e12, steps=24, checkpoint_every=12)
+    metrics, run = _train(tiny_h5, tmp_path, settings, activation="relu")
+    assert isinstance(metrics["diverged_at_step"], int) and 1 <= metrics["diverged_at_step"] <= 24
+    assert metrics["test_accuracy"] is None and metrics["test_loss"] is None
+    assert metrics["diverged_at_step"] <= metrics["final_step"] < 24  # stopped there, not trained on
+    json.loads((run / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
+    # The newest checkpoint is from before the divergence, so extraction still works on finite weights.
+    step = int(metrics["checkpoint"].rsplit("-", 1)[1])
+    assert step < metrics["diverged_at_step"]
+    result = extract(tiny_h5, run / "ckpt", tmp_path / "a.h5", tmp_path / "a.json", tmp_path / "a.csv",
+                     probe_images=16, value_range=(-4, 8), bins=30, batch_size=16, threads=2)
+    assert result["step"] == step and all(np.isfinite(s["mean"]) for s in result["layers"].values())
+    with open(run / "training_stats.csv") as f:
+        assert all(np.isfinite(float(r["mean"])) for r in csv.DictReader(f))

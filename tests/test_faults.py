@@ -1,0 +1,144 @@
+"""Faults: a training job killed mid-run resumes; parallel runs keep to their own files; disk full."""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PROJECT_FILES, REPO, snakemake, tensorboard_tags
+
+from actviz.errors import UserError
+
+RUN = "FashionMNIST-sample/snn/selu/seed0"
+LONG = {"activations": ["selu"], "recipes": ["snn"], "steps": 1500, "batch_size": 32, "log_every": 20,
+        "eval_every": 500, "stats_every": 100, "histogram_every": 100, "image_every": 1500,
+        "checkpoint_every": 100, "probe_size": 16, "probe_images": 40}
+
+
+def _copy_project(folder):
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / name)
+
+
+def _python_processes(script, cwd):
+    """Pids of the Python processes running ``script`` in the folder ``cwd`` (not their shells)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                here = (proc / "cwd").resolve()
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[1] == script and here == Path(cwd).resolve():
+                pids.append(int(proc.name))
+    return pids
+
+
+def _checkpoint_steps(folder):
+    return sorted(int(p.name.split("-")[1].split(".")[0]) for p in folder.glob("ckpt-*.index"))
+
+
+def test_a_training_job_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
+    _copy_project(tmp_path)
+    (tmp_path / "long.yaml").write_text(yaml.safe_dump(LONG))
+    checkpoints = tmp_path / "results" / "checkpoints" / RUN
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    first = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "report", "--configfile",
+                              "long.yaml"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not [s for s in _checkpoint_steps(checkpoints) if s >= 300]:
+            assert first.poll() is None and time.monotonic() < deadline, "the run ended before a checkpoint at 300"
+            time.sleep(0.05)
+        trainers = _python_processes("scripts/train.py", tmp_path)
+        assert len(trainers) == 1
+        os.kill(trainers[0], signal.SIGKILL)  # as the OOM killer or a preempting scheduler would
+        output, _ = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            for pid in _python_processes("scripts/train.py", tmp_path):
+                os.kill(pid, signal.SIGKILL)
+    assert first.returncode != 0, output[-3000:]
+    killed_at = max(_checkpoint_steps(checkpoints))
+    assert 300 <= killed_at < LONG["steps"]
+    metrics_path = tmp_path / "results" / "runs" / RUN / "metrics.json"
+    assert not metrics_path.exists()  # nothing that looks finished
+
+    again = snakemake(tmp_path, "--cores", "2", "report", "--configfile", "long.yaml")
+    assert again.returncode == 0, again.stderr[-5000:]
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["resumed_from_step"] == killed_at and metrics["final_step"] == LONG["steps"]
+    # What the killed part recorded before its last checkpoint is kept: curves start at step 0.
+    assert [e["step"] for e in metrics["evaluations"]] == [0, 500, 1000, 1500]
+    assert metrics["training"][0]["step"] == 20 and metrics["training"][-1]["step"] == 1500
+    assert "selu" in (tmp_path / "results" / "report.html").read_text()
+    # TensorBoard shows one continuous run: every train-loss step once, in order, up to the end
+    # (what the killed process logged after its last checkpoint is superseded by the resumed run).
+    _, accumulator = tensorboard_tags(tmp_path / "results" / "logs" / RUN)
+    steps = [e.step for e in accumulator.Tensors("loss/train")]
+    assert steps == list(range(20, LONG["steps"] + 1, 20))
+
+
+def test_two_trainings_in_parallel_in_one_results_tree_keep_to_their_own_files(tmp_path, tiny_h5):
+    """Two train.py processes (relu and selu) at once, writing under the same folders."""
+    procs = {activation: subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "train.py"), "--dataset", str(tiny_h5), "--activation", activation,
+         "--steps", "30", "--batch-size", "16", "--log-every", "5", "--eval-every", "10", "--stats-every", "10",
+         "--histogram-every", "10", "--image-every", "30", "--checkpoint-every", "10", "--probe-size", "8",
+         "--threads", "1", "--quiet", "--checkpoint-dir", f"results/checkpoints/tiny/snn/{activation}/seed0",
+         "--log-dir", f"results/logs/tiny/snn/{activation}/seed0",
+         "--metrics", f"results/runs/tiny/snn/{activation}/seed0/metrics.json"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for activation in ("relu", "selu")}
+    for activation, proc in procs.items():
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, output[-3000:]
+    for activation in ("relu", "selu"):
+        run = tmp_path / "results" / "runs" / "tiny" / "snn" / activation / "seed0"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["activation"] == activation and metrics["final_step"] == 30
+        assert {line.split(",")[2] for line in (run / "training_stats.csv").read_text().splitlines()[1:]} == {
+            activation}
+        checkpoints = tmp_path / "results" / "checkpoints" / "tiny" / "snn" / activation / "seed0"
+        assert json.loads((checkpoints / "run.json").read_text())["activation"] == activation
+        tags, _ = tensorboard_tags(tmp_path / "results" / "logs" / "tiny" / "snn" / activation / "seed0")
+        assert "hparams" in tags and "activations/conv1" in tags["histograms"]
+    # The two runs learned differently: nothing was shared or overwritten.
+    relu, selu = (json.loads((tmp_path / "results" / "runs" / "tiny" / "snn" / a / "seed0" / "metrics.json")
+                             .read_text()) for a in ("relu", "selu"))
+    assert relu["training"] != selu["training"]
+
+
+def test_a_full_disk_while_converting_is_one_clear_line_and_leaves_no_file(tmp_path, monkeypatch):
+    import h5py
+
+    from actviz.data import write_dataset_h5
+
+    real_create = h5py.Group.create_dataset
+
+    def full_disk(self, *args, **kwargs):
+        if args and args[0] == "labels":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_create(self, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", full_disk)
+    import numpy as np
+
+    splits = {s: (np.zeros((4, 8, 8, 1), np.uint8), np.arange(4) % 2) for s in ("train", "test")}
+    with pytest.raises(UserError, match=r"d\.h5: cannot write \(No space left on device\)") as error:
+        write_dataset_h5(tmp_path / "d.h5", splits, {"name": "d", "num_classes": 2})
+    assert "\n" not in str(error.value)
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
