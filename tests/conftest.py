@@ -209,18 +209,23 @@ def snakemake(workdir, *args):
                           capture_output=True, text=True, timeout=1200)
 
 
+def copy_project(folder):
+    """Copy the workflow (not its results) into ``folder``, to run it there."""
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / name)
+
+
 @pytest.fixture(scope="session")
 def project(tmp_path_factory):
     """A copy of the project that ran the tiny config (2 recipes x 3 activations) end to end."""
     import yaml
 
     workdir = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, workdir / name)
+    copy_project(workdir)
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     result = snakemake(workdir, "--cores", "2", "report", "--configfile", "tiny.yaml")
     assert result.returncode == 0, result.stderr[-5000:]

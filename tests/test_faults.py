@@ -3,7 +3,6 @@
 import errno
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_FILES, REPO, snakemake, tensorboard_tags
+from conftest import REPO, copy_project, snakemake, tensorboard_tags
 
 from actviz.errors import UserError
 
@@ -20,15 +19,6 @@ RUN = "FashionMNIST-sample/snn/selu/seed0"
 LONG = {"activations": ["selu"], "recipes": ["snn"], "steps": 1500, "batch_size": 32, "log_every": 20,
         "eval_every": 500, "stats_every": 100, "histogram_every": 100, "image_every": 1500,
         "checkpoint_every": 100, "probe_size": 16, "probe_images": 40}
-
-
-def _copy_project(folder):
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, folder / name)
 
 
 def _python_processes(script, cwd):
@@ -51,7 +41,7 @@ def _checkpoint_steps(folder):
 
 
 def test_a_training_job_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     (tmp_path / "long.yaml").write_text(yaml.safe_dump(LONG))
     checkpoints = tmp_path / "results" / "checkpoints" / RUN
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_FILES, REPO, TINY, snakemake
+from conftest import TINY, copy_project, snakemake
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by actviz tests/test_slurm.py"
@@ -122,12 +122,7 @@ def slurm_cluster(tmp_path_factory):
 
 
 def test_tiny_workflow_runs_every_training_job_through_slurm(slurm_cluster, tmp_path):
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_project(tmp_path)
     tiny = {**TINY, "activations": ["relu", "selu"], "recipes": ["snn"]}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     # This test cluster has no accounting database: no account, job states from squeue.
