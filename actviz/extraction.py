@@ -57,14 +57,17 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
 
     # The input standardisation training used, recorded with its checkpoint.
     model = build_model(image_shape, info["num_classes"], run["activation"], run["recipe"],
-                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"])
+                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
+                        run.get("precision", "float32"))
     latest = tf.train.latest_checkpoint(str(checkpoint_dir))
     if latest is None:
         raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
     tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
     step = int(latest.rsplit("-", 1)[1])
     layers_model = layer_outputs_model(model)
-    predict = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
+    # As trained (bfloat16 layers included); the activations stored and their statistics in float32.
+    predict = tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
+                          reduce_retracing=True)
 
     saturation = ACTIVATIONS[run["activation"]].saturation
     stats = {name: LayerStatistics(value_range, bins, saturation) for name in LAYER_NAMES}

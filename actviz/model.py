@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
-from actviz.recipes import RECIPES, check_recipe
+from actviz.recipes import PRECISIONS, RECIPES, check_precision, check_recipe
 
 # Every layer whose output (after its activation) the pipeline records, input to output.
 LAYER_NAMES = ("conv1", "conv2", "conv3", "dense1", "dense2", "logits")
@@ -41,18 +41,22 @@ def input_statistics(images, chunk=4096):
 
 
 def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05, lrelu_slope=0.2,
-                input_mean=None, input_std=None):
+                input_mean=None, input_std=None, precision="float32"):
     """The old project's classifier for uint8 images of ``input_shape`` (H, W, C), set up by ``recipe``.
 
     Three 5x5 stride-2 conv layers, then dense layers of 16n, 4n and n units (n classes); every
     layer but the logits uses ``activation``. The recipe (``actviz.recipes``) decides the
     initialisers, batch norm, dropout and input scaling; standardised inputs need ``input_mean``
     and ``input_std`` (see ``input_statistics``). Weights are drawn from Keras' global seed, so
-    call ``keras.utils.set_random_seed`` first for a reproducible model.
+    call ``keras.utils.set_random_seed`` first for a reproducible model. ``precision`` is
+    "float32" or "bfloat16" (``PRECISIONS``).
     """
     spec = ACTIVATIONS[check_activation(activation)]
     setup = RECIPES[check_recipe(recipe)]
     act = activation_function(activation, lrelu_slope)
+    # bfloat16: every layer computes in bfloat16 on float32 weights, but the logits (and so the loss)
+    # stay float32. Given per layer, so that nothing else in the process changes.
+    policy = PRECISIONS[check_precision(precision)]
 
     def initializer(dense):
         if setup.proper_init:
@@ -71,22 +75,24 @@ def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05
             raise ValueError(f"recipe {recipe!r} standardises inputs: give input_mean and input_std")
         std = np.asarray(input_std, dtype=np.float64)
         x = keras.layers.Rescaling(scale=list(1.0 / std), offset=list(-np.asarray(input_mean) / std),
-                                   name="standardize")(inputs)
+                                   name="standardize", dtype=policy)(inputs)
     else:
-        x = keras.layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
+        x = keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype=policy)(inputs)
     for index, width in enumerate(conv_widths(input_shape[-1]), start=1):
         x = keras.layers.Conv2D(width, 5, strides=2, padding="same", activation=act,
-                                kernel_initializer=initializer(dense=False), name=f"conv{index}")(x)
+                                kernel_initializer=initializer(dense=False), name=f"conv{index}", dtype=policy)(x)
         if setup.conv_batchnorm and not spec.self_normalizing:
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"conv{index}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"conv{index}_bn", dtype=policy)(x)
         if conv_rate:
-            x = drop_layer(conv_rate, name=f"conv{index}_dropout")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+            x = drop_layer(conv_rate, name=f"conv{index}_dropout", dtype=policy)(x)
+    x = keras.layers.Flatten(name="flatten", dtype=policy)(x)
     for name, units in (("dense1", 16 * num_classes), ("dense2", 4 * num_classes)):
-        x = keras.layers.Dense(units, activation=act, kernel_initializer=initializer(dense=True), name=name)(x)
+        x = keras.layers.Dense(units, activation=act, kernel_initializer=initializer(dense=True), name=name,
+                               dtype=policy)(x)
         if dense_rate:
-            x = drop_layer(dense_rate, name=f"{name}_dropout")(x)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer(dense=True), name="logits")(x)
+            x = drop_layer(dense_rate, name=f"{name}_dropout", dtype=policy)(x)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer(dense=True), name="logits",
+                                dtype="float32")(x)
     return keras.Model(inputs, logits, name=f"cnn_{recipe}_{activation}")
 
 

@@ -42,3 +42,17 @@ def check_recipe(name):
     if name not in RECIPES:
         raise UserError(f"unknown recipe {name!r}; known recipes: {', '.join(RECIPES)}")
     return name
+
+
+# Precision of the layers' computations (config name -> Keras dtype policy). bfloat16 pays on CPUs
+# with AVX512_BF16 or AMX and on GPUs; the logits and every statistic stay float32.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def check_precision(name):
+    """Return ``name`` if it is a known precision, else raise ``UserError`` listing the known ones."""
+    from actviz.errors import UserError
+
+    if name not in PRECISIONS:
+        raise UserError(f"unknown precision {name!r}; known: {', '.join(PRECISIONS)}")
+    return name

@@ -17,7 +17,7 @@ from actviz.activations import ACTIVATIONS, check_activation
 from actviz.atomic import write_csv, write_json
 from actviz.data import read_info, read_split
 from actviz.errors import UserError
-from actviz.recipes import check_recipe
+from actviz.recipes import check_precision, check_recipe
 from actviz.stats import PERCENTILES, layer_statistics
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
@@ -46,6 +46,7 @@ class TrainSettings:
     probe_size: int = 128  # test images whose activations the summaries show
     histogram_range: tuple = (-4.0, 8.0)
     histogram_bins: int = 60
+    precision: str = "float32"  # or "bfloat16": layers compute in bfloat16, the logits and statistics in float32
 
     def check(self):
         check_recipe(self.recipe)
@@ -55,6 +56,7 @@ class TrainSettings:
                 raise UserError(f"{key} must be at least 1, got {getattr(self, key)}")
         if not self.learning_rate > 0:
             raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
+        check_precision(self.precision)
         if not 0 <= self.dropout < 1:
             raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
         low, high = self.histogram_range
@@ -93,6 +95,15 @@ def configure_threads(threads):
     except RuntimeError:
         return False
     return True
+
+
+def _cpu_has_bf16():
+    """Whether this CPU computes bfloat16 natively (Linux: the flags in /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True  # unknown: no warning
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _latest_step(checkpoint_dir):
@@ -323,6 +334,9 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
         f"{tf.config.threading.get_inter_op_parallelism_threads() or 'all'} ops at once; "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
         + (f"; SLURM job {os.environ['SLURM_JOB_ID']}" if os.environ.get("SLURM_JOB_ID") else ""))
+    if settings.precision == "bfloat16" and not tf.config.list_physical_devices("GPU") and not _cpu_has_bf16():
+        log(f"{name}: warning: this CPU has neither AVX512_BF16 nor AMX; bfloat16 is emulated and slower "
+            f"than float32 here")
     from actviz.plots import TensorBoardPictures
 
     keras.utils.set_random_seed(settings.seed)
@@ -340,7 +354,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     # Recorded with the checkpoint, so that extraction standardises exactly as training did.
     identity.update(input_mean=[float(m) for m in mean], input_std=[float(s) for s in std])
     model = build_model(train_images.shape[1:], info["num_classes"], activation, settings.recipe,
-                        settings.dropout, settings.lrelu_slope, mean, std)
+                        settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
     layers_model = layer_outputs_model(model)
     # Clipping the global gradient norm at 20 as the old project did.
     optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
@@ -386,7 +400,9 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                                         tf.int32))
         return loss, correct
 
-    probe_outputs = tf.function(lambda x: layers_model(x, training=False), reduce_retracing=True)
+    # Statistics in float32 whatever the precision of the layers.
+    probe_outputs = tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
+                                reduce_retracing=True)
     # Traced now, so that the first step of the loop is timed like every other.
     train_step.get_concrete_function(tf.TensorSpec((settings.batch_size, *train_images.shape[1:]), tf.uint8),
                                      tf.TensorSpec((settings.batch_size,), tf.int32))
@@ -444,7 +460,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                                      "seed": settings.seed, "learning_rate": settings.learning_rate,
                                      "batch_size": settings.batch_size, "dropout": settings.dropout,
                                      "lrelu_slope": settings.lrelu_slope,
-                                     "lr_weight_decay": settings.lr_weight_decay}, trial_id=name)
+                                     "lr_weight_decay": settings.lr_weight_decay,
+                                     "precision": settings.precision}, trial_id=name)
                 observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
                 evaluate(0)
                 # A first checkpoint, so that even a run that diverges at once has finite weights to extract.

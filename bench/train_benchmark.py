@@ -12,7 +12,7 @@ several fp32 4096x4096 matmuls; where the trainer's time went; and the peak memo
 extraction (images/s and peak memory of a fresh process at 1,000 and 10,000 probe images) and
 the rendering of a report of three runs.
 
-    python bench/train_benchmark.py [--threads 2] [--steps 800]
+    python bench/train_benchmark.py [--threads 2] [--steps 800] [--precision bfloat16]
 """
 
 import argparse
@@ -68,7 +68,7 @@ def matmul_gflops(size=4096, repeats=5):
     return best
 
 
-def bare_loop(images, labels, steps):
+def bare_loop(images, labels, steps, precision="float32"):
     """Images/s of a plain tf.function loop on the project's model and input pipeline."""
     import keras
     import tensorflow as tf
@@ -77,7 +77,7 @@ def bare_loop(images, labels, steps):
 
     keras.utils.set_random_seed(0)
     mean, std = input_statistics(images)
-    model = build_model(images.shape[1:], CLASSES, "relu", "snn", 0.05, 0.2, mean, std)
+    model = build_model(images.shape[1:], CLASSES, "relu", "snn", 0.05, 0.2, mean, std, precision)
     optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=20.0)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     batches = iter(tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(len(images), seed=0)
@@ -186,6 +186,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow threads (default: all)")
     parser.add_argument("--steps", type=int, default=TrainSettings().steps,
                         help="training steps per measurement (default: the default run's)")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                        help="precision of the layers, for the bare loop and the trainer alike")
     for hidden in ("--extraction-child", "--h5", "--checkpoint-dir"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--probe-images", type=int, help=argparse.SUPPRESS)
@@ -198,20 +200,20 @@ def main(argv=None):
 
     configure_threads(args.threads)
     ceiling = matmul_gflops()
-    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, summaries at the default "
-          f"cadences; fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
+    print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, {args.precision}, summaries at "
+          f"the default cadences; fp32 matmul ceiling {ceiling:.0f} GFLOP/s\n")
     print(f"{'input':<10}{'bare img/s':>11}{'trainer img/s':>14}{'ratio':>7}{'MFLOP/img':>10}"
           f"{'bare GFLOP/s':>13}{'trainer GFLOP/s':>16}{'of ceiling':>12}", flush=True)
     rng = np.random.default_rng(0)
-    settings = TrainSettings(steps=args.steps)
+    settings = TrainSettings(steps=args.steps, precision=args.precision)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for shape in SHAPES:
             h5 = synthetic_dataset(Path(workdir) / f"bench{shape[0]}.h5", shape, rng)
             # The bare loop before and after the trainer, averaged: the machine's speed drifts by a few %.
-            before, flops = bare_loop(*read_split(h5, "train"), args.steps)
+            before, flops = bare_loop(*read_split(h5, "train"), args.steps, args.precision)
             metrics = project_trainer(h5, "relu", settings, args.threads, workdir)
-            after, _ = bare_loop(*read_split(h5, "train"), args.steps)
+            after, _ = bare_loop(*read_split(h5, "train"), args.steps, args.precision)
             bare = (before + after) / 2
             rows.append((shape, metrics))
             trainer = metrics["images_per_second"]

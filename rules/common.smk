@@ -125,6 +125,7 @@ def train_args(config):
         f"--probe-size {config['probe_size']}",
         f"--histogram-range {low} {high}",
         f"--histogram-bins {config['histogram_bins']}",
+        f"--precision {config['precision']}",
     ]
     if config["lr_weight_decay"]:
         flags.append("--lr_weight_decay")

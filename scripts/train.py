@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actviz.activations import ACTIVATIONS  # noqa: E402
 from actviz.errors import UserError, run_cli  # noqa: E402
-from actviz.recipes import RECIPES  # noqa: E402
+from actviz.recipes import PRECISIONS, RECIPES  # noqa: E402
 from actviz.training import TrainSettings, train  # noqa: E402
 
 DEFAULTS = TrainSettings()
@@ -55,6 +55,8 @@ def parse_args(argv):
     parser.add_argument("--histogram-range", type=float, nargs=2, default=DEFAULTS.histogram_range,
                         metavar=("LOW", "HIGH"), help="value range of the tfplot histograms")
     parser.add_argument("--histogram-bins", type=int, default=DEFAULTS.histogram_bins)
+    parser.add_argument("--precision", default=DEFAULTS.precision, choices=list(PRECISIONS),
+                        help="bfloat16: layers compute in bfloat16 (faster on CPUs with AVX512_BF16/AMX and GPUs)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     parser.add_argument("--checkpoint-dir", help="default: train_dir/DATASET/RECIPE/ACTIVATION/seedSEED/checkpoints")
     parser.add_argument("--log-dir", help="TensorBoard run folder (default: train_dir/.../logs)")
@@ -79,7 +81,7 @@ def main(argv=None):
         lrelu_slope=args.lrelu_slope, log_every=args.log_every, eval_every=args.eval_every,
         stats_every=args.stats_every, histogram_every=args.histogram_every, image_every=args.image_every,
         checkpoint_every=args.checkpoint_every, probe_size=args.probe_size,
-        histogram_range=tuple(args.histogram_range), histogram_bins=args.histogram_bins)
+        histogram_range=tuple(args.histogram_range), histogram_bins=args.histogram_bins, precision=args.precision)
     metrics = train(dataset, args.activation, settings,
                     checkpoint_dir=args.checkpoint_dir or run_dir / "checkpoints",
                     log_dir=args.log_dir or run_dir / "logs",

@@ -100,3 +100,15 @@ def test_unknown_names_are_user_errors():
         build_model((28, 28, 1), 10, "swishy", "seed")
     with pytest.raises(UserError, match="known recipes: snn, seed"):
         build_model((28, 28, 1), 10, "relu", "fast")
+
+
+def test_bfloat16_layers_keep_float32_weights_and_float32_logits():
+    model = _model("selu", precision="bfloat16")
+    assert {model.get_layer(name).compute_dtype for name in ("conv2", "dense1")} == {"bfloat16"}
+    assert all(w.dtype == "float32" for w in model.trainable_weights)  # weights (and the optimizer) in float32
+    assert model.get_layer("logits").compute_dtype == "float32" and model(IMAGES).dtype == "float32"
+    # Same weights as the float32 model from the same seed; outputs close to its at bfloat16's precision.
+    reference = _model("selu")
+    for mine, theirs in zip(model.trainable_weights, reference.trainable_weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    np.testing.assert_allclose(model(IMAGES), reference(IMAGES), atol=0.1, rtol=0.05)

@@ -245,3 +245,18 @@ def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_
     assert result["step"] == step and all(np.isfinite(s["mean"]) for s in result["layers"].values())
     with open(run / "training_stats.csv") as f:
         assert all(np.isfinite(float(r["mean"])) for r in csv.DictReader(f))
+
+
+def test_a_bfloat16_run_trains_and_records_float32_statistics(tiny_h5, tmp_path):
+    metrics, run = _train(tiny_h5, tmp_path, _settings(precision="bfloat16"))
+    assert metrics["settings"]["precision"] == "bfloat16" and metrics["diverged_at_step"] is None
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert json.loads((run / "ckpt" / "run.json").read_text())["precision"] == "bfloat16"
+    with open(run / "training_stats.csv") as f:
+        assert all(np.isfinite(float(r["std"])) and float(r["std"]) > 0 for r in csv.DictReader(f))
+    out = tmp_path / "act"
+    result = extract(tiny_h5, run / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", probe_images=16,
+                     value_range=(-4, 8), bins=30, batch_size=16, threads=2)
+    with h5py.File(out / "a.h5", "r") as f:
+        assert f["activations/conv2"].dtype == np.float32
+    assert result["layers"]["dense1"]["std"] > 0

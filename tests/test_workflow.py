@@ -26,6 +26,7 @@ def test_lint_is_clean():
     ("recipes=[snn,fancy]", "config: recipes: unknown 'fancy'"),
     ("learning_rate=fast", "config: learning_rate: 'fast' is not of type 'number'"),
     ("histogram_range=[5,1]", "config: histogram_range: needs low < high"),
+    ("precision=float16", "config: precision: 'float16' is not one of ['float32', 'bfloat16']"),
 ])
 def test_bad_config_stops_with_one_line_naming_the_key(override, message):
     result = snakemake(REPO, "-n", "--config", override)
