@@ -477,11 +477,12 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
             with clock("train_steps"):
                 images, labels = next(batches)
                 window.append(train_step(images, labels))
+            log_due, eval_due, checkpoint_due = (due(step, every) for every in (
+                settings.log_every, settings.eval_every, settings.checkpoint_every))
             observe = {"stats": due(step, settings.stats_every),
                        "histograms": due(step, settings.histogram_every),
                        "images": due(step, settings.image_every)}
-            if not (due(step, settings.log_every) or any(observe.values()) or due(step, settings.eval_every)
-                    or due(step, settings.checkpoint_every)):
+            if not (log_due or eval_due or checkpoint_due or any(observe.values())):
                 bar.update(1)
                 continue
             # Before anything is recorded: the losses since the last record must be finite.
@@ -493,7 +494,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                 log(f"{name}: training diverged at step {diverged_at} (loss {losses[first]}); stopped there, "
                     f"keeping the checkpoint at step {_latest_step(checkpoint_dir)}. Try a smaller learning_rate.")
                 break
-            if due(step, settings.log_every):
+            if log_due:
                 with clock("scalars"):
                     loss, accuracy = float(losses.mean()), float(accuracies.mean())
                     tf.summary.scalar("loss/train", loss, step=step)
@@ -504,9 +505,9 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                 bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
             if any(observe.values()):  # first, so that the figures are drawn while evaluation runs
                 observe_layers(step, **observe)
-            if due(step, settings.eval_every):
+            if eval_due:
                 evaluate(step)
-            if due(step, settings.checkpoint_every):
+            if checkpoint_due:
                 with clock("summaries_wait"):
                     summaries.flush()  # the records saved beside the checkpoint are complete up to it
                 with clock("checkpoints"):
