@@ -8,21 +8,28 @@ STAMP := $(VENV)/.installed
 # The workflow's rules call `python scripts/...`: run them with the virtualenv's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: report test lint bench tensorboard clean
+.PHONY: report test test-fast lint bench tensorboard clean
 
-$(STAMP): requirements.txt
+# The pinned requirements, then the project's own package (actviz) editable, so that scripts,
+# workflow, tests and benchmarks import it from this checkout.
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 
 ## report: run the whole comparison on the default config -> results/report.html
 report: $(STAMP)
 	snakemake --cores $(CORES) report
 
-## test: the test suite (unit tests, lint, a tiny end-to-end run)
+## test: the whole test suite: unit tests, lint, tiny end-to-end workflow runs (e2e), SLURM, Chromium, kills (system)
 test: $(STAMP)
 	python -m pytest
+
+## test-fast: the unit tests only (no workflow runs, no system programs), under a minute
+test-fast: $(STAMP)
+	python -m pytest -n auto -m "not e2e and not system"
 
 ## lint: snakemake --lint
 lint: $(STAMP)

@@ -26,4 +26,4 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        "results/report.html",
+        rules.report.output.html,

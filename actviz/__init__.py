@@ -1,9 +1,11 @@
 """Compare what activation functions do to the layers of one CNN.
 
-The modules follow the pipeline's one-way data flow: ``datasets`` (sources,
-checksums, download) -> ``data`` (IDX reader, HDF5 layout) -> ``model`` and
-``training`` (checkpoints, TensorBoard logs) -> ``extraction`` and ``stats``
-(activations and their statistics) -> ``plots`` and ``report`` (HTML).
+The modules follow the pipeline's one-way data flow: ``datasets`` and ``own_data``
+(sources, checksums, download) -> ``formats`` (IDX reader, HDF5 layout) -> ``model``
+and ``training`` (checkpoints, TensorBoard logs via ``summaries``) -> ``extraction``
+and ``stats`` (activations and their statistics) -> ``report`` (numbers, figures
+drawn with ``plots``, HTML). ``settings`` declares every setting once; ``runs`` holds
+what training and extraction share.
 """
 
 __version__ = "0.1.0"

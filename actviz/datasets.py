@@ -23,11 +23,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from actviz.atomic import atomic_path, write_json
-from actviz.data import read_idx, write_dataset_h5
 from actviz.errors import UserError
+from actviz.formats import read_idx, write_dataset_h5
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = REPO_ROOT / "data" / "fashion-mnist-sample"
+# Shipped inside the package (MIT licence; provenance in its README.md).
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "fashion-mnist-sample"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -175,7 +175,7 @@ DATASETS = {
             classes=FASHION_MNIST_CLASSES,
             description="A class-balanced sample of Fashion-MNIST shipped with the project: "
                         "10,000 images of the official train split and 2,000 of the official test "
-                        "split (see data/fashion-mnist-sample/README.md).",
+                        "split (see actviz/data/fashion-mnist-sample/README.md).",
             homepage="https://github.com/zalandoresearch/fashion-mnist",
             license="MIT",
         ),

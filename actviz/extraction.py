@@ -1,16 +1,15 @@
 """Every layer's activations on a fixed set of test images, from a run's final checkpoint."""
 
-import json
 import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 from tqdm import tqdm
 
 from actviz.atomic import atomic_path, write_csv, write_json
-from actviz.data import read_info, split_batches
 from actviz.errors import UserError
+from actviz.formats import read_info, split_batches
+from actviz.runs import configure_threads, float32_layer_outputs, latest_checkpoint, package_versions, read_run
 from actviz.stats import LayerStatistics
 
 STATS_COLUMNS = ("dataset", "recipe", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
@@ -18,59 +17,75 @@ STATS_COLUMNS = ("dataset", "recipe", "activation", "seed", "step", "layer", "un
                  "below_range", "above_range")
 
 
-def read_run(checkpoint_dir):
-    """The identity (dataset, activation, settings) a checkpoint folder was trained under."""
-    run_file = Path(checkpoint_dir) / "run.json"
-    if not run_file.exists():
-        raise UserError(f"{checkpoint_dir}: no training run here (run.json missing); train first")
-    return json.loads(run_file.read_text())
-
-
-def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe_images,
-            value_range, bins, batch_size=250, threads=None, progress=True):
-    """Write the activations of the first ``probe_images`` test images to ``out_path`` (HDF5).
+def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, settings, batch_size=250, threads=None,
+            progress=True):
+    """Write the activations of the first ``settings.probe_images`` test images to ``out_path`` (HDF5).
 
     One float32 dataset per layer, [N, ...layer shape], written batch by batch so memory stays
     flat. Per-layer statistics (mean, std, min, max, zero fraction, a histogram over
-    ``value_range``, shared by all runs) go to ``stats_path`` (JSON) and ``stats_csv_path``.
-    Returns the statistics dict.
+    ``settings.histogram_range``, shared by all runs) go to ``stats_path`` (JSON) and
+    ``stats_csv_path``. Returns the statistics dict.
     """
+    settings.check()
     run = read_run(checkpoint_dir)
     info = read_info(h5_path)
     if run["checksums"] != info["checksums"]:
         raise UserError(f"{checkpoint_dir} was trained on other data than {h5_path}")
-    if probe_images < 1:
-        raise UserError(f"probe_images must be at least 1, got {probe_images}")
-    if info["test_size"] < probe_images:
+    if info["test_size"] < settings.probe_images:
         raise UserError(f"{h5_path}: the test split has {info['test_size']} images, fewer than "
-                        f"probe_images={probe_images}")
-    image_shape = tuple(info["image_shape"])
-
-    from actviz.training import configure_threads
-
+                        f"probe_images={settings.probe_images}")
     if threads:
         configure_threads(threads)
+    layers_model, latest, step = _restore(run, info, checkpoint_dir)
+    from actviz.activations import ACTIVATIONS
+    from actviz.model import LAYER_NAMES
+
+    saturation = ACTIVATIONS[run["activation"]].saturation
+    stats = {name: LayerStatistics(settings.histogram_range, settings.histogram_bins, saturation)
+             for name in LAYER_NAMES}
+    attrs = {"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
+             "step": step, "checkpoint": latest}
+    correct = _write_activations(h5_path, out_path, float32_layer_outputs(layers_model), stats, attrs,
+                                 settings.probe_images, tuple(info["image_shape"]), batch_size, progress)
+    result = {
+        **{k: attrs[k] for k in ("dataset", "recipe", "activation", "seed", "step")},
+        "probe_images": settings.probe_images, "probe_accuracy": correct / settings.probe_images,
+        "layers": {name: {"shape": [int(d) for d in output.shape[1:]], **stats[name].result()}
+                   for name, output in zip(LAYER_NAMES, layers_model.outputs)},
+        "versions": package_versions(),
+    }
+    write_json(stats_path, result)
+    write_csv(stats_csv_path, [
+        {**{k: result[k] for k in ("dataset", "recipe", "activation", "seed", "step")}, "layer": name,
+         "units": int(np.prod(layer["shape"])), **layer, "below_range": layer["histogram"]["below"],
+         "above_range": layer["histogram"]["above"]}
+        for name, layer in result["layers"].items()], STATS_COLUMNS)
+    return result
+
+
+def _restore(run, info, checkpoint_dir):
+    """The model of ``run`` (its run.json) with the newest checkpoint's weights: (layer outputs model, path, step)."""
     import tensorflow as tf
 
-    from actviz.activations import ACTIVATIONS
-    from actviz.model import LAYER_NAMES, build_model, layer_outputs_model
+    from actviz.model import build_model, layer_outputs_model
 
     # The input standardisation training used, recorded with its checkpoint.
-    model = build_model(image_shape, info["num_classes"], run["activation"], run["recipe"],
+    model = build_model(tuple(info["image_shape"]), info["num_classes"], run["activation"], run["recipe"],
                         run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
                         run.get("precision", "float32"))
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    latest, step = latest_checkpoint(checkpoint_dir)
     if latest is None:
         raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
     tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
-    step = int(latest.rsplit("-", 1)[1])
-    layers_model = layer_outputs_model(model)
-    # As trained (bfloat16 layers included); the activations stored and their statistics in float32.
-    predict = tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
-                          reduce_retracing=True)
+    return layer_outputs_model(model), latest, step
 
-    saturation = ACTIVATIONS[run["activation"]].saturation
-    stats = {name: LayerStatistics(value_range, bins, saturation) for name in LAYER_NAMES}
+
+def _write_activations(h5_path, out_path, predict, stats, attrs, probe_images, image_shape, batch_size, progress):
+    """Run ``predict`` over the first ``probe_images`` test images batch by batch; write every layer's
+    float32 outputs and the probe images, labels and predictions to ``out_path``; feed ``stats``.
+    Returns how many images were classified correctly."""
+    from actviz.model import LAYER_NAMES
+
     correct = 0
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
         group = f.create_group("activations")
@@ -100,24 +115,5 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, probe
             probe["labels"][begin:end] = labels
             probe["predictions"][begin:end] = predictions
             correct += int((predictions == labels).sum())
-        f.attrs.update({"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"],
-                        "seed": run["seed"], "step": step, "checkpoint": latest})
-
-    result = {
-        "dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
-        "step": step,
-        "probe_images": probe_images, "probe_accuracy": correct / probe_images,
-        "layers": {name: {"shape": list(group_shape), **stats[name].result()}
-                   for name, group_shape in zip(LAYER_NAMES, _layer_shapes(layers_model))},
-    }
-    write_json(stats_path, result)
-    write_csv(stats_csv_path, [
-        {**{k: result[k] for k in ("dataset", "recipe", "activation", "seed", "step")}, "layer": name,
-         "units": int(np.prod(layer["shape"])), **layer, "below_range": layer["histogram"]["below"],
-         "above_range": layer["histogram"]["above"]}
-        for name, layer in result["layers"].items()], STATS_COLUMNS)
-    return result
-
-
-def _layer_shapes(layers_model):
-    return [tuple(output.shape[1:]) for output in layers_model.outputs]
+        f.attrs.update(attrs)
+    return correct

@@ -3,7 +3,7 @@
 Two layouts are read:
 
 * the project's own: ``NAME/data.h5`` with ``train/images``, ``train/labels``, ``test/images``,
-  ``test/labels`` (see ``actviz.data``; optional attribute ``classes``, a JSON list of names);
+  ``test/labels`` (see ``actviz.formats``; optional attribute ``classes``, a JSON list of names);
 * the old project's: ``NAME/data.hy`` holding one group per id with ``image`` [h, w, c] (or
   [h, w]) and a one-hot ``label``, plus ``NAME/id.txt`` listing the ids, one per line. The test
   split is given by ``NAME/test_ids.txt`` (one id per line) if present, else by a fraction of
@@ -20,9 +20,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from actviz.data import SPLITS, write_dataset_h5
 from actviz.datasets import DATASETS
 from actviz.errors import UserError
+from actviz.formats import SPLITS, write_dataset_h5
 
 PROJECT_LAYOUT = "data.h5"
 LEGACY_LAYOUT = ("data.hy", "id.txt")
@@ -207,18 +207,3 @@ def resolve_dataset(name, datasets_dir):
                         f"{LEGACY_LAYOUT[0]} + {LEGACY_LAYOUT[1]}")
     return "own", folder
 
-
-def write_legacy_layout(folder, images, labels, num_classes):
-    """Write ``images``/``labels`` as the old project did: one HDF5 group per image (data.hy),
-    each with ``image`` and a one-hot boolean ``label``, and ``id.txt``. Slow by design; kept to
-    make test fixtures and to measure the project's layout against it."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with h5py.File(folder / LEGACY_LAYOUT[0], "w") as f, open(folder / LEGACY_LAYOUT[1], "w") as ids:
-        for i, (image, label) in enumerate(zip(images, labels)):
-            group = f.create_group(str(i))
-            ids.write(f"{i}\n")
-            group["image"] = image
-            one_hot = np.zeros(num_classes, dtype=bool)
-            one_hot[label] = True
-            group["label"] = one_hot

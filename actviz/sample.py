@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actviz.data import read_idx, write_idx
 from actviz.datasets import DATASETS, IDX_FILES, fetch
+from actviz.formats import read_idx, write_idx
 
 
 def balanced_indices(labels, per_class, seed):

@@ -3,6 +3,9 @@
 import numpy as np
 
 PERCENTILES = (1, 5, 50, 95, 99)
+# The statistics recorded of every layer over training (training_stats.csv, TensorBoard stats/LAYER/...).
+STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction", "dead_fraction",
+                "negative_fraction", "saturated_fraction")
 
 
 class LayerStatistics:

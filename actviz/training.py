@@ -1,74 +1,40 @@
 """Training one (dataset, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
-statistics of every layer over training, and final metrics."""
+statistics of every layer over training, and final metrics.
+
+``train`` is the loop; it reads top to bottom over four pieces, each with one job: ``TrainingRun``
+(model, optimizer, data and the compiled steps), ``RunStore`` (checkpoints, resume and the records
+kept beside them), ``Observer`` (evaluations, layer statistics, histograms and pictures, training
+scalars) and ``final_metrics``.
+"""
 
 import functools
 import json
 import os
-import shutil
 import sys
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
 from actviz.atomic import write_csv, write_json
-from actviz.data import read_info, read_split
 from actviz.errors import UserError
-from actviz.recipes import check_precision, check_recipe
-from actviz.stats import PERCENTILES, layer_statistics
+from actviz.formats import read_info, read_split
+from actviz.runs import (
+    configure_threads,
+    float32_layer_outputs,
+    latest_checkpoint,
+    package_versions,
+    run_name,
+    start_run_dirs,
+)
+from actviz.stats import STAT_COLUMNS, layer_statistics
+from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
-STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction", "dead_fraction",
-                "negative_fraction", "saturated_fraction")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything that defines a training run besides its data and activation."""
-
-    steps: int = 800
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_weight_decay: bool = False
-    seed: int = 0
-    recipe: str = "snn"
-    dropout: float = 0.05  # the snn recipe's dropout rate (AlphaDropout for SELU)
-    lrelu_slope: float = 0.2
-    log_every: int = 50  # scalars
-    eval_every: int = 400  # test accuracy on the whole test split
-    stats_every: int = 200  # layer statistics on the probe batch (CSV and TensorBoard scalars)
-    histogram_every: int = 200  # native TensorBoard histograms of every layer
-    image_every: int = 800  # tfplot histogram and grid images of every layer
-    checkpoint_every: int = 400
-    probe_size: int = 128  # test images whose activations the summaries show
-    histogram_range: tuple = (-4.0, 8.0)
-    histogram_bins: int = 60
-    precision: str = "float32"  # or "bfloat16": layers compute in bfloat16, the logits and statistics in float32
-
-    def check(self):
-        check_recipe(self.recipe)
-        for key in ("steps", "batch_size", "log_every", "eval_every", "stats_every", "histogram_every",
-                    "image_every", "checkpoint_every", "probe_size", "histogram_bins"):
-            if getattr(self, key) < 1:
-                raise UserError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not self.learning_rate > 0:
-            raise UserError(f"learning_rate must be positive, got {self.learning_rate}")
-        check_precision(self.precision)
-        if not 0 <= self.dropout < 1:
-            raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
-        low, high = self.histogram_range
-        if not low < high:
-            raise UserError(f"histogram_range must be [low, high] with low < high, got {low}, {high}")
-
-    def identity(self):
-        """The settings a checkpoint can be resumed under: all but the length of the run."""
-        ident = asdict(self)
-        del ident["steps"]
-        ident["histogram_range"] = list(ident["histogram_range"])
-        return ident
+EVAL_BATCH = 1000
 
 
 def learning_rate_schedule(settings):
@@ -81,22 +47,6 @@ def learning_rate_schedule(settings):
                                                        staircase=True)
 
 
-def configure_threads(threads):
-    """Make TensorFlow use ``threads`` CPU threads.
-
-    Only possible before TensorFlow's first op in this process (the scripts call it first thing);
-    returns False, changing nothing, when it is too late.
-    """
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        return False
-    return True
-
-
 def _cpu_has_bf16():
     """Whether this CPU computes bfloat16 natively (Linux: the flags in /proc/cpuinfo)."""
     try:
@@ -104,148 +54,6 @@ def _cpu_has_bf16():
     except OSError:
         return True  # unknown: no warning
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def _latest_step(checkpoint_dir):
-    """The step of the newest checkpoint in ``checkpoint_dir`` (named ckpt-STEP), or None."""
-    import tensorflow as tf
-
-    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-    return int(latest.rsplit("-", 1)[1]) if latest else None
-
-
-def _prepare_run_dirs(checkpoint_dir, log_dir, identity, steps, log):
-    """Keep a checkpoint to resume only if it was made under the same settings and data.
-
-    A checkpoint from a longer run than ``steps`` is not resumed either: the run starts over.
-    """
-    checkpoint_dir, log_dir = Path(checkpoint_dir), Path(log_dir)
-    run_file = checkpoint_dir / "run.json"
-    if run_file.exists():
-        previous = json.loads(run_file.read_text())
-        latest = _latest_step(checkpoint_dir)
-        if previous == identity and (latest is None or latest <= steps):
-            return
-        if previous != identity:
-            changed = sorted(k for k in set(previous) | set(identity)
-                             if previous.get(k) != identity.get(k))
-            log(f"settings changed since the last checkpoint ({', '.join(changed)}): "
-                f"starting from step 0")
-        else:
-            log(f"the checkpoint is at step {latest}, past steps={steps}: starting from step 0")
-    for stale in (checkpoint_dir, log_dir):
-        if stale.exists():
-            shutil.rmtree(stale)
-    checkpoint_dir.mkdir(parents=True)
-    write_json(run_file, identity)
-
-
-class SummaryQueue:
-    """Computes summaries on a worker thread; the training thread logs each once it is ready.
-
-    ``submit(step, work, log, *arrays)`` runs ``work(*copies of arrays)`` on the worker, then
-    ``log(result)`` on the training thread (inside the summary writer's context), in submission
-    order. Layer statistics (percentiles and histograms of ~800k values) and tfplot figures
-    (~20 ms each, 12 per image step) done inline would stall training; on the worker they run
-    while the training thread waits on TensorFlow. At most ``max_pending`` steps wait at once (then
-    ``submit`` logs the oldest, waiting for it); ``flush`` and ``close`` log everything, so nothing
-    is lost.
-    """
-
-    def __init__(self, max_pending=2):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summaries")
-        self.pending = []  # (step, log, future), oldest first
-        self.max_pending = max_pending
-
-    def submit(self, step, work, log, *arrays):
-        while len({s for s, _, _ in self.pending}) >= self.max_pending and step not in {
-                s for s, _, _ in self.pending}:
-            self._log(self.pending.pop(0))
-        copies = [np.array(a) for a in arrays]
-        self.pending.append((step, log, self.pool.submit(work, *copies)))
-
-    def log_ready(self):
-        """Log the results already computed."""
-        while self.pending and self.pending[0][2].done():
-            self._log(self.pending.pop(0))
-
-    def flush(self):
-        """Log every pending result, waiting for each."""
-        while self.pending:
-            self._log(self.pending.pop(0))
-
-    def close(self):
-        """Log every pending result and stop the worker."""
-        self.flush()
-        self.pool.shutdown()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, error_type, error, traceback):
-        if error_type is None:
-            self.close()  # inside the summary writer's context when nested in it
-        else:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-
-    @staticmethod
-    def _log(item):
-        _, log, future = item
-        log(future.result())
-
-
-def histogram_buckets(summary):
-    """``layer_statistics``' histogram as TensorBoard histogram buckets [k, 3] (left, right, count).
-
-    The fixed-range bins as they are, and the values outside the range in one bucket on either
-    side (from the minimum, to the maximum): the same counts the report shows, without a second
-    pass over the values as ``tf.summary.histogram`` would make.
-    """
-    histogram = summary["histogram"]
-    edges, counts = histogram["edges"], histogram["counts"]
-    buckets = [(low, high, count) for low, high, count in zip(edges[:-1], edges[1:], counts)]
-    if histogram["below"]:
-        buckets.insert(0, (summary["min"], edges[0], histogram["below"]))
-    if histogram["above"]:
-        buckets.append((edges[-1], summary["max"], histogram["above"]))
-    return np.array(buckets, dtype=np.float64)
-
-
-def layer_summary(layer, summary, stats, histograms, pictures):
-    """Every TensorBoard value of one layer at one step, as one serialized ``Summary`` proto.
-
-    The statistics as scalars (``stats``), the histogram (``histograms``) and the two tfplot
-    pictures (RGBA arrays, or None) as PNG images, in the formats of ``tf.summary.scalar``,
-    ``histogram`` and ``image``. Built on the summary worker, it is written by the training thread
-    with one ``write_raw_pb`` call, where the ``tf.summary`` calls one by one cost ~1 ms each.
-    """
-    import tensorflow as tf
-    from tensorboard.compat.proto.summary_pb2 import Summary
-    from tensorboard.plugins.histogram import metadata as histogram_metadata
-    from tensorboard.plugins.image import metadata as image_metadata
-    from tensorboard.plugins.scalar import metadata as scalar_metadata
-    from tensorboard.util.tensor_util import make_tensor_proto
-
-    values = []
-    if stats:
-        scalar = scalar_metadata.create_summary_metadata(display_name=None, description=None)
-        values += [Summary.Value(tag=f"stats/{layer}/{key}", metadata=scalar,
-                                 tensor=make_tensor_proto(np.float32(summary[key])))
-                   for key in STAT_COLUMNS if summary[key] is not None]
-    if histograms:
-        values.append(Summary.Value(tag=f"activations/{layer}", tensor=make_tensor_proto(histogram_buckets(summary)),
-                                    metadata=histogram_metadata.create_summary_metadata(None, None)))
-    if pictures is not None:
-        image = image_metadata.create_summary_metadata(display_name=None, description=None)
-        for kind, picture in zip(("histogram", "grid"), pictures):
-            height, width = picture.shape[:2]
-            png = tf.io.encode_png(picture).numpy()
-            values.append(Summary.Value(tag=f"activation_{kind}/{layer}", metadata=image,
-                                        tensor=make_tensor_proto(np.array([str(width).encode(), str(height).encode(),
-                                                                           png], dtype=object))))
-    return Summary(value=values).SerializeToString()
 
 
 class PhaseClock:
@@ -271,6 +79,140 @@ class PhaseClock:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - begin
 
 
+class TrainingRun:
+    """A run's model, optimizer and data, and its compiled training, evaluation and probe steps.
+
+    ``build`` seeds Keras with the run's seed before it makes the model, so that the same settings
+    give the same weights, batches and dropout masks.
+    """
+
+    def __init__(self, h5_path, activation, settings, info, train_split, test_split):
+        self.h5_path, self.activation, self.settings, self.info = h5_path, activation, settings, info
+        self.name = run_name(info["name"], settings.recipe, activation, settings.seed)
+        self.train_images, self.train_labels = train_split
+        self.test_images, self.test_labels = test_split
+        self.probe = self.test_images[: settings.probe_size]
+        self.saturation = ACTIVATIONS[activation].saturation
+
+    @classmethod
+    def build(cls, h5_path, activation, settings, threads=None, log=print):
+        """Read the data, build model and optimizer (seeded), compile the steps."""
+        info = read_info(h5_path)
+        if threads:
+            configure_threads(threads)
+        import keras
+        import tensorflow as tf
+
+        _log_devices(run_name(info["name"], settings.recipe, activation, settings.seed), settings, log)
+        keras.utils.set_random_seed(settings.seed)
+        tf.config.experimental.enable_op_determinism()
+        run = cls(h5_path, activation, settings, info, read_split(h5_path, "train"), read_split(h5_path, "test"))
+        if len(run.train_images) < settings.batch_size:
+            raise UserError(f"{h5_path}: {len(run.train_images)} train images, fewer than one batch "
+                            f"of {settings.batch_size}")
+        run._build_model()
+        run._compile_steps()
+        return run
+
+    def identity(self):
+        """What a checkpoint of this run must have been trained under to be resumed (run.json)."""
+        return {"dataset": self.info["name"], "checksums": self.info["checksums"], "activation": self.activation,
+                **self.settings.identity(), "input_mean": self.input_mean, "input_std": self.input_std}
+
+    def _build_model(self):
+        import keras
+
+        from actviz.model import build_model, input_statistics, layer_outputs_model
+
+        settings = self.settings
+        mean, std = input_statistics(self.train_images)
+        # Recorded with the checkpoint, so that extraction standardises exactly as training did.
+        self.input_mean, self.input_std = [float(m) for m in mean], [float(s) for s in std]
+        self.model = build_model(self.train_images.shape[1:], self.info["num_classes"], self.activation,
+                                 settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
+        self.layers_model = layer_outputs_model(self.model)
+        # Clipping the global gradient norm at 20 as the old project did.
+        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
+        self.optimizer.build(self.model.trainable_variables)
+
+    def _compile_steps(self):
+        import keras
+        import tensorflow as tf
+
+        model, optimizer = self.model, self.optimizer
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        def accuracy(logits, labels):
+            return tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
+
+        @tf.function(reduce_retracing=True)
+        def train_step(images, labels):
+            with tf.GradientTape() as tape:
+                logits = model(images, training=True)
+                loss = loss_fn(labels, logits)
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return tf.stack([loss, tf.reduce_mean(accuracy(logits, labels))])
+
+        @tf.function(reduce_retracing=True)
+        def eval_step(images, labels):
+            logits = model(images, training=False)
+            loss = loss_fn(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32)
+            return loss, tf.reduce_sum(tf.cast(accuracy(logits, labels), tf.int32))
+
+        self.train_step, self.eval_step = train_step, eval_step
+        # Statistics in float32 whatever the precision of the layers.
+        self.probe_outputs = float32_layer_outputs(self.layers_model)
+        # Traced now, so that the first step of the loop is timed like every other.
+        shape = self.train_images.shape[1:]
+        train_step.get_concrete_function(tf.TensorSpec((self.settings.batch_size, *shape), tf.uint8),
+                                         tf.TensorSpec((self.settings.batch_size,), tf.int32))
+
+    def batches(self, start_step, threads=None):
+        """An endless iterator of shuffled training batches, from step ``start_step`` on."""
+        import tensorflow as tf
+
+        dataset = (tf.data.Dataset.from_tensor_slices((self.train_images, self.train_labels))
+                   .shuffle(len(self.train_images), seed=self.settings.seed + start_step,
+                            reshuffle_each_iteration=True)
+                   .repeat()
+                   .batch(self.settings.batch_size, drop_remainder=True)
+                   .prefetch(tf.data.AUTOTUNE))
+        if threads:
+            options = tf.data.Options()
+            options.threading.private_threadpool_size = threads
+            dataset = dataset.with_options(options)
+        return iter(dataset)
+
+    def evaluate(self):
+        """(Loss, accuracy) on the whole test split."""
+        total_loss, total_correct = 0.0, 0
+        for begin in range(0, len(self.test_images), EVAL_BATCH):
+            loss, correct = self.eval_step(self.test_images[begin:begin + EVAL_BATCH],
+                                           self.test_labels[begin:begin + EVAL_BATCH])
+            total_loss += float(loss)
+            total_correct += int(correct)
+        return total_loss / len(self.test_images), total_correct / len(self.test_images)
+
+    def probe_layers(self):
+        """Every recorded layer's float32 output on the probe batch, as numpy arrays."""
+        return [o.numpy() for o in self.probe_outputs(self.probe)]
+
+
+def _log_devices(name, settings, log):
+    import tensorflow as tf
+
+    devices = ", ".join(d.name.removeprefix("/physical_device:") for d in tf.config.list_physical_devices())
+    log(f"{name}: TensorFlow {tf.__version__} on {devices}; CPU threads: "
+        f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} per op, "
+        f"{tf.config.threading.get_inter_op_parallelism_threads() or 'all'} ops at once; "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+        + (f"; SLURM job {os.environ['SLURM_JOB_ID']}" if os.environ.get("SLURM_JOB_ID") else ""))
+    if settings.precision == "bfloat16" and not tf.config.list_physical_devices("GPU") and not _cpu_has_bf16():
+        log(f"{name}: warning: this CPU has neither AVX512_BF16 nor AMX; bfloat16 is emulated and slower "
+            f"than float32 here")
+
+
 class Progress:
     """What a run has recorded so far (evaluations, training curve, layer statistics, histograms).
 
@@ -294,282 +236,316 @@ class Progress:
         write_json(self.path, self.records)
 
 
-def run_name(dataset, recipe, activation, seed):
-    return f"{dataset}/{recipe}/{activation}/seed{seed}"
+class RunStore:
+    """A run's checkpoints: resumes from the newest one made under the same identity, saves new ones
+    with the records (``progress``) complete up to them."""
+
+    def __init__(self, checkpoint_dir, log_dir, run, log=print, clock=None):
+        import tensorflow as tf
+
+        self.checkpoint_dir, self.clock = Path(checkpoint_dir), clock or PhaseClock()
+        start_run_dirs(checkpoint_dir, log_dir, run.identity(), run.settings.steps, log)
+        self.checkpoint = tf.train.Checkpoint(model=run.model, optimizer=run.optimizer)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir), max_to_keep=2)
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            log(f"resumed from {self.manager.latest_checkpoint} at step {int(run.optimizer.iterations)}")
+        self.start_step = int(run.optimizer.iterations)
+        self.progress = Progress(self.checkpoint_dir / "progress.json").load(up_to_step=self.start_step)
+
+    def save(self, step):
+        """A checkpoint at ``step`` (None: none) and the records beside it."""
+        with self.clock("checkpoints"):
+            if step is not None:
+                self.manager.save(checkpoint_number=step)
+            self.progress.save()
+
+    def latest_step(self):
+        return latest_checkpoint(self.checkpoint_dir)[1]
 
 
-def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path=None,
-          histograms_path=None, threads=None, progress=True, log=print):
+class Observer:
+    """What a run shows of itself: test evaluations, training scalars, and every layer's statistics,
+    histogram and tfplot pictures on the probe batch, to TensorBoard and to the run's records.
+
+    Statistics and pictures are computed on the summary worker (``SummaryQueue``), while the
+    training thread goes on; ``flush`` logs everything pending. Use it as a context manager: inside,
+    its TensorBoard writer is the default one.
+    """
+
+    def __init__(self, run, progress, clock, log_dir):
+        import tensorflow as tf
+
+        from actviz.plots import TensorBoardPictures
+
+        self.run, self.progress, self.clock = run, progress, clock
+        self.pictures = TensorBoardPictures()
+        self.queue = SummaryQueue()
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self._contexts = ExitStack()
+
+    def __enter__(self):
+        self._contexts.enter_context(self.writer.as_default())
+        self._contexts.enter_context(self.queue)
+        return self
+
+    def __exit__(self, *error):
+        return self._contexts.__exit__(*error)
+
+    def initial_state(self):
+        """Hyper-parameters, and the untrained network's layers and test accuracy (step 0)."""
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        run = self.run
+        hparams_api.hparams({"dataset": run.info["name"], "activation": run.activation,
+                             **run.settings.hparams()}, trial_id=run.name)
+        self.observe_layers(0, stats=True, histograms=True, images=True)
+        self.evaluate(0)
+
+    def evaluate(self, step):
+        """Loss and accuracy on the whole test split, logged and recorded."""
+        import tensorflow as tf
+
+        with self.clock("evaluation"):
+            test_loss, test_accuracy = self.run.evaluate()
+            tf.summary.scalar("loss/test", test_loss, step=step)
+            tf.summary.scalar("accuracy/test", test_accuracy, step=step)
+            self.progress.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
+
+    def training_scalars(self, step, losses, accuracies):
+        """The mean loss and accuracy of the steps since the last call, and the learning rate; returns
+        them for the progress bar."""
+        import tensorflow as tf
+
+        with self.clock("scalars"):
+            loss, accuracy = float(losses.mean()), float(accuracies.mean())
+            tf.summary.scalar("loss/train", loss, step=step)
+            tf.summary.scalar("accuracy/train", accuracy, step=step)
+            tf.summary.scalar("learning_rate", float(self.run.optimizer.learning_rate), step=step)
+            self.progress.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
+        return {"loss": f"{loss:.3f}", "acc": f"{accuracy:.3f}"}
+
+    def observe_layers(self, step, stats, histograms, images):
+        """Layer statistics, histograms and tfplot images of the probe batch, as due."""
+        from actviz.model import LAYER_NAMES
+
+        with self.clock("probe"):
+            outputs = self.run.probe_layers()
+        with self.clock("summaries"):
+            for layer, values in zip(LAYER_NAMES, outputs):
+                self.queue.submit(step, functools.partial(self._summarise, layer, stats, histograms, images),
+                                  functools.partial(self._log_layer, step, layer, stats), values)
+
+    def _summarise(self, layer, stats, histograms, images, values):
+        """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures."""
+        settings = self.run.settings
+        summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins, self.run.saturation,
+                                   percentiles=stats)
+        histogram = summary["histogram"]
+        drawn = self.pictures(layer, histogram["counts"], histogram["edges"], values[0]) if images else None
+        return summary, layer_summary(layer, summary, stats, histograms, drawn)
+
+    def _log_layer(self, step, layer, stats, result):
+        import tensorflow as tf
+
+        summary, proto = result
+        if stats:
+            self.progress.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS})
+            self.progress.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
+        tf.summary.experimental.write_raw_pb(proto, step=step)
+
+    def log_ready(self):
+        with self.clock("summaries"):
+            self.queue.log_ready()
+
+    def flush(self):
+        """Log every pending summary (so that the records are complete up to now)."""
+        with self.clock("summaries_wait"):
+            self.queue.flush()
+
+    def final_scalars(self, metrics):
+        """The final metrics under their own tags, for TensorBoard's HParams dashboard."""
+        import tensorflow as tf
+
+        with self.writer.as_default():
+            tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=metrics["final_step"])
+            tf.summary.scalar("final/test_loss", metrics["test_loss"], step=metrics["final_step"])
+        self.writer.flush()
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """Which periodic work falls on a step: each at its cadence, and all of it at the last step."""
+
+    scalars: bool
+    evaluation: bool
+    checkpoint: bool
+    stats: bool
+    histograms: bool
+    images: bool
+
+    @classmethod
+    def at(cls, step, settings):
+        def due(every):
+            return step % every == 0 or step == settings.steps
+
+        return cls(due(settings.log_every), due(settings.eval_every), due(settings.checkpoint_every),
+                   due(settings.stats_every), due(settings.histogram_every), due(settings.image_every))
+
+    def layers(self):
+        return {"stats": self.stats, "histograms": self.histograms, "images": self.images}
+
+    def any_layers(self):
+        return self.stats or self.histograms or self.images
+
+    def any(self):
+        return self.scalars or self.evaluation or self.checkpoint or self.any_layers()
+
+
+class LossWindow:
+    """The [loss, accuracy] of every step since the training scalars were last logged, kept as
+    tensors and read in one go when something is recorded (reading each step would stall it)."""
+
+    def __init__(self, clock):
+        self.clock, self.steps, self.losses, self.accuracies = clock, [], None, None
+
+    def append(self, loss_and_accuracy):
+        self.steps.append(loss_and_accuracy)
+
+    def first_nonfinite(self, step):
+        """The step of the first NaN or infinite loss of the window (which ends at ``step``), or None."""
+        import tensorflow as tf
+
+        with self.clock("scalars"):
+            self.losses, self.accuracies = tf.stack(self.steps).numpy().astype(np.float64).T
+        finite = np.isfinite(self.losses)
+        return None if finite.all() else step - len(self.losses) + 1 + int(np.argmin(finite))
+
+    def take(self):
+        """(losses, accuracies) as last read, and a new window."""
+        self.steps = []
+        return self.losses, self.accuracies
+
+
+def _progress_bar(run, start_step, progress):
+    from tqdm import tqdm
+
+    return tqdm(total=run.settings.steps, initial=min(start_step, run.settings.steps), unit="step", desc=run.name,
+                file=sys.stderr, disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
+
+
+def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path, histograms_path,
+          threads=None, progress=True, log=print):
     """Train (or resume) one run; write its metrics JSON and layer statistics CSVs; return the metrics.
 
     Checkpoints go to ``checkpoint_dir`` every ``checkpoint_every`` steps and at the end; a later
     call with the same settings resumes from the newest one (and may train further if ``steps``
     grew). TensorBoard logs go to ``log_dir``. Layer statistics of the probe batch, at step 0 and
-    every ``stats_every`` steps, go to ``stats_path`` (default: training_stats.csv beside the
-    metrics) and their histograms to ``histograms_path`` (training_histograms.csv).
+    every ``stats_every`` steps, go to ``stats_path`` and their histograms to ``histograms_path``.
     """
     check_activation(activation)
     settings.check()
-    clock = PhaseClock()
-    setup_began = time.perf_counter()
-    metrics_path = Path(metrics_path)
-    stats_path = Path(stats_path or metrics_path.with_name("training_stats.csv"))
-    histograms_path = Path(histograms_path or metrics_path.with_name("training_histograms.csv"))
-    info = read_info(h5_path)
-    identity = {"dataset": info["name"], "checksums": info["checksums"], "activation": activation,
-                **settings.identity()}
-    name = run_name(info["name"], settings.recipe, activation, settings.seed)
-
-    if threads:
-        configure_threads(threads)
-    import keras
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hparams_api
-
-    from actviz.model import LAYER_NAMES, build_model, input_statistics, layer_outputs_model
-
-    devices = ", ".join(d.name.removeprefix("/physical_device:") for d in tf.config.list_physical_devices())
-    log(f"{name}: TensorFlow {tf.__version__} on {devices}; CPU threads: "
-        f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} per op, "
-        f"{tf.config.threading.get_inter_op_parallelism_threads() or 'all'} ops at once; "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
-        + (f"; SLURM job {os.environ['SLURM_JOB_ID']}" if os.environ.get("SLURM_JOB_ID") else ""))
-    if settings.precision == "bfloat16" and not tf.config.list_physical_devices("GPU") and not _cpu_has_bf16():
-        log(f"{name}: warning: this CPU has neither AVX512_BF16 nor AMX; bfloat16 is emulated and slower "
-            f"than float32 here")
-    from actviz.plots import TensorBoardPictures
-
-    keras.utils.set_random_seed(settings.seed)
-    tf.config.experimental.enable_op_determinism()
-
-    train_images, train_labels = read_split(h5_path, "train")
-    test_images, test_labels = read_split(h5_path, "test")
-    if len(train_images) < settings.batch_size:
-        raise UserError(f"{h5_path}: {len(train_images)} train images, fewer than one batch "
-                        f"of {settings.batch_size}")
-    probe = test_images[: settings.probe_size]
-    saturation = ACTIVATIONS[activation].saturation
-
-    mean, std = input_statistics(train_images)
-    # Recorded with the checkpoint, so that extraction standardises exactly as training did.
-    identity.update(input_mean=[float(m) for m in mean], input_std=[float(s) for s in std])
-    model = build_model(train_images.shape[1:], info["num_classes"], activation, settings.recipe,
-                        settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
-    layers_model = layer_outputs_model(model)
-    # Clipping the global gradient norm at 20 as the old project did.
-    optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
-    optimizer.build(model.trainable_variables)
-
-    _prepare_run_dirs(checkpoint_dir, log_dir, identity, settings.steps, log)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), max_to_keep=2)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        log(f"resumed from {manager.latest_checkpoint} at step {int(optimizer.iterations)}")
-    start_step = int(optimizer.iterations)
-    record = Progress(Path(checkpoint_dir) / "progress.json").load(up_to_step=start_step)
-
-    dataset = (tf.data.Dataset.from_tensor_slices((train_images, train_labels))
-               .shuffle(len(train_images), seed=settings.seed + start_step,
-                        reshuffle_each_iteration=True)
-               .repeat()
-               .batch(settings.batch_size, drop_remainder=True)
-               .prefetch(tf.data.AUTOTUNE))
-    if threads:
-        options = tf.data.Options()
-        options.threading.private_threadpool_size = threads
-        dataset = dataset.with_options(options)
-
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            loss = loss_fn(labels, logits)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        correct = tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels), tf.float32)
-        return tf.stack([loss, tf.reduce_mean(correct)])
-
-    @tf.function(reduce_retracing=True)
-    def eval_step(images, labels):
-        logits = model(images, training=False)
-        loss = loss_fn(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32)
-        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels),
-                                        tf.int32))
-        return loss, correct
-
-    # Statistics in float32 whatever the precision of the layers.
-    probe_outputs = tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
-                                reduce_retracing=True)
-    # Traced now, so that the first step of the loop is timed like every other.
-    train_step.get_concrete_function(tf.TensorSpec((settings.batch_size, *train_images.shape[1:]), tf.uint8),
-                                     tf.TensorSpec((settings.batch_size,), tf.int32))
-
-    def evaluate(step):
-        """Loss and accuracy on the whole test split, logged and recorded."""
-        with clock("evaluation"):
-            total_loss, total_correct = 0.0, 0
-            for begin in range(0, len(test_images), 1000):
-                loss, correct = eval_step(test_images[begin:begin + 1000], test_labels[begin:begin + 1000])
-                total_loss += float(loss)
-                total_correct += int(correct)
-            test_loss, test_accuracy = total_loss / len(test_images), total_correct / len(test_images)
-            tf.summary.scalar("loss/test", test_loss, step=step)
-            tf.summary.scalar("accuracy/test", test_accuracy, step=step)
-            record.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
-
-    pictures = TensorBoardPictures()
-
-    def summarise(layer, stats, histograms, images, values):
-        """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures."""
-        summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins, saturation,
-                                   percentiles=stats)
-        histogram = summary["histogram"]
-        drawn = pictures(layer, histogram["counts"], histogram["edges"], values[0]) if images else None
-        return summary, layer_summary(layer, summary, stats, histograms, drawn)
-
-    def log_layer(step, layer, stats, result):
-        summary, proto = result
-        if stats:
-            record.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS})
-            record.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
-        tf.summary.experimental.write_raw_pb(proto, step=step)
-
-    def observe_layers(step, stats, histograms, images):
-        """Layer statistics, histograms and tfplot images of the probe batch, as due."""
-        with clock("probe"):
-            outputs = [o.numpy() for o in probe_outputs(probe)]
-        with clock("summaries"):
-            for layer, values in zip(LAYER_NAMES, outputs):
-                summaries.submit(step, functools.partial(summarise, layer, stats, histograms, images),
-                                 functools.partial(log_layer, step, layer, stats), values)
-
-    def due(step, every):
-        return step % every == 0 or step == settings.steps
-
-    summaries = SummaryQueue()
-    writer = tf.summary.create_file_writer(str(log_dir))
-    window = []  # [loss, accuracy] tensors since the last scalar summary; read in one go
+    clock, setup_began = PhaseClock(), time.perf_counter()
+    run = TrainingRun.build(h5_path, activation, settings, threads, log)
+    store = RunStore(checkpoint_dir, log_dir, run, log, clock)
+    observer = Observer(run, store.progress, clock, log_dir)
+    batches = run.batches(store.start_step, threads)
     clock.seconds["setup"] = time.perf_counter() - setup_began
-    with writer.as_default(), summaries:
-        if start_step == 0:
+    with observer:
+        if store.start_step == 0:
             with clock("initial_state"):
-                hparams_api.hparams({"dataset": info["name"], "recipe": settings.recipe, "activation": activation,
-                                     "seed": settings.seed, "learning_rate": settings.learning_rate,
-                                     "batch_size": settings.batch_size, "dropout": settings.dropout,
-                                     "lrelu_slope": settings.lrelu_slope,
-                                     "lr_weight_decay": settings.lr_weight_decay,
-                                     "precision": settings.precision}, trial_id=name)
-                observe_layers(0, stats=True, histograms=True, images=True)  # the state at initialisation
-                evaluate(0)
-                # A first checkpoint, so that even a run that diverges at once has finite weights to extract.
-                manager.save(checkpoint_number=0)
-        from tqdm import tqdm
-
-        bar = tqdm(total=settings.steps, initial=min(start_step, settings.steps), unit="step", desc=name,
-                   file=sys.stderr, disable=not progress, mininterval=1 if sys.stderr.isatty() else 15)
-        batches = iter(dataset)
-        started = time.perf_counter()
-        diverged_at = None
-        for step in range(start_step + 1, settings.steps + 1):
+                observer.initial_state()
+                observer.flush()  # the records saved beside the checkpoint are complete up to it
+                store.save(0)  # so that even a run that diverges at once has finite weights to extract
+        bar = _progress_bar(run, store.start_step, progress)
+        window, diverged_at, started = LossWindow(clock), None, time.perf_counter()
+        for step in range(store.start_step + 1, settings.steps + 1):
             with clock("train_steps"):
-                images, labels = next(batches)
-                window.append(train_step(images, labels))
-            log_due, eval_due, checkpoint_due = (due(step, every) for every in (
-                settings.log_every, settings.eval_every, settings.checkpoint_every))
-            observe = {"stats": due(step, settings.stats_every),
-                       "histograms": due(step, settings.histogram_every),
-                       "images": due(step, settings.image_every)}
-            if not (log_due or eval_due or checkpoint_due or any(observe.values())):
-                bar.update(1)
-                continue
-            # Before anything is recorded: the losses since the last record must be finite.
-            with clock("scalars"):
-                losses, accuracies = tf.stack(window).numpy().astype(np.float64).T
-            if not np.isfinite(losses).all():
-                first = int(np.argmin(np.isfinite(losses)))
-                diverged_at = step - len(losses) + 1 + first
-                log(f"{name}: training diverged at step {diverged_at} (loss {losses[first]}); stopped there, "
-                    f"keeping the checkpoint at step {_latest_step(checkpoint_dir)}. Try a smaller learning_rate.")
-                break
-            if log_due:
-                with clock("scalars"):
-                    loss, accuracy = float(losses.mean()), float(accuracies.mean())
-                    tf.summary.scalar("loss/train", loss, step=step)
-                    tf.summary.scalar("accuracy/train", accuracy, step=step)
-                    tf.summary.scalar("learning_rate", float(optimizer.learning_rate), step=step)
-                    record.add("training", step=step, train_loss=loss, train_accuracy=accuracy)
-                    window.clear()
-                bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
-            if any(observe.values()):  # first, so that the figures are drawn while evaluation runs
-                observe_layers(step, **observe)
-            if eval_due:
-                evaluate(step)
-            if checkpoint_due:
-                with clock("summaries_wait"):
-                    summaries.flush()  # the records saved beside the checkpoint are complete up to it
-                with clock("checkpoints"):
-                    manager.save(checkpoint_number=step)
-                    record.save()
-            with clock("summaries"):
-                summaries.log_ready()
+                window.append(run.train_step(*next(batches)))
+            due = DueWork.at(step, settings)
+            if due.any():
+                diverged_at = window.first_nonfinite(step)  # before anything is recorded
+                if diverged_at is not None:
+                    loss = window.losses[diverged_at - step - 1]
+                    log(f"{run.name}: training diverged at step {diverged_at} (loss {loss}); stopped there, keeping "
+                        f"the checkpoint at step {store.latest_step()}. Try a smaller learning_rate.")
+                    break
+                if due.scalars:
+                    bar.set_postfix(observer.training_scalars(step, *window.take()), refresh=False)
+                if due.any_layers():  # first, so that the figures are drawn while evaluation runs
+                    observer.observe_layers(step, **due.layers())
+                if due.evaluation:
+                    observer.evaluate(step)
+                if due.checkpoint:
+                    observer.flush()  # the records saved beside the checkpoint are complete up to it
+                    store.save(step)
+                observer.log_ready()
             bar.update(1)
         bar.close()
-        final_step = int(optimizer.iterations)
-        if diverged_at is None and (not record.records["evaluations"]
-                                    or record.records["evaluations"][-1]["step"] != final_step):
-            evaluate(final_step)
-        with clock("summaries_wait"):
-            summaries.close()
-        with clock("checkpoints"):
-            if diverged_at is None and _latest_step(checkpoint_dir) != final_step:
-                manager.save(checkpoint_number=final_step)  # never the weights of a diverged run
-            record.save()
-        writer.flush()
+        final_step = finish(run, store, observer, diverged_at)
     elapsed = time.perf_counter() - started
-    trained = final_step - start_step
+    write_layer_tables(run, store.progress.records, stats_path, histograms_path)
+    metrics = final_metrics(run, store, final_step, diverged_at, elapsed, clock)
+    if diverged_at is None:
+        observer.final_scalars(metrics)
+    write_json(metrics_path, metrics)
+    return metrics
 
-    records = record.records
-    ident = {"dataset": info["name"], "recipe": settings.recipe, "activation": activation, "seed": settings.seed}
+
+def finish(run, store, observer, diverged_at):
+    """After the loop: the final evaluation, every pending summary, the last checkpoint (never of a
+    diverged run). Returns the final step."""
+    final_step = int(run.optimizer.iterations)
+    evaluations = store.progress.records["evaluations"]
+    if diverged_at is None and (not evaluations or evaluations[-1]["step"] != final_step):
+        observer.evaluate(final_step)
+    observer.flush()
+    store.save(final_step if diverged_at is None and store.latest_step() != final_step else None)
+    observer.writer.flush()
+    return final_step
+
+
+def write_layer_tables(run, records, stats_path, histograms_path):
+    """The layer statistics and histograms over training as tidy CSVs (one row per step and layer / bin)."""
+    settings = run.settings
+    ident = {"dataset": run.info["name"], "recipe": settings.recipe, "activation": run.activation,
+             "seed": settings.seed}
     write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
-                            for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
+                           for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
     edges = np.linspace(*settings.histogram_range, settings.histogram_bins + 1)
     write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
-                                  "bin_high": float(edges[i + 1]), "count": count}
-                                 for r in records["histograms"] for i, count in enumerate(r["counts"])],
-               (*ident, "step", "layer", "bin_low", "bin_high", "count"))
+                                 "bin_high": float(edges[i + 1]), "count": count}
+                                for r in records["histograms"] for i, count in enumerate(r["counts"])],
+              (*ident, "step", "layer", "bin_low", "bin_high", "count"))
+
+
+def final_metrics(run, store, final_step, diverged_at, elapsed, clock):
+    """The run's metrics.json: identity, final test and train numbers, curves, timings, versions."""
+    records, settings = store.progress.records, run.settings
     last_training = records["training"][-1] if records["training"] else {}
     final = records["evaluations"][-1] if diverged_at is None else {"test_loss": None, "test_accuracy": None}
-    metrics = {
-        "dataset": info["name"],
+    trained = final_step - store.start_step
+    return {
+        "dataset": run.info["name"],
         "recipe": settings.recipe,
-        "activation": activation,
+        "activation": run.activation,
         "seed": settings.seed,
-        "run": name,
-        "settings": settings.identity() | {"steps": settings.steps},
+        "run": run.name,
+        "settings": settings.as_dict(),
         "final_step": final_step,
         "diverged_at_step": diverged_at,  # None unless the loss became NaN or infinite
-        "resumed_from_step": start_step,
+        "resumed_from_step": store.start_step,
         "train_loss": last_training.get("train_loss"),  # mean over the last log_every steps
         "train_accuracy": last_training.get("train_accuracy"),
         "test_loss": final["test_loss"],
         "test_accuracy": final["test_accuracy"],
-        "test_size": len(test_images),
+        "test_size": len(run.test_images),
         "evaluations": records["evaluations"],
         "training": records["training"],
-        "checkpoint": manager.latest_checkpoint,
+        "checkpoint": store.manager.latest_checkpoint,
         # The training loop's wall time, every summary included (setup and the step-0 state are not).
         "train_seconds": elapsed,
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
         "seconds": {phase: round(seconds, 3) for phase, seconds in clock.seconds.items()},
+        "versions": package_versions(),  # of the process that finished the run
     }
-    if diverged_at is None:
-        with writer.as_default():
-            # The final metrics under their own tags, for TensorBoard's HParams dashboard.
-            tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=final_step)
-            tf.summary.scalar("final/test_loss", metrics["test_loss"], step=final_step)
-        writer.flush()
-    write_json(metrics_path, metrics)
-    return metrics

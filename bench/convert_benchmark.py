@@ -9,20 +9,16 @@ back whole, and prints the times and the speed-up. Needs the official files in a
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from legacy_layout import read_legacy_groups, write_legacy_layout
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-
-from actviz.data import read_split, write_dataset_h5  # noqa: E402
-from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, convert, fetch, read_raw  # noqa: E402
-from actviz.errors import run_cli  # noqa: E402
-from actviz.own_data import write_legacy_layout  # noqa: E402
+from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, convert, fetch, read_raw
+from actviz.errors import run_cli
+from actviz.formats import read_split, write_dataset_h5
 
 
 def timed(function, *args):
@@ -64,12 +60,6 @@ def main(argv=None):
     print(f"whole convert() (verify checksums {convert_s - decode_s - project_s:.2f} s + decode IDX "
           f"{decode_s:.2f} s + write): {convert_s:.2f} s, "
           f"{(decode_s + legacy_s) / convert_s:.1f}x faster than decode + old write")
-
-
-def read_legacy_groups(path):
-    """Read every image and label back from a one-group-per-image file, as the old loader did."""
-    with h5py.File(path, "r") as f:
-        return [(f[k]["image"][()], f[k]["label"][()]) for k in f]
 
 
 if __name__ == "__main__":

@@ -22,14 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from actviz.errors import UserError, run_cli
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from actviz.errors import UserError, run_cli  # noqa: E402
-
 ACTIVATIONS = ("relu", "lrelu", "selu")
-WORKFLOW = ("Snakefile", "config.yaml", "rules", "schemas", "scripts", "actviz", "templates", "report", "data",
-            "envs", "profiles")
 
 
 def snakemake(workdir, *args):
@@ -55,9 +51,9 @@ def main(argv=None):
     times = {}
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        for name in WORKFLOW:
-            source = REPO / name
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / name)
+        # The workflow as git sees it: without what .gitignore names (the virtualenv, results).
+        ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines() if line.strip()]
+        shutil.copytree(REPO, workdir, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
         snakemake(workdir, "--cores", "1", "results/data/FashionMNIST-sample.h5")
         for way, flags in ways.items():
             for stale in ("results/runs", "results/checkpoints", "results/logs"):

@@ -25,11 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from actviz.errors import run_cli  # noqa: E402
+from actviz.errors import run_cli
 
 SHAPES = ((28, 28, 1), (32, 32, 3))
 BATCH = 64
@@ -101,7 +99,7 @@ def bare_loop(images, labels, steps, precision="float32"):
 
 def synthetic_dataset(path, shape, rng, train=10000, test=2000):
     """Random images and labels, as many as the default data (the Fashion-MNIST sample) has."""
-    from actviz.data import write_dataset_h5
+    from actviz.formats import write_dataset_h5
 
     def split(n):
         return rng.integers(0, 256, (n, *shape), dtype=np.uint8), rng.integers(0, CLASSES, n).astype(np.int64)
@@ -119,7 +117,8 @@ def project_trainer(h5, activation, settings, threads, workdir):
 
     run = Path(workdir) / f"{Path(h5).stem}-{activation}"
     return train(h5, activation, settings, run / "ckpt", run / "logs", run / "metrics.json",
-                 threads=threads, progress=False, log=lambda *_: None)
+                 run / "training_stats.csv", run / "training_histograms.csv", threads=threads, progress=False,
+                 log=lambda *_: None)
 
 
 def peak_memory_mb():
@@ -133,7 +132,8 @@ def peak_memory_mb():
 def extraction_child(args):
     """(Run in a fresh process.) Extract ``--probe-images`` images; print seconds and peak memory."""
     from actviz.extraction import extract
-    from actviz.training import configure_threads
+    from actviz.runs import configure_threads
+    from actviz.settings import ExtractSettings
 
     configure_threads(args.threads)
     import tensorflow as tf  # imported before the clock, as in the extraction job
@@ -143,7 +143,7 @@ def extraction_child(args):
     out = Path(args.extraction_child)
     start = time.perf_counter()
     extract(args.h5, args.checkpoint_dir, out / "act.h5", out / "stats.json", out / "stats.csv",
-            args.probe_images, (-4.0, 8.0), 60, progress=False)
+            ExtractSettings(probe_images=args.probe_images), progress=False)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "peak_mb": peak_memory_mb(),
                       "peak_before_mb": rss_before}))
@@ -162,25 +162,28 @@ def measure_extraction(h5, checkpoint_dir, probe_images, threads, workdir):
 def time_report(h5, runs, workdir):
     """Seconds to extract (500 images) and render the report of ``runs`` ({activation: metrics})."""
     from actviz.extraction import extract
-    from actviz.report import render_report
+    from actviz.report.render import ReportInputs, ReportOutputs, render_report
+    from actviz.settings import ExtractSettings
 
-    paths = {key: [] for key in ("metrics", "stats", "activations", "training_stats", "histograms")}
-    for activation, metrics in runs.items():
+    paths = {key: [] for key in ("metrics", "stats", "activations", "training_stats", "training_histograms")}
+    for activation in runs:
         run = Path(workdir) / f"{Path(h5).stem}-{activation}"
-        extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", 500, (-4.0, 8.0), 60,
+        extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", ExtractSettings(),
                 progress=False)
         for key, name in (("metrics", "metrics.json"), ("stats", "stats.json"), ("activations", "act.h5"),
-                          ("training_stats", "training_stats.csv"), ("histograms", "training_histograms.csv")):
+                          ("training_stats", "training_stats.csv"),
+                          ("training_histograms", "training_histograms.csv")):
             paths[key].append(run / name)
+    out = Path(workdir) / "report"
     start = time.perf_counter()
-    render_report(paths["metrics"], paths["stats"], paths["activations"], paths["training_stats"],
-                  paths["histograms"], [h5], {"activations": list(runs)}, Path(workdir) / "report.html",
-                  Path(workdir) / "tables")
-    return time.perf_counter() - start, (Path(workdir) / "report.html").stat().st_size
+    render_report(ReportInputs(datasets=[h5], **paths), {"activations": list(runs)},
+                  ReportOutputs(out / "report.html", out / "accuracy.csv", out / "layer_stats.csv",
+                                out / "training_stats.csv", out / "learning_curves.csv", out / "report.json"))
+    return time.perf_counter() - start, (out / "report.html").stat().st_size
 
 
 def main(argv=None):
-    from actviz.training import TrainSettings
+    from actviz.settings import TrainSettings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow threads (default: all)")
@@ -195,8 +198,8 @@ def main(argv=None):
     if args.extraction_child:
         return extraction_child(args)
 
-    from actviz.data import read_split
-    from actviz.training import configure_threads
+    from actviz.formats import read_split
+    from actviz.runs import configure_threads
 
     configure_threads(args.threads)
     ceiling = matmul_gflops()

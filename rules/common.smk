@@ -1,17 +1,37 @@
-# Helpers shared by the rules: config checks and the lists of runs. No rules here.
+# Helpers shared by the rules: the run path pattern, config checks, the lists of runs and the
+# scripts' settings flags. No rules here.
 import json
 import os
+import shlex
 import sys
 
-sys.path.insert(0, workflow.basedir)
-# Rules run `python scripts/...`: let that be the Python running Snakemake (e.g. .venv's, even
-# when snakemake is called by its path). A conda env activated for a job still comes first.
-os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
-from actviz.activations import ACTIVATIONS
-from actviz.datasets import DATASETS
-from actviz.own_data import find_own_dataset, own_dataset_files
-from actviz.recipes import RECIPES
+def stop(message):
+    """End the run with one line for the user, no traceback."""
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    from actviz.activations import ACTIVATIONS
+    from actviz.datasets import DATASETS
+    from actviz.errors import UserError
+    from actviz.own_data import find_own_dataset, own_dataset_files
+    from actviz.recipes import RECIPES
+    from actviz.settings import ExtractSettings, TrainSettings, command_line, from_config
+except ImportError as error:
+    stop(f"{error}: install the project into the Python that runs Snakemake (`make`, or pip install -e .)")
+
+# Jobs run `python scripts/...` with the Python running Snakemake (e.g. .venv's, even when snakemake
+# is called by its path) and import this checkout's actviz, also inside a conda environment of
+# envs/ (--sdm conda), which holds only the third-party packages. An activated conda env still comes first.
+os.environ.update(
+    PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+    PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])),
+)
+
+# One run: a dataset, a recipe, an activation and a seed. Every rule's path of a run is built on this.
+RUN = "{dataset}/{recipe}/{activation}/seed{seed}"
 
 
 wildcard_constraints:
@@ -19,12 +39,6 @@ wildcard_constraints:
     recipe="[a-z0-9_]+",
     activation="[a-z0-9_]+",
     seed="[0-9]+",
-
-
-def stop(message):
-    """End the run with one line for the user, no traceback."""
-    print(f"Error: {message}", file=sys.stderr)
-    sys.exit(1)
 
 
 def coerce_list_items(config, schema):
@@ -44,10 +58,8 @@ def coerce_list_items(config, schema):
 
 
 def validate_config(config, schema):
-    """Check ``config`` against ``schema`` (filling defaults) and the package's known names.
-
-    Any problem stops the run with one line naming the key.
-    """
+    """Check ``config`` against ``schema`` (filling defaults), the settings' own checks and the
+    package's known names. Any problem stops the run with one line naming the key."""
     coerce_list_items(config, schema)
     try:
         validate(config, schema)
@@ -57,6 +69,11 @@ def validate_config(config, schema):
             raise
         key = "/".join(str(p) for p in cause.absolute_path)
         stop(f"config: {key}: {cause.message}" if key else f"config: {cause.message}")
+    for settings in (TrainSettings, ExtractSettings):
+        try:
+            from_config(settings, config).check()
+        except UserError as error:
+            stop(f"config: {error}")
     for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
         unknown = [name for name in config[key] if name not in known]
         if unknown:
@@ -67,22 +84,19 @@ def validate_config(config, schema):
                 f"config: datasets: unknown {name!r}: not one of {', '.join(DATASETS)}, and "
                 f"{config['datasets_dir']}/{name}/ holds neither data.h5 nor data.hy + id.txt"
             )
-    low, high = config["histogram_range"]
-    if not low < high:
-        stop(f"config: histogram_range: needs low < high, got [{low}, {high}]")
 
 
 def convert_source(wildcards):
     """The folder convert.py reads: verified raw files, or the own dataset's folder."""
     if wildcards.dataset in DATASETS:
-        return f"results/raw/{wildcards.dataset}"
+        return os.path.dirname(rules.download.output.manifest.format(dataset=wildcards.dataset))
     return str(find_own_dataset(wildcards.dataset, config["datasets_dir"]))
 
 
 def convert_inputs(wildcards):
     """The download step's manifest for a built-in dataset, the own dataset's files otherwise."""
     if wildcards.dataset in DATASETS:
-        return [f"results/raw/{wildcards.dataset}/manifest.json"]
+        return [rules.download.output.manifest.format(dataset=wildcards.dataset)]
     return [str(p) for p in own_dataset_files(convert_source(wildcards))]
 
 
@@ -98,46 +112,17 @@ def run_outputs(pattern):
 
 
 def mirror_args(config):
-    return " ".join(f"--mirror {shell_quote(m)}" for m in config["mirrors"])
-
-
-def shell_quote(text):
-    import shlex
-
-    return shlex.quote(str(text))
+    return " ".join(f"--mirror {shlex.quote(m)}" for m in config["mirrors"])
 
 
 def train_args(config):
-    """The training settings of the config as train.py flags."""
-    low, high = config["histogram_range"]
-    flags = [
-        f"--steps {config['steps']}",
-        f"--batch_size {config['batch_size']}",
-        f"--learning_rate {config['learning_rate']}",
-        f"--dropout {config['dropout']}",
-        f"--lrelu-slope {config['lrelu_slope']}",
-        f"--log-every {config['log_every']}",
-        f"--eval-every {config['eval_every']}",
-        f"--stats-every {config['stats_every']}",
-        f"--histogram-every {config['histogram_every']}",
-        f"--image-every {config['image_every']}",
-        f"--checkpoint-every {config['checkpoint_every']}",
-        f"--probe-size {config['probe_size']}",
-        f"--histogram-range {low} {high}",
-        f"--histogram-bins {config['histogram_bins']}",
-        f"--precision {config['precision']}",
-    ]
-    if config["lr_weight_decay"]:
-        flags.append("--lr_weight_decay")
-    return " ".join(flags)
+    """The config's training settings as train.py's flags (generated from actviz.settings)."""
+    return command_line(TrainSettings, config)
 
 
 def extract_args(config):
-    low, high = config["histogram_range"]
-    return (
-        f"--probe-images {config['probe_images']} --histogram-range {low} {high} "
-        f"--histogram-bins {config['histogram_bins']}"
-    )
+    """The config's extraction settings as extract_activations.py's flags."""
+    return command_line(ExtractSettings, config)
 
 
 def config_json(config):

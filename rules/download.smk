@@ -6,14 +6,15 @@ rule download:
     output:
         manifest="results/raw/{dataset}/manifest.json",
     params:
+        raw_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         mirrors=mirror_args(config),
     conda:
         "../envs/data.yaml"
     log:
         "results/joblogs/download/{dataset}.log",
     shell:
-        "python scripts/download.py --dataset {wildcards.dataset} --dest results "
-        "--no-convert --quiet {params.mirrors} > {log} 2>&1"
+        "python scripts/download.py --dataset {wildcards.dataset} --raw-dir {params.raw_dir} "
+        "--manifest {output.manifest} --quiet {params.mirrors} > {log} 2>&1"
 
 
 rule convert:

@@ -1,18 +1,18 @@
 rule extract:
     input:
-        h5="results/data/{dataset}.h5",
-        metrics="results/runs/{dataset}/{recipe}/{activation}/seed{seed}/metrics.json",
+        h5=rules.convert.output.h5,
+        metrics=rules.train.output.metrics,
     output:
-        activations="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.h5",
-        stats="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.stats.json",
-        stats_csv="results/activations/{dataset}/{recipe}/{activation}/seed{seed}.stats.csv",
+        activations=f"results/activations/{RUN}.h5",
+        stats=f"results/activations/{RUN}.stats.json",
+        stats_csv=f"results/activations/{RUN}.stats.csv",
     params:
         settings=extract_args(config),
-        checkpoints="results/checkpoints/{dataset}/{recipe}/{activation}/seed{seed}",
+        checkpoints=rules.train.params.checkpoints,
     conda:
         "../envs/tensorflow.yaml"
     log:
-        "results/joblogs/extract/{dataset}/{recipe}/{activation}/seed{seed}.log",
+        f"results/joblogs/extract/{RUN}.log",
     threads: 1
     resources:
         mem_mb=4000,

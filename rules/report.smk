@@ -4,14 +4,12 @@ localrules:
 
 rule report:
     input:
-        metrics=run_outputs("results/runs/{dataset}/{recipe}/{activation}/seed{seed}/metrics.json"),
-        stats=run_outputs("results/activations/{dataset}/{recipe}/{activation}/seed{seed}.stats.json"),
-        activations=run_outputs("results/activations/{dataset}/{recipe}/{activation}/seed{seed}.h5"),
-        training_stats=run_outputs("results/runs/{dataset}/{recipe}/{activation}/seed{seed}/training_stats.csv"),
-        histograms=run_outputs(
-            "results/runs/{dataset}/{recipe}/{activation}/seed{seed}/training_histograms.csv"
-        ),
-        datasets=expand("results/data/{dataset}.h5", dataset=config["datasets"]),
+        metrics=run_outputs(rules.train.output.metrics),
+        training_stats=run_outputs(rules.train.output.stats),
+        histograms=run_outputs(rules.train.output.histograms),
+        stats=run_outputs(rules.extract.output.stats),
+        activations=run_outputs(rules.extract.output.activations),
+        datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
         accuracy=report("results/tables/accuracy.csv", caption="../report/accuracy.rst", category="Tables"),
@@ -34,5 +32,7 @@ rule report:
     shell:
         "python scripts/report.py --metrics {input.metrics} --stats {input.stats} "
         "--activations {input.activations} --training-stats {input.training_stats} "
-        "--training-histograms {input.histograms} --datasets {input.datasets} "
-        "--config-json {params.config:q} --out {output.html} --tables-dir results/tables > {log} 2>&1"
+        "--training-histograms {input.histograms} --datasets {input.datasets} --config-json {params.config:q} "
+        "--html {output.html} --accuracy-csv {output.accuracy} --layer-stats-csv {output.layer_stats} "
+        "--training-stats-csv {output.training_stats} --curves-csv {output.curves} "
+        "--numbers-json {output.numbers} > {log} 2>&1"

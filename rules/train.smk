@@ -1,26 +1,26 @@
-# Checkpoints live outside the declared outputs, so that Snakemake's deletion of a rerun job's
-# outputs never removes what a killed or extended run resumes from.
+# Checkpoints and TensorBoard logs live outside the declared outputs, so that Snakemake's deletion
+# of a rerun job's outputs never removes what a killed or extended run resumes from.
 rule train:
     input:
-        h5="results/data/{dataset}.h5",
+        h5=rules.convert.output.h5,
     output:
-        metrics="results/runs/{dataset}/{recipe}/{activation}/seed{seed}/metrics.json",
+        metrics=f"results/runs/{RUN}/metrics.json",
         stats=report(
-            "results/runs/{dataset}/{recipe}/{activation}/seed{seed}/training_stats.csv",
+            f"results/runs/{RUN}/training_stats.csv",
             caption="../report/run_stats.rst",
             category="Runs",
             subcategory="{dataset} / {recipe}",
             labels={"activation": "{activation}", "seed": "{seed}"},
         ),
-        histograms="results/runs/{dataset}/{recipe}/{activation}/seed{seed}/training_histograms.csv",
+        histograms=f"results/runs/{RUN}/training_histograms.csv",
     params:
         settings=train_args(config),
-        checkpoints="results/checkpoints/{dataset}/{recipe}/{activation}/seed{seed}",
-        tensorboard="results/logs/{dataset}/{recipe}/{activation}/seed{seed}",
+        checkpoints=f"results/checkpoints/{RUN}",
+        tensorboard=f"results/logs/{RUN}",
     conda:
         "../envs/tensorflow.yaml"
     log:
-        "results/joblogs/train/{dataset}/{recipe}/{activation}/seed{seed}.log",
+        f"results/joblogs/train/{RUN}.log",
     # One thread a job (Snakemake sets OMP_NUM_THREADS & co. to it; train.py gives TensorFlow the
     # same): with --cores 2, three default jobs took 62 s two at a time against 70 s one after
     # another with 2 threads each (bench/parallel_benchmark.py). More a job: --set-threads train=N.

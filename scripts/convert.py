@@ -10,14 +10,10 @@ your own dataset, its folder (data.h5, or the old layout data.hy + id.txt [+ tes
 """
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from actviz.datasets import DATASETS, convert  # noqa: E402
-from actviz.errors import run_cli  # noqa: E402
-from actviz.own_data import convert_own  # noqa: E402
+from actviz.datasets import DATASETS, convert
+from actviz.errors import run_cli
+from actviz.own_data import convert_own
 
 
 def parse_args(argv):

@@ -1,21 +1,18 @@
 #!/usr/bin/env python3
-"""Re-create the embedded Fashion-MNIST sample (data/fashion-mnist-sample/) from the full dataset.
+"""Re-create the embedded Fashion-MNIST sample (actviz/data/fashion-mnist-sample/) from the full dataset.
 
 The sample takes, for each of the 10 classes, the same number of images from the official train
 split and from the official test split, chosen with a fixed random seed and kept in their original
 order. The full files are verified against their published checksums first.
 
-    python scripts/make_sample.py --source /usr/share/datasets/fashion-mnist
+    python scripts/make_sample.py --source /usr/share/datasets/fashion-mnist \\
+        --out actviz/data/fashion-mnist-sample
 """
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from actviz.errors import run_cli  # noqa: E402
-from actviz.sample import make_sample  # noqa: E402
+from actviz.errors import run_cli
+from actviz.sample import make_sample
 
 
 def parse_args(argv):
@@ -23,7 +20,8 @@ def parse_args(argv):
     parser.add_argument("--source", default="/usr/share/datasets/fashion-mnist",
                         help="folder or URL prefix holding the full Fashion-MNIST IDX .gz files "
                              "(default: Debian's dataset-fashion-mnist folder)")
-    parser.add_argument("--out", default="data/fashion-mnist-sample", help="folder to write the sample to")
+    parser.add_argument("--out", required=True,
+                        help="folder to write the sample to (the shipped one: actviz/data/fashion-mnist-sample)")
     parser.add_argument("--train-per-class", type=int, default=1000, help="train images per class")
     parser.add_argument("--test-per-class", type=int, default=200, help="test images per class")
     parser.add_argument("--seed", type=int, default=2017, help="seed of the selection")

@@ -9,7 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from helpers import RECIPES, REPO
+
+from actviz.model import LAYER_NAMES
+
+pytestmark = [pytest.mark.system, pytest.mark.e2e]
 
 SCREENSHOT = REPO / "artifacts" / "report.png"
 
@@ -46,8 +50,7 @@ def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(p
         print(f"screenshot: {SCREENSHOT}")
     finally:
         browser.quit()
-    # 27 for the tiny run (2 recipes x 6 layers x 2 + 2 depth profiles + learning curves); more if
-    # the workflow tests already added datasets to the shared project
-    assert len(images) == in_file and len(images) >= 27
+    # the learning curves, and per recipe a depth profile and two figures per layer
+    assert len(images) == in_file == 1 + len(RECIPES) * (1 + 2 * len(LAYER_NAMES))
     assert [alt for alt, loaded in images if not loaded] == []
     assert errors == []

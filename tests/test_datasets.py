@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_idx_dataset
+from helpers import make_idx_dataset
 
-from actviz.data import read_info, read_split
-from actviz.datasets import (DATASETS, DEBIAN_FASHION_MNIST, IDX_FILES, RawFile, convert, fetch,
-                             ordered_sources, verify)
+from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, IDX_FILES, RawFile, convert, fetch, ordered_sources, verify
 from actviz.errors import UserError
+from actviz.formats import read_info, read_split
 
 
 def _sha256(data):
@@ -170,6 +169,7 @@ debian = pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir() and not os.environ
                                    "(apt-get install dataset-fashion-mnist)")
 
 
+@pytest.mark.system
 @debian
 def test_full_fashion_mnist_converts_from_the_debian_folder(tmp_path):
     spec = DATASETS["FashionMNIST"]
@@ -183,6 +183,7 @@ def test_full_fashion_mnist_converts_from_the_debian_folder(tmp_path):
     assert np.bincount(labels).tolist() == [1000] * 10
 
 
+@pytest.mark.system
 @debian
 def test_make_sample_recreates_the_embedded_sample(tmp_path):
     from actviz.sample import make_sample
@@ -206,7 +207,7 @@ def _spec_with_checksums(name, folder):
 
 
 def test_svhn_mat_files_convert_with_label_10_as_digit_0(tmp_path, http_server):
-    from conftest import make_svhn_mat
+    from helpers import make_svhn_mat
 
     train_x, train_y = make_svhn_mat(http_server.folder / "train_32x32.mat", 30, seed=1)
     make_svhn_mat(http_server.folder / "test_32x32.mat", 12, seed=2)
@@ -221,7 +222,7 @@ def test_svhn_mat_files_convert_with_label_10_as_digit_0(tmp_path, http_server):
 
 
 def test_cifar10_binary_archive_converts_without_unpickling(tmp_path, http_server):
-    from conftest import make_cifar10_tar
+    from helpers import make_cifar10_tar
 
     batches = make_cifar10_tar(http_server.folder / "cifar-10-binary.tar.gz", per_batch=8)
     spec = _spec_with_checksums("CIFAR10", http_server.folder)
@@ -238,7 +239,7 @@ def test_cifar10_binary_archive_converts_without_unpickling(tmp_path, http_serve
 
 @pytest.mark.parametrize("member", ["../evil.bin", "/etc/evil.bin", "cifar-10-batches-bin/../../evil"])
 def test_cifar10_archive_with_an_unsafe_member_is_refused(tmp_path, member):
-    from conftest import make_cifar10_tar
+    from helpers import make_cifar10_tar
 
     make_cifar10_tar(tmp_path / "cifar-10-binary.tar.gz", 2, extra_members=[(member, b"x")])
     spec = _spec_with_checksums("CIFAR10", tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_project, snakemake, tensorboard_tags
+from helpers import REPO, copy_project, snakemake, tensorboard_tags
 
 from actviz.errors import UserError
 
@@ -40,6 +40,8 @@ def _checkpoint_steps(folder):
     return sorted(int(p.name.split("-")[1].split(".")[0]) for p in folder.glob("ckpt-*.index"))
 
 
+@pytest.mark.system
+@pytest.mark.e2e
 def test_a_training_job_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
     copy_project(tmp_path)
     (tmp_path / "long.yaml").write_text(yaml.safe_dump(LONG))
@@ -83,6 +85,7 @@ def test_a_training_job_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path
     assert steps == list(range(20, LONG["steps"] + 1, 20))
 
 
+@pytest.mark.system
 def test_two_trainings_in_parallel_in_one_results_tree_keep_to_their_own_files(tmp_path, tiny_h5):
     """Two train.py processes (relu and selu) at once, writing under the same folders."""
     procs = {activation: subprocess.Popen(
@@ -91,7 +94,9 @@ def test_two_trainings_in_parallel_in_one_results_tree_keep_to_their_own_files(t
          "--histogram-every", "10", "--image-every", "30", "--checkpoint-every", "10", "--probe-size", "8",
          "--threads", "1", "--quiet", "--checkpoint-dir", f"results/checkpoints/tiny/snn/{activation}/seed0",
          "--log-dir", f"results/logs/tiny/snn/{activation}/seed0",
-         "--metrics", f"results/runs/tiny/snn/{activation}/seed0/metrics.json"],
+         "--metrics", f"results/runs/tiny/snn/{activation}/seed0/metrics.json",
+         "--stats", f"results/runs/tiny/snn/{activation}/seed0/training_stats.csv",
+         "--histograms", f"results/runs/tiny/snn/{activation}/seed0/training_histograms.csv"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for activation in ("relu", "selu")}
     for activation, proc in procs.items():
         output, _ = proc.communicate(timeout=600)
@@ -115,7 +120,7 @@ def test_two_trainings_in_parallel_in_one_results_tree_keep_to_their_own_files(t
 def test_a_full_disk_while_converting_is_one_clear_line_and_leaves_no_file(tmp_path, monkeypatch):
     import h5py
 
-    from actviz.data import write_dataset_h5
+    from actviz.formats import write_dataset_h5
 
     real_create = h5py.Group.create_dataset
 

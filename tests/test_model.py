@@ -92,7 +92,8 @@ def test_input_statistics_are_per_channel_mean_and_std():
     images = np.random.default_rng(1).integers(0, 256, (100, 4, 4, 3), dtype=np.uint8)
     mean, std = input_statistics(images, chunk=7)
     flat = images.reshape(-1, 3).astype(np.float64)
-    np.testing.assert_allclose(mean, flat.mean(axis=0)) and np.testing.assert_allclose(std, flat.std(axis=0))
+    np.testing.assert_allclose(mean, flat.mean(axis=0))
+    np.testing.assert_allclose(std, flat.std(axis=0))
 
 
 def test_unknown_names_are_user_errors():

@@ -3,10 +3,11 @@
 import h5py
 import numpy as np
 import pytest
+from helpers import write_legacy_layout
 
-from actviz.data import read_info, read_split, write_dataset_h5
 from actviz.errors import UserError
-from actviz.own_data import convert_own, find_own_dataset, resolve_dataset, write_legacy_layout
+from actviz.formats import read_info, read_split, write_dataset_h5
+from actviz.own_data import convert_own, find_own_dataset, resolve_dataset
 
 
 def _legacy(folder, n=20, shape=(12, 12, 3), classes=5, seed=0):

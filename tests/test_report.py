@@ -9,18 +9,20 @@ import numpy as np
 import pytest
 
 from actviz.atomic import write_json
-from actviz.data import write_dataset_h5
 from actviz.errors import UserError
+from actviz.formats import write_dataset_h5
 from actviz.model import LAYER_NAMES
-from actviz.report import config_hash, render_report
-from actviz.stats import layer_statistics
-from actviz.training import STAT_COLUMNS
+from actviz.report.numbers import config_hash
+from actviz.report.render import ReportInputs, ReportOutputs, render_report
+from actviz.stats import STAT_COLUMNS, layer_statistics
 
 SHAPES = {"conv1": (14, 14, 32), "conv2": (7, 7, 64), "conv3": (4, 4, 128), "dense1": (160,),
           "dense2": (40,), "logits": (10,)}
 ACCURACY = {("snn", "relu", 0): 0.80, ("snn", "relu", 1): 0.84, ("snn", "selu", 0): 0.86, ("snn", "selu", 1): 0.90,
             ("seed", "relu", 0): 0.70, ("seed", "selu", 0): 0.75}
 STEPS = (0, 50, 100)
+VERSIONS = {"python": "3.11.7", "tensorflow": "2.21.0", "numpy": "2.4.6"}
+OTHER_VERSIONS = {("seed", "selu", 0): {**VERSIONS, "tensorflow": "2.20.0"}}  # trained under another TensorFlow
 
 
 def _write_csv(path, rows):
@@ -30,16 +32,17 @@ def _write_csv(path, rows):
         writer.writerows(rows)
 
 
-def _fake_runs(folder, dataset="Fake<b>"):
-    """Every file a run leaves, with SELU's dense2 at mean 0.01 / std 1.02 after training."""
+def _fake_runs(folder, dataset="Fake<b>", accuracy=ACCURACY):
+    """Every file of the runs in ``accuracy`` (default: all), with SELU's dense2 at mean 0.01 / std 1.02
+    after training."""
     rng = np.random.default_rng(0)
     files = {k: [] for k in ("metrics", "stats", "activations", "training_stats", "training_histograms")}
-    for (recipe, activation, seed), accuracy in ACCURACY.items():
+    for (recipe, activation, seed), accuracy in accuracy.items():
         stem = folder / f"{recipe}-{activation}{seed}"
         ident = {"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed}
         write_json(f"{stem}.metrics.json", {
             **ident, "final_step": 100, "test_accuracy": accuracy, "train_loss": 0.5, "train_seconds": 1.0,
-            "images_per_second": 10.0,
+            "images_per_second": 10.0, "versions": OTHER_VERSIONS.get((recipe, activation, seed), VERSIONS),
             "evaluations": [{"step": s, "test_loss": 1.0 - s / 200, "test_accuracy": accuracy * s / 100}
                             for s in STEPS],
             "training": [{"step": s, "train_loss": 1.0 / s, "train_accuracy": 0.5} for s in (50, 100)]})
@@ -72,9 +75,11 @@ def _fake_runs(folder, dataset="Fake<b>"):
 
 def _render(folder, files, config, **changes):
     files = {**files, **changes}
-    return render_report(files["metrics"], files["stats"], files["activations"], files["training_stats"],
-                         files["training_histograms"], [folder / "data.h5"], config, folder / "report.html",
-                         folder / "tables")
+    tables = folder / "tables"
+    return render_report(ReportInputs(datasets=[folder / "data.h5"], **files), config,
+                         ReportOutputs(folder / "report.html", tables / "accuracy.csv", tables / "layer_stats.csv",
+                                       tables / "training_stats.csv", tables / "learning_curves.csv",
+                                       tables / "report.json"))
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +147,33 @@ def test_every_number_is_exported_and_the_config_hash_shown(report):
     assert len(curves) == len(ACCURACY) * len(STEPS)
     with open(folder / "tables" / "training_stats.csv") as f:
         assert len(list(csv.DictReader(f))) == len(ACCURACY) * len(STEPS) * len(LAYER_NAMES)
-    assert "content sha256:abc" in html and "tensorflow" in numbers["versions"]
+    assert "content sha256:abc" in html
     depth = numbers["depth_profiles"]["Fake<b>/snn"]
     selu_trained = next(r for r in depth if (r["activation"], r["when"]) == ("selu", "trained"))
     assert (selu_trained["mean_4"], selu_trained["std_4"]) == (0.01, 1.02)
+
+
+def test_each_run_shows_the_versions_it_was_trained_under_and_the_report_its_own(report):
+    folder, _, html = report
+    numbers = json.loads((folder / "tables" / "report.json").read_text())
+    rows = numbers["run_versions"]["rows"]
+    assert [row["versions"]["tensorflow"] for row in rows] == ["2.21.0", "2.20.0"]  # in the order of their runs
+    assert rows[1]["runs"] == ["Fake<b>/seed/selu/seed0"] and len(rows[0]["runs"]) == len(ACCURACY) - 1
+    assert set(numbers["run_versions"]["packages"]) == set(VERSIONS)
+    assert "<td class=\"name\">2.20.0</td>" in html and "Fake&lt;b&gt;/seed/selu/seed0" in html
+    # the report process's own versions, apart: it needs no TensorFlow
+    assert {"python", "matplotlib", "Jinja2"} <= set(numbers["report_versions"])
+    assert "tensorflow" not in numbers["report_versions"]
+
+
+def test_runs_trained_before_versions_were_recorded_say_so(tmp_path):
+    files = _fake_runs(tmp_path, accuracy={("snn", "selu", 0): 0.9})
+    for path in files["metrics"]:
+        metrics = json.loads(open(path).read())
+        del metrics["versions"]
+        write_json(path, metrics)
+    _render(tmp_path, files, {})
+    assert "not recorded (trained before runs recorded their versions)" in (tmp_path / "report.html").read_text()
 
 
 def test_a_run_missing_its_statistics_is_a_user_error(tmp_path):
@@ -156,7 +184,8 @@ def test_a_run_missing_its_statistics_is_a_user_error(tmp_path):
 
 
 def test_a_diverged_run_is_marked_and_left_out_of_the_mean(tmp_path):
-    files = _fake_runs(tmp_path)
+    files = _fake_runs(tmp_path, accuracy={key: ACCURACY[key] for key in (("snn", "relu", 0), ("snn", "relu", 1),
+                                                                          ("seed", "selu", 0), ("seed", "relu", 0))})
     diverged = "seed-selu0"  # the seed recipe's only selu run
     metrics = json.loads((tmp_path / f"{diverged}.metrics.json").read_text())
     write_json(tmp_path / f"{diverged}.metrics.json", {**metrics, "test_accuracy": None, "test_loss": None,

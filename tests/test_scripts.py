@@ -2,13 +2,12 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import REPO, write_legacy_layout
 
-REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench")
-                 for p in (REPO / folder).glob("*.py"))
+                 for p in (REPO / folder).glob("*.py") if 'if __name__ == "__main__":' in p.read_text())
 
 
 def _run(*args, cwd=REPO):
@@ -23,13 +22,19 @@ def test_every_script_has_help(script):
 
 @pytest.mark.parametrize("args, message", [
     (["download.py", "--dataset", "NoSuchSet"], "unknown dataset 'NoSuchSet'"),
-    (["train.py", "--dataset", "missing.h5"], "missing.h5: dataset file not found"),
+    (["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m.json",
+      "--stats", "s.csv", "--histograms", "h.csv"], "missing.h5: dataset file not found"),
+    (["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m.json",
+      "--stats", "s.csv", "--histograms", "h.csv", "--stats-every", "0"], "stats_every must be at least 1, got 0"),
+    (["download.py", "--dataset", "MNIST"], "MNIST: give --raw-dir"),
     (["convert.py", "--dataset", "FashionMNIST", "--source", "nowhere", "--out", "x.h5"], "raw file missing"),
     (["convert.py", "--dataset", "mine", "--source", "nowhere", "--out", "x.h5"], "no data.h5 or data.hy"),
     (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
       "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
     (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5",
-      "--training-stats", "t.csv", "--training-histograms", "h.csv"], "m.json: cannot read"),
+      "--training-stats", "t.csv", "--training-histograms", "h.csv", "--html", "r.html", "--accuracy-csv", "a.csv",
+      "--layer-stats-csv", "l.csv", "--training-stats-csv", "t.csv", "--curves-csv", "c.csv", "--numbers-json",
+      "r.json"], "m.json: cannot read"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)
@@ -39,25 +44,25 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
-def test_download_fetches_and_converts_the_embedded_sample(tmp_path):
-    result = _run(REPO / "scripts" / "download.py", "--dataset", "FashionMNIST-sample", "--quiet",
-                  cwd=tmp_path)
+def test_download_fetches_and_converts_the_embedded_sample_only_where_told(tmp_path):
+    result = _run(REPO / "scripts" / "download.py", "--dataset", "FashionMNIST-sample", "--quiet", "--raw-dir",
+                  "raw", "--manifest", "raw/manifest.json", "--out", "sample.h5", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "10000 train + 2000 test" in result.stdout
-    assert (tmp_path / "datasets" / "FashionMNIST-sample.h5").exists()
-    assert (tmp_path / "datasets" / "raw" / "FashionMNIST-sample" / "manifest.json").exists()
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(
+        ["manifest.json", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+         "t10k-labels-idx1-ubyte.gz"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "sample.h5"]  # nothing in datasets/
 
 
 def test_download_checks_and_converts_an_own_dataset(tmp_path):
     import numpy as np
 
-    from actviz.own_data import write_legacy_layout
-
     write_legacy_layout(tmp_path / "datasets" / "mine", np.zeros((10, 8, 8, 1), np.uint8), np.arange(10) % 2, 2)
-    result = _run(REPO / "scripts" / "download.py", "--dataset", "mine", cwd=tmp_path)
+    result = _run(REPO / "scripts" / "download.py", "--dataset", "mine", "--out", "mine.h5", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "mine: 8 train + 2 test images" in result.stdout
-    assert (tmp_path / "datasets" / "mine.h5").exists()
+    assert (tmp_path / "mine.h5").exists() and sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["mine"]
 
 
 def test_download_takes_every_mirror_given():
@@ -66,5 +71,5 @@ def test_download_takes_every_mirror_given():
     spec = importlib.util.spec_from_file_location("download_script", REPO / "scripts" / "download.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    args = module.parse_args(["--dataset", "MNIST", "--mirror", "/a", "--mirror", "http://b/", "/c"])
+    args = module.parse_args(["--dataset", "MNIST", "--raw-dir", "r", "--mirror", "/a", "--mirror", "http://b/", "/c"])
     assert args.mirror == ["/a", "http://b/", "/c"]

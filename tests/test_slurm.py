@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY, copy_project, snakemake
+from helpers import TINY, copy_project, snakemake
+
+pytestmark = [pytest.mark.system, pytest.mark.e2e]
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by actviz tests/test_slurm.py"

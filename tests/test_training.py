@@ -1,35 +1,63 @@
-"""Training (checkpoints, resume, TensorBoard summaries, metrics) and activation extraction."""
+"""Training (checkpoints, resume, TensorBoard summaries, metrics) and activation extraction.
+
+One SELU run of the small settings is trained once for the module (``selu_run``) and read by every
+test that only looks at what a run leaves; tests that train again do it on a copy of its folder.
+"""
 
 import csv
 import json
+import shutil
+from dataclasses import replace
 
 import h5py
 import numpy as np
 import pytest
-from conftest import expected_tags, tensorboard_tags
+from helpers import expected_tags, tensorboard_tags
 
-from actviz.data import read_split
 from actviz.errors import UserError
 from actviz.extraction import extract
+from actviz.formats import read_split
 from actviz.model import LAYER_NAMES
-from actviz.training import TrainSettings, learning_rate_schedule, train
+from actviz.settings import ExtractSettings, TrainSettings
+from actviz.training import learning_rate_schedule, train
 
 SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, eval_every=6, stats_every=6,
                       histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8, histogram_bins=30)
+EXTRACT = ExtractSettings(probe_images=40, histogram_bins=30)
 
 
-def _settings(**changes):
-    return TrainSettings(**{**SMALL.__dict__, **changes})
+def _train(h5, folder, settings=SMALL, activation="selu"):
+    """Train into ``folder`` (ckpt/, logs/, metrics.json, training_stats.csv, training_histograms.csv)."""
+    return train(h5, activation, settings, folder / "ckpt", folder / "logs", folder / "metrics.json",
+                 folder / "training_stats.csv", folder / "training_histograms.csv", threads=2, progress=False,
+                 log=lambda *_: None)
 
 
-def _train(tiny_h5, tmp_path, settings=SMALL, activation="selu", name="run"):
-    run = tmp_path / name
-    return train(tiny_h5, activation, settings, run / "ckpt", run / "logs", run / "metrics.json",
-                 threads=2, progress=False, log=lambda *_: None), run
+def _extract(h5, folder, out, settings=EXTRACT):
+    return extract(h5, folder / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", settings, batch_size=16,
+                   threads=2, progress=False)
 
 
-def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path):
-    metrics, run = _train(tiny_h5, tmp_path)
+@pytest.fixture(scope="module")
+def selu_run(tiny_h5, tmp_path_factory):
+    """(metrics, folder) of the small SELU run, trained once; read it, or copy the folder to change it."""
+    folder = tmp_path_factory.mktemp("selu")
+    return _train(tiny_h5, folder), folder
+
+
+@pytest.fixture(scope="module")
+def selu_extracted(tiny_h5, selu_run, tmp_path_factory):
+    """(result, folder) of extracting ``selu_run``'s first 40 test images in batches of 16."""
+    out = tmp_path_factory.mktemp("selu_extracted")
+    return _extract(tiny_h5, selu_run[1], out), out
+
+
+def _copy(run, tmp_path):
+    return shutil.copytree(run[1], tmp_path / "run")
+
+
+def test_training_writes_metrics_checkpoint_and_every_summary(selu_run):
+    metrics, run = selu_run
     assert json.loads((run / "metrics.json").read_text()) == metrics
     assert metrics["final_step"] == 12 and metrics["resumed_from_step"] == 0
     assert metrics["test_size"] == 64  # the whole test split
@@ -38,6 +66,7 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
     assert metrics["run"] == "tiny/snn/selu/seed0" and metrics["recipe"] == "snn"
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_loss"] > 0
     assert metrics["checkpoint"].endswith("ckpt-12")
+    assert metrics["settings"] == SMALL.as_dict()
     tags, accumulator = tensorboard_tags(run / "logs")
     for plugin, wanted in expected_tags(LAYER_NAMES).items():
         assert wanted <= tags[plugin], plugin
@@ -46,8 +75,17 @@ def test_training_writes_metrics_checkpoint_and_every_summary(tiny_h5, tmp_path)
     assert "hparams" in tags  # the run's hyper-parameters, for the HParams dashboard
 
 
-def test_run_times_every_phase_and_counts_images_per_second_over_the_loop(tiny_h5, tmp_path):
-    metrics, _ = _train(tiny_h5, tmp_path)
+def test_a_run_records_the_package_versions_it_trained_under(selu_run):
+    import keras
+    import tensorflow as tf
+
+    versions = selu_run[0]["versions"]
+    assert versions["tensorflow"] == tf.__version__ and versions["keras"] == keras.__version__
+    assert {"python", "numpy", "tensorflow-plot", "h5py"} <= set(versions)
+
+
+def test_run_times_every_phase_and_counts_images_per_second_over_the_loop(selu_run):
+    metrics, _ = selu_run
     seconds = metrics["seconds"]
     assert {"setup", "initial_state", "train_steps", "scalars", "evaluation", "probe", "summaries",
             "checkpoints"} <= set(seconds)
@@ -58,10 +96,10 @@ def test_run_times_every_phase_and_counts_images_per_second_over_the_loop(tiny_h
     assert metrics["images_per_second"] == pytest.approx(12 * 16 / metrics["train_seconds"])
 
 
-def test_tensorboard_histograms_hold_every_probe_value_in_the_reports_bins(tiny_h5, tmp_path):
+def test_tensorboard_histograms_hold_every_probe_value_in_the_reports_bins(selu_run):
     from tensorboard.util import tensor_util
 
-    _, run = _train(tiny_h5, tmp_path)
+    _, run = selu_run
     _, accumulator = tensorboard_tags(run / "logs")
     with open(run / "training_histograms.csv") as f:
         csv_counts = [int(b["count"]) for b in csv.DictReader(f) if b["step"] == "6" and b["layer"] == "conv1"]
@@ -74,8 +112,8 @@ def test_tensorboard_histograms_hold_every_probe_value_in_the_reports_bins(tiny_
     assert (buckets[:, 0] <= buckets[:, 1]).all()
 
 
-def test_layer_statistics_over_training_are_written_as_tidy_csv(tiny_h5, tmp_path):
-    metrics, run = _train(tiny_h5, tmp_path)
+def test_layer_statistics_over_training_are_written_as_tidy_csv(selu_run):
+    _, run = selu_run
     with open(run / "training_stats.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(int(r["step"]), r["layer"]) for r in rows] == [(s, layer) for s in (0, 6, 12) for layer in LAYER_NAMES]
@@ -94,7 +132,7 @@ def test_layer_statistics_over_training_are_written_as_tidy_csv(tiny_h5, tmp_pat
 @pytest.mark.parametrize("recipe", ["snn", "seed"])
 @pytest.mark.parametrize("activation", ["relu", "selu", "tanh"])
 def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, recipe, activation):
-    metrics, _ = _train(tiny_h5, tmp_path, _settings(steps=6, recipe=recipe), activation)
+    metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, recipe=recipe), activation)
     assert metrics["final_step"] == 6 and np.isfinite(metrics["test_loss"])
     assert metrics["run"] == f"tiny/{recipe}/{activation}/seed0"
 
@@ -106,54 +144,48 @@ def test_learning_rate_halves_every_10k_steps_only_with_decay():
     assert learning_rate_schedule(TrainSettings(learning_rate=1e-3)) == 1e-3
 
 
-def test_logged_learning_rate_is_the_configured_one(tiny_h5, tmp_path):
+def test_logged_learning_rate_is_the_configured_one(selu_run):
     import tensorflow as tf
 
-    _, run = _train(tiny_h5, tmp_path)
-    _, accumulator = tensorboard_tags(run / "logs")
+    _, accumulator = tensorboard_tags(selu_run[1] / "logs")
     rates = [float(tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors("learning_rate")]
     assert rates == pytest.approx([3e-3] * 3)
 
 
-def test_a_run_already_at_its_steps_reports_without_training(tiny_h5, tmp_path):
-    first, _ = _train(tiny_h5, tmp_path)
-    again, _ = _train(tiny_h5, tmp_path)
+def test_a_run_already_at_its_steps_reports_without_training(tiny_h5, selu_run, tmp_path):
+    again = _train(tiny_h5, _copy(selu_run, tmp_path))
+    first = selu_run[0]
     assert again["resumed_from_step"] == 12 and again["images_per_second"] is None
     assert again["test_accuracy"] == first["test_accuracy"] and again["train_loss"] == first["train_loss"]
 
 
 def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, tmp_path):
-    _train(tiny_h5, tmp_path, _settings(steps=6))
-    metrics, run = _train(tiny_h5, tmp_path, SMALL)
+    _train(tiny_h5, tmp_path, replace(SMALL, steps=6))
+    metrics = _train(tiny_h5, tmp_path, SMALL)
     assert metrics["resumed_from_step"] == 6 and metrics["final_step"] == 12
     assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]  # kept from before the resume
-    with open(run / "training_stats.csv") as f:
+    with open(tmp_path / "training_stats.csv") as f:
         assert sorted({int(r["step"]) for r in csv.DictReader(f)}) == [0, 6, 12]
-    _, accumulator = tensorboard_tags(run / "logs")
+    _, accumulator = tensorboard_tags(tmp_path / "logs")
     steps = [e.step for e in accumulator.Tensors("loss/train")]
     assert steps == sorted(set(steps)) and steps[-1] == 12  # the log continues, no step repeated
 
 
-def test_changed_settings_start_over_instead_of_resuming(tiny_h5, tmp_path):
-    _train(tiny_h5, tmp_path, SMALL)
-    other = _settings(learning_rate=1e-3)
-    metrics, _ = _train(tiny_h5, tmp_path, other)
+def test_changed_settings_start_over_instead_of_resuming(tiny_h5, selu_run, tmp_path):
+    metrics = _train(tiny_h5, _copy(selu_run, tmp_path), replace(SMALL, learning_rate=1e-3))
     assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
 
 
-def test_same_config_and_seed_give_identical_accuracy_and_layer_statistics(tiny_h5, tmp_path):
-    results = []
-    for name in ("a", "b"):
-        metrics, run = _train(tiny_h5, tmp_path, name=name)
-        extracted = extract(tiny_h5, run / "ckpt", tmp_path / f"{name}.h5", tmp_path / f"{name}.json",
-                            tmp_path / f"{name}.csv", probe_images=32, value_range=(-4, 8), bins=30,
-                            batch_size=16, threads=2)
-        results.append((metrics, (run / "training_stats.csv").read_text(), extracted["layers"]))
-    (first, first_stats, first_layers), (second, second_stats, second_layers) = results
-    assert first["test_accuracy"] == second["test_accuracy"] and first["test_loss"] == second["test_loss"]
-    assert first["evaluations"] == second["evaluations"] and first["training"] == second["training"]
-    assert first_stats == second_stats  # every layer's statistics over training, bit for bit
-    assert first_layers == second_layers  # and of the extracted activations
+def test_same_config_and_seed_give_identical_accuracy_and_layer_statistics(tiny_h5, selu_run, selu_extracted,
+                                                                           tmp_path):
+    (first, first_run), (first_extracted, _) = selu_run, selu_extracted
+    second = _train(tiny_h5, tmp_path / "again")
+    second_extracted = _extract(tiny_h5, tmp_path / "again", tmp_path / "extracted")
+    assert second["test_accuracy"] == first["test_accuracy"] and second["test_loss"] == first["test_loss"]
+    assert second["evaluations"] == first["evaluations"] and second["training"] == first["training"]
+    for table in ("training_stats.csv", "training_histograms.csv"):  # every layer over training, bit for bit
+        assert (tmp_path / "again" / table).read_text() == (first_run / table).read_text()
+    assert second_extracted["layers"] == first_extracted["layers"]  # and the extracted activations
 
 
 def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
@@ -163,11 +195,8 @@ def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
         _train(tiny_h5, tmp_path, TrainSettings(steps=2, batch_size=1000))
 
 
-def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, tmp_path):
-    metrics, run = _train(tiny_h5, tmp_path)
-    out = tmp_path / "act"
-    result = extract(tiny_h5, run / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", probe_images=40,
-                     value_range=(-4, 8), bins=30, batch_size=16, threads=2)
+def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, selu_extracted):
+    result, out = selu_extracted
     assert result["step"] == 12 and result["activation"] == "selu" and result["probe_images"] == 40
     with h5py.File(out / "a.h5", "r") as f:
         assert list(f["activations"]) == sorted(LAYER_NAMES)
@@ -192,71 +221,38 @@ def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, tmp_path
 
 def test_extraction_without_training_is_a_user_error(tiny_h5, tmp_path):
     with pytest.raises(UserError, match="train first"):
-        extract(tiny_h5, tmp_path / "none", tmp_path / "a.h5", tmp_path / "a.json", tmp_path / "a.csv",
-                10, (-4, 8), 10)
+        _extract(tiny_h5, tmp_path / "none", tmp_path)
 
 
-def test_summary_queue_bounds_its_backlog_and_logs_every_result_in_order():
-    import threading
-    import time
-
-    from actviz.training import SummaryQueue
-
-    logged, workers = [], set()
-
-    def slow_work(values):
-        time.sleep(0.02)
-        workers.add(threading.current_thread().name)
-        return int(values[0])
-
-    with SummaryQueue(max_pending=2) as queue:
-        for step in range(5):
-            for layer in ("conv1", "dense1"):
-                queue.submit(step, slow_work, lambda result, layer=layer: logged.append((result, layer)),
-                             np.full(3, step))
-                assert len({s for s, _, _ in queue.pending}) <= 2
-            queue.log_ready()
-    assert logged == [(step, layer) for step in range(5) for layer in ("conv1", "dense1")]  # none lost
-    assert workers and threading.current_thread().name not in workers  # computed off this thread
-
-
-def test_summary_queue_works_on_a_copy_of_the_arrays():
-    from actviz.training import SummaryQueue
-
-    values, results = np.zeros(4), []
-    with SummaryQueue() as queue:
-        queue.submit(0, lambda v: v.sum(), results.append, values)
-        values += 1  # the training thread reuses its buffers
-    assert results == [0.0]
+def test_extraction_of_more_images_than_the_test_split_is_a_user_error(tiny_h5, selu_run, tmp_path):
+    with pytest.raises(UserError, match="the test split has 64 images, fewer than probe_images=65"):
+        _extract(tiny_h5, selu_run[1], tmp_path, ExtractSettings(probe_images=65))
 
 
 def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_weights(tiny_h5, tmp_path):
-    settings = _settings(learning_rate=1e12, steps=24, checkpoint_every=12)
-    metrics, run = _train(tiny_h5, tmp_path, settings, activation="relu")
+    settings = replace(SMALL, learning_rate=1e12, steps=24, checkpoint_every=12)
+    metrics = _train(tiny_h5, tmp_path, settings, activation="relu")
     assert isinstance(metrics["diverged_at_step"], int) and 1 <= metrics["diverged_at_step"] <= 24
     assert metrics["test_accuracy"] is None and metrics["test_loss"] is None
     assert metrics["diverged_at_step"] <= metrics["final_step"] < 24  # stopped there, not trained on
-    json.loads((run / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
+    json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
     # The newest checkpoint is from before the divergence, so extraction still works on finite weights.
     step = int(metrics["checkpoint"].rsplit("-", 1)[1])
     assert step < metrics["diverged_at_step"]
-    result = extract(tiny_h5, run / "ckpt", tmp_path / "a.h5", tmp_path / "a.json", tmp_path / "a.csv",
-                     probe_images=16, value_range=(-4, 8), bins=30, batch_size=16, threads=2)
+    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16, histogram_bins=30))
     assert result["step"] == step and all(np.isfinite(s["mean"]) for s in result["layers"].values())
-    with open(run / "training_stats.csv") as f:
+    with open(tmp_path / "training_stats.csv") as f:
         assert all(np.isfinite(float(r["mean"])) for r in csv.DictReader(f))
 
 
 def test_a_bfloat16_run_trains_and_records_float32_statistics(tiny_h5, tmp_path):
-    metrics, run = _train(tiny_h5, tmp_path, _settings(precision="bfloat16"))
+    metrics = _train(tiny_h5, tmp_path, replace(SMALL, precision="bfloat16"))
     assert metrics["settings"]["precision"] == "bfloat16" and metrics["diverged_at_step"] is None
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
-    assert json.loads((run / "ckpt" / "run.json").read_text())["precision"] == "bfloat16"
-    with open(run / "training_stats.csv") as f:
+    assert json.loads((tmp_path / "ckpt" / "run.json").read_text())["precision"] == "bfloat16"
+    with open(tmp_path / "training_stats.csv") as f:
         assert all(np.isfinite(float(r["std"])) and float(r["std"]) > 0 for r in csv.DictReader(f))
-    out = tmp_path / "act"
-    result = extract(tiny_h5, run / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", probe_images=16,
-                     value_range=(-4, 8), bins=30, batch_size=16, threads=2)
-    with h5py.File(out / "a.h5", "r") as f:
+    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16, histogram_bins=30))
+    with h5py.File(tmp_path / "extracted" / "a.h5", "r") as f:
         assert f["activations/conv2"].dtype == np.float32
     assert result["layers"]["dense1"]["std"] > 0

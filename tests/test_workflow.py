@@ -1,4 +1,5 @@
-"""The Snakemake workflow: lint, config errors, and a tiny end-to-end run in a copy of the project."""
+"""The Snakemake workflow: lint, config errors and paths (dry runs), and a tiny end-to-end run in a
+copy of the project (e2e); tests that run Snakemake again do it in a copy of that copy."""
 
 import csv
 import json
@@ -8,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ACTIVATIONS, RECIPES, REPO, expected_tags, snakemake, tensorboard_tags
+from helpers import ACTIVATIONS, RECIPES, REPO, copy_finished_project, expected_tags, snakemake, tensorboard_tags
 
 from actviz.model import LAYER_NAMES
+
 
 def test_lint_is_clean():
     result = snakemake(REPO, "--lint")
@@ -42,11 +44,27 @@ def test_list_overrides_on_the_command_line_are_typed():
     assert "--seed 1" in result.stdout and "--histogram-range -3.5 6" in result.stdout
 
 
+def test_the_run_path_pattern_is_written_once_and_rules_refer_to_each_others_outputs():
+    rules = {path.name: path.read_text() for path in (REPO / "rules").glob("*.smk")}
+    assert sum(text.count("seed{seed}") for text in rules.values()) == 1
+    assert 'RUN = "{dataset}/{recipe}/{activation}/seed{seed}"' in rules["common.smk"]
+    assert "rules.train.output.metrics" in rules["extract.smk"] and "rules.train.params.checkpoints" in rules[
+        "extract.smk"]
+    result = snakemake(REPO, "-n", "--config", "seeds=[3]", "activations=[selu]", "recipes=[snn]")
+    assert result.returncode == 0, result.stderr
+    run = "FashionMNIST-sample/snn/selu/seed3"
+    for path in (f"results/runs/{run}/metrics.json", f"--checkpoint-dir results/checkpoints/{run} ",
+                 f"--log-dir results/logs/{run} ", f"results/activations/{run}.h5", f"results/joblogs/train/{run}.log",
+                 "--html results/report.html", "--numbers-json results/tables/report.json"):
+        assert path in result.stdout, path
+
+
 def _metrics(project, recipe, activation, dataset="FashionMNIST-sample"):
     return json.loads((project / "results" / "runs" / dataset / recipe / activation / "seed0" /
                        "metrics.json").read_text())
 
 
+@pytest.mark.e2e
 def test_report_compares_every_recipe_and_activation_on_every_layer(project):
     html = (project / "results" / "report.html").read_text()
     with open(project / "results" / "tables" / "accuracy.csv") as f:
@@ -66,6 +84,7 @@ def test_report_compares_every_recipe_and_activation_on_every_layer(project):
         assert (project / "results" / "tables" / table).stat().st_size > 0
 
 
+@pytest.mark.e2e
 def test_selu_statistics_under_snn_are_recorded_at_init_and_after_training(project):
     with open(project / "results" / "runs" / "FashionMNIST-sample" / "snn" / "selu" / "seed0" /
               "training_stats.csv") as f:
@@ -78,6 +97,7 @@ def test_selu_statistics_under_snn_are_recorded_at_init_and_after_training(proje
     assert {(p["activation"], p["when"]) for p in profiles} == wanted
 
 
+@pytest.mark.e2e
 def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(project):
     runs = sorted((project / "results" / "logs").glob("*/*/*/seed*"))
     assert [r.relative_to(project / "results" / "logs").as_posix() for r in runs] == sorted(
@@ -89,6 +109,7 @@ def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(pro
         assert "hparams" in tags
 
 
+@pytest.mark.e2e
 def test_each_training_job_uses_exactly_the_threads_snakemake_gives_it(project):
     logs = sorted((project / "results" / "joblogs" / "train").glob("*/*/*/seed0.log"))
     assert len(logs) == len(RECIPES) * len(ACTIVATIONS)
@@ -96,6 +117,7 @@ def test_each_training_job_uses_exactly_the_threads_snakemake_gives_it(project):
         assert "CPU threads: 1 per op, 1 ops at once; OMP_NUM_THREADS=1" in log.read_text(), log
 
 
+@pytest.mark.e2e
 def test_extracted_activations_use_the_same_probe_images(project):
     import h5py
     import numpy as np
@@ -109,9 +131,11 @@ def test_extracted_activations_use_the_same_probe_images(project):
     assert all(np.array_equal(probes[0], p) for p in probes[1:])
 
 
-def test_snakemake_builds_its_own_report_with_the_marked_outputs(project):
+@pytest.mark.e2e
+def test_snakemake_builds_its_own_report_with_the_marked_outputs(project, tmp_path):
     import zipfile
 
+    project = copy_finished_project(project, tmp_path / "project")
     result = snakemake(project, "--report", "results/snakemake-report.zip", "--configfile", "tiny.yaml")
     assert result.returncode == 0, result.stderr[-5000:]
     with zipfile.ZipFile(project / "results" / "snakemake-report.zip") as archive:
@@ -121,7 +145,9 @@ def test_snakemake_builds_its_own_report_with_the_marked_outputs(project):
         assert any(name.endswith(table) for name in names), table
 
 
-def test_a_longer_rerun_resumes_training_from_the_checkpoint(project):
+@pytest.mark.e2e
+def test_a_longer_rerun_resumes_training_from_the_checkpoint(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
     result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml",
                        "--config", "steps=30", "activations=[selu]", "recipes=[snn]")
     assert result.returncode == 0, result.stderr[-5000:]
@@ -131,6 +157,7 @@ def test_a_longer_rerun_resumes_training_from_the_checkpoint(project):
         assert [r["steps"] for r in csv.DictReader(f)] == ["30"]
 
 
+@pytest.mark.e2e
 def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
     import socket
     import time
@@ -171,12 +198,14 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
 
 
-def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project):
+@pytest.mark.e2e
+def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project, tmp_path):
     import numpy as np
+    from helpers import write_legacy_layout
 
-    from actviz.data import write_dataset_h5
-    from actviz.own_data import write_legacy_layout
+    from actviz.formats import write_dataset_h5
 
+    project = copy_finished_project(project, tmp_path / "project")
     rng = np.random.default_rng(0)
     write_legacy_layout(project / "datasets" / "legacy_own", rng.integers(0, 256, (80, 12, 12, 1), dtype=np.uint8),
                         np.arange(80) % 3, 3)

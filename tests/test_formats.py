@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from actviz.data import read_idx, read_info, read_split, split_batches, write_dataset_h5, write_idx
 from actviz.errors import UserError
+from actviz.formats import read_idx, read_info, read_split, split_batches, write_dataset_h5, write_idx
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "float32", "float64"])

@@ -1,0 +1,93 @@
+"""What training and extraction share: a run's record (run.json) and checkpoints, TensorFlow's
+threads, the float32 outputs of every recorded layer, and the package versions a run ran under."""
+
+import json
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from actviz.atomic import write_json
+from actviz.errors import UserError
+
+RUN_FILE = "run.json"  # in the checkpoint folder: the identity (data, activation, settings) it was trained under
+PACKAGES = ("tensorflow", "keras", "tensorboard", "tensorflow-plot", "numpy", "h5py", "matplotlib")
+
+
+def run_name(dataset, recipe, activation, seed):
+    """The run's name in logs, TensorBoard and metrics (the workflow's run path has the same parts)."""
+    return f"{dataset}/{recipe}/{activation}/seed{seed}"
+
+
+def configure_threads(threads):
+    """Make TensorFlow use ``threads`` CPU threads.
+
+    Only possible before TensorFlow's first op in this process (the scripts call it first thing);
+    returns False, changing nothing, when it is too late.
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        return False
+    return True
+
+
+def read_run(checkpoint_dir):
+    """The identity (dataset, activation, settings) a checkpoint folder was trained under."""
+    run_file = Path(checkpoint_dir) / RUN_FILE
+    if not run_file.exists():
+        raise UserError(f"{checkpoint_dir}: no training run here ({RUN_FILE} missing); train first")
+    return json.loads(run_file.read_text())
+
+
+def latest_checkpoint(checkpoint_dir):
+    """``(path prefix, step)`` of the newest checkpoint in ``checkpoint_dir`` (named ckpt-STEP), or (None, None)."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+    return (latest, int(latest.rsplit("-", 1)[1])) if latest else (None, None)
+
+
+def start_run_dirs(checkpoint_dir, log_dir, identity, steps, log=print):
+    """Keep what ``checkpoint_dir`` holds only if it was trained under ``identity``, else start both folders anew.
+
+    A checkpoint from a longer run than ``steps`` is not resumed either: the run starts over.
+    """
+    checkpoint_dir, log_dir = Path(checkpoint_dir), Path(log_dir)
+    if (checkpoint_dir / RUN_FILE).exists():
+        previous = read_run(checkpoint_dir)
+        _, latest = latest_checkpoint(checkpoint_dir)
+        if previous == identity and (latest is None or latest <= steps):
+            return
+        if previous != identity:
+            changed = sorted(k for k in set(previous) | set(identity) if previous.get(k) != identity.get(k))
+            log(f"settings changed since the last checkpoint ({', '.join(changed)}): starting from step 0")
+        else:
+            log(f"the checkpoint is at step {latest}, past steps={steps}: starting from step 0")
+    for stale in (checkpoint_dir, log_dir):
+        if stale.exists():
+            shutil.rmtree(stale)
+    checkpoint_dir.mkdir(parents=True)
+    write_json(checkpoint_dir / RUN_FILE, identity)
+
+
+def float32_layer_outputs(layers_model):
+    """A tf.function giving every output of ``layers_model`` in float32, whatever the layers compute in."""
+    import tensorflow as tf
+
+    return tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
+                       reduce_retracing=True)
+
+
+def package_versions(packages=PACKAGES):
+    """The versions of Python and of ``packages`` (by default those that compute a run's numbers)."""
+    versions = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions

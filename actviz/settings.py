@@ -1,0 +1,192 @@
+"""Every training and extraction setting, declared once: name, type, default, one line of help.
+
+train.py's and extract_activations.py's options (``add_options``) and the workflow's command lines
+(``command_line``) are generated from these fields. schemas/config.schema.yaml describes the same
+keys to users; tests/test_settings.py holds both to the same names, types, defaults and limits. A new
+setting is a field here, its entry in the schema and its commented line in config.yaml.
+
+Kept free of TensorFlow so that the workflow can build command lines without loading it.
+"""
+
+import argparse
+import math
+import shlex
+import typing
+from dataclasses import asdict, dataclass, field, fields
+
+from actviz.errors import UserError
+from actviz.recipes import PRECISIONS, RECIPES
+
+LIMITS = {  # JSON Schema keyword -> (test, words for the error)
+    "minimum": (lambda value, limit: value >= limit, "at least"),
+    "exclusiveMinimum": (lambda value, limit: value > limit, "above"),
+    "exclusiveMaximum": (lambda value, limit: value < limit, "below"),
+}
+
+
+def setting(default, help, *, aliases=(), choices=None, metavar=None, per_run=False, hparam=False, check=None,
+            **limits):
+    """A dataclass field that is a setting: its ``default`` and one line of ``help``.
+
+    ``limits`` are JSON Schema keywords (``minimum=1``, ``exclusiveMaximum=1``) as in the schema;
+    ``check(value)`` returns what is wrong with a value, or None; ``aliases`` are extra flags (the
+    old project's spellings); ``per_run`` fields come from the run's name (recipe, seed), not from
+    a config key of the same name; ``hparam`` ones are TensorBoard's hyper-parameters of a run.
+    """
+    unknown = set(limits) - set(LIMITS)
+    if unknown:
+        raise TypeError(f"unknown limits {unknown}")
+    return field(default=default, metadata={"help": help, "aliases": tuple(aliases), "choices": choices,
+                                            "metavar": metavar, "per_run": per_run, "hparam": hparam, "check": check,
+                                            "limits": limits})
+
+
+METAVARS = {int: "N", float: "X"}
+
+
+def flag(name):
+    """The command-line flag of setting ``name``: kebab-case."""
+    return "--" + name.replace("_", "-")
+
+
+def _increasing_pair(value):
+    low, high = value
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"must be finite, got [{low}, {high}]"
+    if not low < high:
+        return f"needs low < high, got [{low}, {high}]"
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Base of the settings classes: checking, and their command-line form."""
+
+    def check(self):
+        """Raise ``UserError`` naming the first setting whose value is outside its choices or limits."""
+        for spec in fields(self):
+            value, meta = getattr(self, spec.name), spec.metadata
+            if meta["choices"] is not None and value not in meta["choices"]:
+                raise UserError(f"unknown {spec.name} {value!r}; known: {', '.join(map(str, meta['choices']))}")
+            for keyword, limit in meta["limits"].items():
+                test, words = LIMITS[keyword]
+                if not test(value, limit):
+                    raise UserError(f"{spec.name} must be {words} {limit}, got {value}")
+            problem = meta["check"] and meta["check"](value)
+            if problem:
+                raise UserError(f"{spec.name}: {problem}")
+        return self
+
+    def hparams(self):
+        """The settings marked ``hparam``, for TensorBoard's HParams dashboard."""
+        return {spec.name: getattr(self, spec.name) for spec in fields(self) if spec.metadata["hparam"]}
+
+    def as_dict(self):
+        """The settings as JSON-ready values (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+# Shared by training and extraction: one definition each, a fresh field per class.
+def _histogram_range():
+    return setting((-4.0, 8.0), "value range of every activation histogram, shared by all runs so that they compare",
+                   metavar=("LOW", "HIGH"), check=_increasing_pair)
+
+
+def _histogram_bins():
+    return setting(60, "bins of every activation histogram", minimum=2)
+
+
+@dataclass(frozen=True)
+class TrainSettings(Settings):
+    """Everything that defines a training run besides its data and activation."""
+
+    recipe: str = setting("snn", "snn: each activation with its own init and dropout; seed: the old project's setup",
+                          choices=tuple(RECIPES), per_run=True, hparam=True)
+    seed: int = setting(0, "seed of the weights, the batch order and dropout", per_run=True, minimum=0, hparam=True)
+    steps: int = setting(800, "training steps (batches)", minimum=1)
+    batch_size: int = setting(64, "images per training batch", aliases=("--batch_size",), minimum=1, hparam=True)
+    learning_rate: float = setting(1e-3, "Adam learning rate", aliases=("--learning_rate",), exclusiveMinimum=0,
+                                   hparam=True)
+    lr_weight_decay: bool = setting(False, "halve the learning rate every 10,000 steps",
+                                    aliases=("--lr_weight_decay",), hparam=True)
+    dropout: float = setting(0.05, "dropout rate of the snn recipe after its dense layers (AlphaDropout for SELU)",
+                             minimum=0, exclusiveMaximum=1, hparam=True)
+    lrelu_slope: float = setting(0.2, "Leaky ReLU's slope below zero", minimum=0, hparam=True)
+    log_every: int = setting(50, "steps between scalar summaries (loss, train accuracy, learning rate)", minimum=1)
+    eval_every: int = setting(400, "steps between evaluations on the whole test split", minimum=1)
+    stats_every: int = setting(200, "steps between layer statistics of the probe batch", minimum=1)
+    histogram_every: int = setting(200, "steps between TensorBoard histograms of every layer", minimum=1)
+    image_every: int = setting(800, "steps between tfplot images of every layer", minimum=1)
+    checkpoint_every: int = setting(400, "steps between checkpoints a killed run resumes from", minimum=1)
+    probe_size: int = setting(128, "test images whose activations the training summaries show", minimum=1)
+    precision: str = setting("float32", "bfloat16: layers compute in bfloat16, logits and statistics in float32",
+                             choices=tuple(PRECISIONS), hparam=True)
+    histogram_range: tuple[float, float] = _histogram_range()
+    histogram_bins: int = _histogram_bins()
+
+    def identity(self):
+        """The settings a checkpoint can be resumed under: all but the length of the run."""
+        ident = self.as_dict()
+        del ident["steps"]
+        return ident
+
+
+@dataclass(frozen=True)
+class ExtractSettings(Settings):
+    """What extraction of a run's activations needs besides the run itself."""
+
+    probe_images: int = setting(500, "test images (the first N, the same for every run) whose activations are "
+                                     "extracted", minimum=1)
+    histogram_range: tuple[float, float] = _histogram_range()
+    histogram_bins: int = _histogram_bins()
+
+
+def add_options(parser, settings_class, title="settings"):
+    """Add one option per field of ``settings_class`` to ``parser``, defaults and help from the fields."""
+    group = parser.add_argument_group(title)
+    types = typing.get_type_hints(settings_class)
+    for spec in fields(settings_class):
+        kind, meta = types[spec.name], spec.metadata
+        also = f"; also {', '.join(meta['aliases'])}" if meta["aliases"] else ""
+        options = {"dest": spec.name, "default": spec.default, "help": f"{meta['help']} (default: %(default)s{also})"}
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:
+            item_types = typing.get_args(kind)
+            options.update(type=item_types[0], nargs=len(item_types), metavar=meta["metavar"])
+        else:
+            options.update(type=kind, choices=meta["choices"], metavar=meta["metavar"] or METAVARS.get(kind))
+        group.add_argument(flag(spec.name), **options)
+        for alias in meta["aliases"]:  # the old spellings work, without cluttering the help
+            group.add_argument(alias, **{**options, "help": argparse.SUPPRESS, "default": argparse.SUPPRESS,
+                                         **({"action": "store_true"} if kind is bool else {})})
+    return group
+
+
+def from_args(settings_class, args):
+    """The ``settings_class`` instance that the parsed ``args`` describe (see ``add_options``)."""
+    values = {spec.name: getattr(args, spec.name) for spec in fields(settings_class)}
+    return settings_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def from_config(settings_class, config, **per_run):
+    """The ``settings_class`` instance of a workflow ``config``; ``per_run`` gives the per-run fields."""
+    values = {spec.name: config[spec.name] for spec in fields(settings_class) if not spec.metadata["per_run"]}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return settings_class(**values, **per_run)
+
+
+def command_line(settings_class, config):
+    """The options that pass ``config``'s values of ``settings_class``'s fields to a script."""
+    words = []
+    for spec in fields(settings_class):
+        if spec.metadata["per_run"]:
+            continue
+        value = config[spec.name]
+        if isinstance(value, bool):
+            words.append(flag(spec.name) if value else "--no-" + flag(spec.name)[2:])
+        elif isinstance(value, (list, tuple)):
+            words += [flag(spec.name), *map(str, value)]
+        else:
+            words += [flag(spec.name), str(value)]
+    return shlex.join(words)

@@ -1,0 +1,140 @@
+"""Settings are declared once (actviz/settings.py); the schema and config.yaml describe the same keys
+with the same types, defaults and limits, and the scripts' options and the workflow's command lines
+come from the fields."""
+
+import importlib.util
+import typing
+from dataclasses import fields
+
+import pytest
+import yaml
+from helpers import REPO
+
+from actviz.errors import UserError
+from actviz.settings import ExtractSettings, TrainSettings, command_line, from_args, from_config
+
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())["properties"]
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+SETTINGS = (TrainSettings, ExtractSettings)
+# Keys of the workflow itself, not of one run's training or extraction.
+WORKFLOW_KEYS = {"datasets", "datasets_dir", "test_fraction", "activations", "recipes", "seeds", "mirrors", "gpus"}
+JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config_fields():
+    """(settings class, field, its type) of every setting that is a config key."""
+    return [(cls, spec, typing.get_type_hints(cls)[spec.name]) for cls in SETTINGS for spec in fields(cls)
+            if not spec.metadata["per_run"]]
+
+
+def test_config_yaml_holds_the_schema_defaults_and_every_schema_key():
+    assert set(CONFIG) == set(SCHEMA)
+    for key, spec in SCHEMA.items():
+        assert "description" in spec, key
+        assert CONFIG[key] == spec["default"], key
+
+
+def test_every_setting_is_a_schema_key_of_the_same_type_default_and_limits():
+    for cls, spec, kind in _config_fields():
+        schema = SCHEMA[spec.name]
+        default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
+        assert schema["default"] == default, spec.name
+        if typing.get_origin(kind) is tuple:
+            items = typing.get_args(kind)
+            assert schema["type"] == "array" and schema["minItems"] == schema["maxItems"] == len(items), spec.name
+            assert schema["items"]["type"] == JSON_TYPES[items[0]], spec.name
+        else:
+            assert schema["type"] == JSON_TYPES[kind], spec.name
+        limits = {k: v for k, v in schema.items() if k in ("minimum", "maximum", "exclusiveMinimum",
+                                                            "exclusiveMaximum")}
+        assert spec.metadata["limits"] == limits, spec.name
+        assert spec.metadata["choices"] == (tuple(schema["enum"]) if "enum" in schema else None), spec.name
+
+
+def test_every_schema_key_is_a_setting_or_a_key_of_the_workflow():
+    settings = {spec.name for _, spec, _ in _config_fields()}
+    assert set(SCHEMA) == settings | WORKFLOW_KEYS
+    assert not settings & WORKFLOW_KEYS
+
+
+def test_per_run_settings_come_from_the_configs_lists_of_runs():
+    per_run = [spec for cls in SETTINGS for spec in fields(cls) if spec.metadata["per_run"]]
+    assert {spec.name for spec in per_run} == {"recipe", "seed"}
+    for spec in per_run:
+        assert SCHEMA[f"{spec.name}s"]["type"] == "array", spec.name  # recipes, seeds: one run each
+
+
+def test_shared_settings_are_the_same_field_in_training_and_extraction():
+    train = {spec.name: spec for spec in fields(TrainSettings)}
+    for spec in fields(ExtractSettings):
+        if spec.name in train:
+            assert (spec.default, dict(spec.metadata)) == (train[spec.name].default, dict(train[spec.name].metadata))
+
+
+def _changed_config():
+    """The default config with every training and extraction setting set to another valid value."""
+    config = dict(CONFIG)
+    config.update(steps=7, batch_size=3, learning_rate=0.25, lr_weight_decay=True, dropout=0.5, lrelu_slope=0.01,
+                  log_every=2, eval_every=3, stats_every=4, histogram_every=5, image_every=6, checkpoint_every=8,
+                  probe_size=9, precision="bfloat16", histogram_range=[-1.5, 2], histogram_bins=11, probe_images=12)
+    return config
+
+
+@pytest.mark.parametrize("script, cls, paths", [
+    ("train", TrainSettings, ["--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m", "--stats", "s",
+                              "--histograms", "h"]),
+    ("extract_activations", ExtractSettings, ["--checkpoint-dir", "c", "--out", "o", "--stats", "s",
+                                              "--stats-csv", "c"]),
+])
+@pytest.mark.parametrize("config", [CONFIG, _changed_config()], ids=["defaults", "changed"])
+def test_the_workflows_command_line_gives_the_script_exactly_the_configs_settings(script, cls, paths, config):
+    args = _script(script).parse_args(["--dataset", "d.h5", *paths, *command_line(cls, config).split()])
+    assert from_args(cls, args) == from_config(cls, config)
+    changed = {spec.name for spec in fields(cls) if getattr(from_config(cls, config), spec.name) != spec.default}
+    assert changed == (set() if config is CONFIG else {spec.name for spec in fields(cls)} - {"recipe", "seed"})
+
+
+def test_script_defaults_are_the_field_defaults_and_flags_are_kebab_case():
+    args = _script("train").parse_args(["--dataset", "d", "--checkpoint-dir", "c", "--log-dir", "l",
+                                        "--metrics", "m", "--stats", "s", "--histograms", "h"])
+    assert from_args(TrainSettings, args) == TrainSettings()
+    assert "--stats-every" in command_line(TrainSettings, CONFIG) and "_" not in command_line(TrainSettings, CONFIG)
+
+
+def test_the_old_projects_flag_spellings_still_work():
+    args = _script("train").parse_args(["--dataset", "d", "--checkpoint-dir", "c", "--log-dir", "l",
+                                        "--metrics", "m", "--stats", "s", "--histograms", "h", "--batch_size", "32",
+                                        "--learning_rate", "0.01", "--lr_weight_decay"])
+    settings = from_args(TrainSettings, args)
+    assert (settings.batch_size, settings.learning_rate, settings.lr_weight_decay) == (32, 0.01, True)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"steps": 0}, "steps must be at least 1, got 0"),
+    ({"stats_every": 0}, "stats_every must be at least 1, got 0"),
+    ({"learning_rate": 0.0}, "learning_rate must be above 0, got 0.0"),
+    ({"dropout": 1.0}, "dropout must be below 1, got 1.0"),
+    ({"histogram_bins": 1}, "histogram_bins must be at least 2, got 1"),
+    ({"precision": "float16"}, "unknown precision 'float16'; known: float32, bfloat16"),
+    ({"recipe": "fancy"}, "unknown recipe 'fancy'; known: snn, seed"),
+    ({"histogram_range": (5.0, 1.0)}, "histogram_range: needs low < high, got [5.0, 1.0]"),
+    ({"histogram_range": (float("-inf"), 8.0)}, "histogram_range: must be finite, got [-inf, 8.0]"),
+])
+def test_a_setting_outside_its_limits_is_a_user_error_naming_it(changes, message):
+    with pytest.raises(UserError) as error:
+        TrainSettings(**changes).check()
+    assert str(error.value) == message
+
+
+def test_identity_is_every_setting_but_the_length_of_the_run():
+    identity = TrainSettings(steps=5).identity()
+    assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps"}
+    assert identity == TrainSettings(steps=9).identity() != TrainSettings(seed=1).identity()
+    assert identity["histogram_range"] == [-4.0, 8.0]  # JSON-ready, as run.json stores it
