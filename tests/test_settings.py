@@ -78,12 +78,24 @@ def test_shared_settings_are_the_same_field_in_training_and_extraction():
             assert (spec.default, dict(spec.metadata)) == (train[spec.name].default, dict(train[spec.name].metadata))
 
 
+def _other_value(spec):
+    """A valid value of setting ``spec`` other than its default."""
+    value, choices = spec.default, spec.metadata["choices"]
+    if isinstance(value, bool):
+        return not value
+    if choices:
+        return next(choice for choice in choices if choice != value)
+    if isinstance(value, tuple):
+        return [2 * v for v in value]
+    return value + 1 if isinstance(value, int) else value / 2
+
+
 def _changed_config():
     """The default config with every training and extraction setting set to another valid value."""
     config = dict(CONFIG)
-    config.update(steps=7, batch_size=3, learning_rate=0.25, lr_weight_decay=True, dropout=0.5, lrelu_slope=0.01,
-                  log_every=2, eval_every=3, stats_every=4, histogram_every=5, image_every=6, checkpoint_every=8,
-                  probe_size=9, precision="bfloat16", histogram_range=[-1.5, 2], histogram_bins=11, probe_images=12)
+    config.update({spec.name: _other_value(spec) for _, spec, _ in _config_fields()})
+    for cls in SETTINGS:
+        from_config(cls, config).check()
     return config
 
 
