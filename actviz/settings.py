@@ -107,6 +107,8 @@ class TrainSettings(Settings):
     batch_size: int = setting(64, "images per training batch", aliases=("--batch_size",), minimum=1, hparam=True)
     learning_rate: float = setting(1e-3, "Adam learning rate", aliases=("--learning_rate",), exclusiveMinimum=0,
                                    hparam=True)
+    clip_norm: float = setting(20.0, "clip the gradients' global norm at this value (the old project's 20)",
+                               exclusiveMinimum=0, hparam=True)
     lr_weight_decay: bool = setting(False, "halve the learning rate every 10,000 steps",
                                     aliases=("--lr_weight_decay",), hparam=True)
     dropout: float = setting(0.05, "dropout rate of the snn recipe after its dense layers (AlphaDropout for SELU)",

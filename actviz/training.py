@@ -131,8 +131,7 @@ class TrainingRun:
         self.model = build_model(self.train_images.shape[1:], self.info["num_classes"], self.activation,
                                  settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
         self.layers_model = layer_outputs_model(self.model)
-        # Clipping the global gradient norm at 20 as the old project did.
-        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=20.0)
+        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=settings.clip_norm)
         self.optimizer.build(self.model.trainable_variables)
 
     def _compile_steps(self):
