@@ -72,11 +72,13 @@ def bare_loop(images, labels, steps, precision="float32"):
     import tensorflow as tf
 
     from actviz.model import build_model, input_statistics
+    from actviz.settings import TrainSettings
 
     keras.utils.set_random_seed(0)
     mean, std = input_statistics(images)
     model = build_model(images.shape[1:], CLASSES, "relu", "snn", 0.05, 0.2, mean, std, precision)
-    optimizer = keras.optimizers.Adam(1e-3, global_clipnorm=20.0)
+    defaults = TrainSettings()
+    optimizer = keras.optimizers.Adam(defaults.learning_rate, global_clipnorm=defaults.clip_norm)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     batches = iter(tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(len(images), seed=0)
                    .repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
