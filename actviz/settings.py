@@ -60,7 +60,7 @@ def _increasing_pair(value):
 
 @dataclass(frozen=True)
 class Settings:
-    """Base of the settings classes: checking, and their command-line form."""
+    """Base of the settings classes: checking against the fields' limits, and their JSON form."""
 
     def check(self):
         """Raise ``UserError`` naming the first setting whose value is outside its choices or limits."""
