@@ -29,7 +29,7 @@ test: $(STAMP)
 
 ## test-fast: the unit tests only (no workflow runs, no system programs), under a minute
 test-fast: $(STAMP)
-	python -m pytest -n auto -m "not e2e and not system"
+	python -m pytest -n auto --dist loadfile -m "not e2e and not system"
 
 ## lint: snakemake --lint
 lint: $(STAMP)

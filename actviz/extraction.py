@@ -9,12 +9,11 @@ from tqdm import tqdm
 from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.errors import UserError
 from actviz.formats import read_info, split_batches
-from actviz.runs import configure_threads, float32_layer_outputs, latest_checkpoint, package_versions, read_run
+from actviz.runs import configure_threads, float32_layer_outputs, package_versions, read_run, restore_model
 from actviz.stats import LayerStatistics
 
 STATS_COLUMNS = ("dataset", "recipe", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
-                 "min", "max", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction",
-                 "below_range", "above_range")
+                 "min", "max", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
 
 
 def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, settings, batch_size=250, threads=None,
@@ -22,9 +21,9 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, setti
     """Write the activations of the first ``settings.probe_images`` test images to ``out_path`` (HDF5).
 
     One float32 dataset per layer, [N, ...layer shape], written batch by batch so memory stays
-    flat. Per-layer statistics (mean, std, min, max, zero fraction, a histogram over
-    ``settings.histogram_range``, shared by all runs) go to ``stats_path`` (JSON) and
-    ``stats_csv_path``. Returns the statistics dict.
+    flat. Per-layer statistics (mean, std, min, max, zero, negative, saturated and dead fractions)
+    go to ``stats_path`` (JSON) and ``stats_csv_path``; the report draws the histograms from the
+    activations, on ranges shared by every run. Returns the statistics dict.
     """
     settings.check()
     run = read_run(checkpoint_dir)
@@ -36,13 +35,14 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, setti
                         f"probe_images={settings.probe_images}")
     if threads:
         configure_threads(threads)
-    layers_model, latest, step = _restore(run, info, checkpoint_dir)
     from actviz.activations import ACTIVATIONS
-    from actviz.model import LAYER_NAMES
+    from actviz.model import layer_outputs_model, recorded_layer_names
+
+    model, run, latest, step = restore_model(checkpoint_dir, info)
+    layers_model, layer_names = layer_outputs_model(model), recorded_layer_names(model)
 
     saturation = ACTIVATIONS[run["activation"]].saturation
-    stats = {name: LayerStatistics(settings.histogram_range, settings.histogram_bins, saturation)
-             for name in LAYER_NAMES}
+    stats = {name: LayerStatistics(saturation=saturation) for name in layer_names}  # in the model's order
     attrs = {"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
              "step": step, "checkpoint": latest}
     correct = _write_activations(h5_path, out_path, float32_layer_outputs(layers_model), stats, attrs,
@@ -51,41 +51,22 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, setti
         **{k: attrs[k] for k in ("dataset", "recipe", "activation", "seed", "step")},
         "probe_images": settings.probe_images, "probe_accuracy": correct / settings.probe_images,
         "layers": {name: {"shape": [int(d) for d in output.shape[1:]], **stats[name].result()}
-                   for name, output in zip(LAYER_NAMES, layers_model.outputs)},
+                   for name, output in zip(layer_names, layers_model.outputs)},
+        "layer_order": layer_names,  # the model's, input to output (JSON objects come back sorted)
         "versions": package_versions(),
     }
     write_json(stats_path, result)
     write_csv(stats_csv_path, [
         {**{k: result[k] for k in ("dataset", "recipe", "activation", "seed", "step")}, "layer": name,
-         "units": int(np.prod(layer["shape"])), **layer, "below_range": layer["histogram"]["below"],
-         "above_range": layer["histogram"]["above"]}
+         "units": int(np.prod(layer["shape"])), **layer}
         for name, layer in result["layers"].items()], STATS_COLUMNS)
     return result
-
-
-def _restore(run, info, checkpoint_dir):
-    """The model of ``run`` (its run.json) with the newest checkpoint's weights: (layer outputs model, path, step)."""
-    import tensorflow as tf
-
-    from actviz.model import build_model, layer_outputs_model
-
-    # The input standardisation training used, recorded with its checkpoint.
-    model = build_model(tuple(info["image_shape"]), info["num_classes"], run["activation"], run["recipe"],
-                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
-                        run.get("precision", "float32"))
-    latest, step = latest_checkpoint(checkpoint_dir)
-    if latest is None:
-        raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
-    return layer_outputs_model(model), latest, step
 
 
 def _write_activations(h5_path, out_path, predict, stats, attrs, probe_images, image_shape, batch_size, progress):
     """Run ``predict`` over the first ``probe_images`` test images batch by batch; write every layer's
     float32 outputs and the probe images, labels and predictions to ``out_path``; feed ``stats``.
     Returns how many images were classified correctly."""
-    from actviz.model import LAYER_NAMES
-
     correct = 0
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
         group = f.create_group("activations")
@@ -103,7 +84,7 @@ def _write_activations(h5_path, out_path, predict, stats, attrs, probe_images, i
                                                 mininterval=1 if sys.stderr.isatty() else 15)):
             outputs = [o.numpy() for o in predict(images)]
             end = begin + len(images)
-            for name, values in zip(LAYER_NAMES, outputs):
+            for name, values in zip(stats, outputs):
                 if name not in group:
                     group.create_dataset(name, shape=(probe_images, *values.shape[1:]), dtype="float32",
                                          chunks=(chunk, *values.shape[1:]),

@@ -8,7 +8,7 @@ import numpy as np
 from actviz.activations import ACTIVATIONS, check_activation
 from actviz.recipes import PRECISIONS, RECIPES, check_precision, check_recipe
 
-# Every layer whose output (after its activation) the pipeline records, input to output.
+# The CNN's recorded layers, input to output (``recorded_layer_names`` reads them off any model).
 LAYER_NAMES = ("conv1", "conv2", "conv3", "dense1", "dense2", "logits")
 
 
@@ -96,6 +96,14 @@ def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05
     return keras.Model(inputs, logits, name=f"cnn_{recipe}_{activation}")
 
 
+def recorded_layer_names(model):
+    """The layers whose outputs (after the activation) the pipeline records: every conv and dense
+    layer of ``model``, input to output."""
+    return [layer.name for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+
+
 def layer_outputs_model(model):
-    """A model sharing ``model``'s weights that returns every recorded layer's output."""
-    return keras.Model(model.input, [model.get_layer(name).output for name in LAYER_NAMES])
+    """A model sharing ``model``'s weights that returns every recorded layer's output, in that order
+    (its ``output_names``)."""
+    names = recorded_layer_names(model)
+    return keras.Model(model.input, [model.get_layer(name).output for name in names], name=f"{model.name}_layers")

@@ -98,7 +98,12 @@ class TensorBoardPictures:
         if kind == "histogram":
             ax.set_title(f"{layer}: histogram")
             patch = draw_histogram(ax, counts, edges)
-            return fig, lambda counts, edges, _: patch.set_data(_fractions(counts), edges)
+
+            def redraw(counts, edges, _example):
+                patch.set_data(_fractions(counts), edges)
+                ax.set_xlim(edges[0], edges[-1])  # the step's own range when histogram_range is auto
+
+            return fig, redraw
         ax.set_title(f"{layer}: activations of one example")
         image = draw_grid(ax, example)
 
@@ -171,15 +176,24 @@ def draw_overlaid_histograms(ax, histograms, edges):
     ax.legend(fontsize=8)
 
 
-def draw_heatmap(ax, steps, edges, counts, norm):
-    """A histogram over time: ``counts`` [steps, bins] as colour (``norm``), steps on x, values on y."""
-    steps = np.asarray(steps, dtype=np.float64)
-    # Column boundaries half-way between the recorded steps.
-    middle = (steps[1:] + steps[:-1]) / 2 if len(steps) > 1 else np.array([])
-    first = steps[0] - (middle[0] - steps[0] if len(middle) else 0.5)
-    last = steps[-1] + (steps[-1] - middle[-1] if len(middle) else 0.5)
-    x = np.concatenate([[first], middle, [last]])
-    image = ax.pcolormesh(x, edges, np.asarray(counts, dtype=np.float64).T, norm=norm, cmap="magma",
-                          shading="flat")
+def draw_percentile_bands(ax, steps, percentiles, color):
+    """A layer's percentiles over training: the 1-99% and 5-95% bands and the median, on ``steps``."""
+    ax.fill_between(steps, percentiles["p1"], percentiles["p99"], color=color, alpha=0.2, linewidth=0,
+                    label="1–99%")
+    ax.fill_between(steps, percentiles["p5"], percentiles["p95"], color=color, alpha=0.45, linewidth=0,
+                    label="5–95%")
+    ax.plot(steps, percentiles["p50"], color=color, linewidth=1.6, marker=".", markersize=4, label="median")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
     ax.set_xlabel("training step")
+    ax.grid(True, alpha=0.3)
+
+
+def draw_class_accuracy(ax, accuracy, activations, classes):
+    """A heat map of per-class accuracy [activations, classes], each cell labelled in %."""
+    image = ax.imshow(accuracy, cmap="RdYlGn", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(np.arange(len(activations)), activations, fontsize=9)
+    for (row, column), value in np.ndenumerate(accuracy):
+        if np.isfinite(value):
+            ax.text(column, row, f"{100 * value:.0f}", ha="center", va="center", fontsize=7)
     return image

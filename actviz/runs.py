@@ -74,6 +74,29 @@ def start_run_dirs(checkpoint_dir, log_dir, identity, steps, log=print):
     write_json(checkpoint_dir / RUN_FILE, identity)
 
 
+def restore_model(checkpoint_dir, info):
+    """The model a run trained (its run.json) for data described by ``info`` (``formats.read_info``),
+    with the newest checkpoint's weights: ``(model, run, checkpoint path, step)``."""
+    import tensorflow as tf
+
+    from actviz.model import build_model
+
+    run = read_run(checkpoint_dir)
+    if [*info["image_shape"]] != run.get("image_shape", info["image_shape"]) or \
+            info["num_classes"] != run.get("num_classes", info["num_classes"]):
+        raise UserError(f"{checkpoint_dir} was trained on {run['image_shape']} images of {run['num_classes']} "
+                        f"classes; this dataset has {info['image_shape']} images of {info['num_classes']}")
+    latest, step = latest_checkpoint(checkpoint_dir)
+    if latest is None:
+        raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
+    # The input standardisation training used, recorded with its checkpoint.
+    model = build_model(tuple(info["image_shape"]), info["num_classes"], run["activation"], run["recipe"],
+                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
+                        run.get("precision", "float32"))
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
+    return model, run, latest, step
+
+
 def float32_layer_outputs(layers_model):
     """A tf.function giving every output of ``layers_model`` in float32, whatever the layers compute in."""
     import tensorflow as tf

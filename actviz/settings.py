@@ -25,20 +25,21 @@ LIMITS = {  # JSON Schema keyword -> (test, words for the error)
 
 
 def setting(default, help, *, aliases=(), choices=None, metavar=None, per_run=False, hparam=False, check=None,
-            **limits):
+            parse=None, **limits):
     """A dataclass field that is a setting: its ``default`` and one line of ``help``.
 
     ``limits`` are JSON Schema keywords (``minimum=1``, ``exclusiveMaximum=1``) as in the schema;
     ``check(value)`` returns what is wrong with a value, or None; ``aliases`` are extra flags (the
     old project's spellings); ``per_run`` fields come from the run's name (recipe, seed), not from
-    a config key of the same name; ``hparam`` ones are TensorBoard's hyper-parameters of a run.
+    a config key of the same name; ``hparam`` ones are TensorBoard's hyper-parameters of a run;
+    ``parse(words)`` makes the value of an option that takes one or more words (e.g. "auto" or two numbers).
     """
     unknown = set(limits) - set(LIMITS)
     if unknown:
         raise TypeError(f"unknown limits {unknown}")
     return field(default=default, metadata={"help": help, "aliases": tuple(aliases), "choices": choices,
                                             "metavar": metavar, "per_run": per_run, "hparam": hparam, "check": check,
-                                            "limits": limits})
+                                            "parse": parse, "limits": limits})
 
 
 METAVARS = {int: "N", float: "X"}
@@ -49,7 +50,22 @@ def flag(name):
     return "--" + name.replace("_", "-")
 
 
-def _increasing_pair(value):
+def _parse_range(words):
+    """``["auto"]`` or two numbers, as the options give them."""
+    if words == ["auto"]:
+        return "auto"
+    try:
+        low, high = map(float, words)
+    except ValueError:
+        raise UserError(f"a range is 'auto' or two numbers LOW HIGH, got {' '.join(words)!r}") from None
+    return low, high
+
+
+def _range_problem(value):
+    if value == "auto":
+        return None
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return f"must be auto or [low, high], got {value!r}"
     low, high = value
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"must be finite, got [{low}, {high}]"
@@ -88,8 +104,9 @@ class Settings:
 
 # Shared by training and extraction: one definition each, a fresh field per class.
 def _histogram_range():
-    return setting((-4.0, 8.0), "value range of every activation histogram, shared by all runs so that they compare",
-                   metavar=("LOW", "HIGH"), check=_increasing_pair)
+    return setting("auto", "value range of the activation histograms, LOW HIGH, shared by every run and layer; auto: "
+                           "each layer's range from the runs' values in the report, each step's own in training",
+                   metavar=("auto|LOW", "HIGH"), parse=_parse_range, check=_range_problem)
 
 
 def _histogram_bins():
@@ -123,7 +140,7 @@ class TrainSettings(Settings):
     probe_size: int = setting(128, "test images whose activations the training summaries show", minimum=1)
     precision: str = setting("float32", "bfloat16: layers compute in bfloat16, logits and statistics in float32",
                              choices=tuple(PRECISIONS), hparam=True)
-    histogram_range: tuple[float, float] = _histogram_range()
+    histogram_range: str | tuple[float, float] = _histogram_range()
     histogram_bins: int = _histogram_bins()
 
     def identity(self):
@@ -139,7 +156,13 @@ class ExtractSettings(Settings):
 
     probe_images: int = setting(500, "test images (the first N, the same for every run) whose activations are "
                                      "extracted", minimum=1)
-    histogram_range: tuple[float, float] = _histogram_range()
+
+
+@dataclass(frozen=True)
+class ReportSettings(Settings):
+    """How the report draws what the runs left."""
+
+    histogram_range: str | tuple[float, float] = _histogram_range()
     histogram_bins: int = _histogram_bins()
 
 
@@ -151,7 +174,9 @@ def add_options(parser, settings_class, title="settings"):
         kind, meta = types[spec.name], spec.metadata
         also = f"; also {', '.join(meta['aliases'])}" if meta["aliases"] else ""
         options = {"dest": spec.name, "default": spec.default, "help": f"{meta['help']} (default: %(default)s{also})"}
-        if kind is bool:
+        if meta["parse"]:
+            options.update(nargs="+", metavar=meta["metavar"])
+        elif kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:
             item_types = typing.get_args(kind)
@@ -167,8 +192,13 @@ def add_options(parser, settings_class, title="settings"):
 
 def from_args(settings_class, args):
     """The ``settings_class`` instance that the parsed ``args`` describe (see ``add_options``)."""
-    values = {spec.name: getattr(args, spec.name) for spec in fields(settings_class)}
-    return settings_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    values = {}
+    for spec in fields(settings_class):
+        value = getattr(args, spec.name)
+        if isinstance(value, list):
+            value = spec.metadata["parse"](value) if spec.metadata["parse"] else tuple(value)
+        values[spec.name] = value
+    return settings_class(**values)
 
 
 def from_config(settings_class, config, **per_run):

@@ -14,27 +14,28 @@ class LayerStatistics:
     Mean and std are merged across batches with Chan's parallel algorithm in float64, so memory
     stays flat. Fractions: of values exactly zero, negative, saturated (below ``saturation[0]`` or
     above ``saturation[1]``; None where the activation has no such bound), and of units that were
-    exactly zero for every example (dead units). The histogram uses a fixed range shared by all runs.
+    exactly zero for every example and every position (dead units: a unit is the last axis, a conv
+    layer's channel or a dense layer's neuron). With a ``value_range`` (fixed before the values are
+    seen, e.g. shared by all runs), a histogram of ``bins`` bins over it too.
     """
 
-    def __init__(self, value_range, bins, saturation=(None, None)):
-        self.value_range = (float(value_range[0]), float(value_range[1]))
-        self.edges = np.linspace(*self.value_range, int(bins) + 1)
-        self.saturation = saturation
-        self.counts = np.zeros(int(bins), dtype=np.int64)
+    def __init__(self, value_range=None, bins=None, saturation=(None, None)):
+        self.value_range = None if value_range is None else (float(value_range[0]), float(value_range[1]))
+        self.bins, self.saturation = bins, saturation
+        self.counts = None if value_range is None else np.zeros(int(bins), dtype=np.int64)
         self.count = 0
         self.mean = 0.0
         self.m2 = 0.0
         self.min = np.inf
         self.max = -np.inf
         self.below = self.above = self.zeros = self.negative = self.saturated = 0
-        self.alive = None  # per unit: nonzero for some example
+        self.alive = None  # per unit (last axis): nonzero for some example at some position
 
     def update(self, values):
         values = np.asarray(values)
         if values.size == 0:
             return
-        alive = (values != 0).any(axis=0)
+        alive = (values != 0).reshape(-1, values.shape[-1]).any(axis=0)  # per channel / unit
         self.alive = alive if self.alive is None else self.alive | alive
         flat = values.astype(np.float64).ravel()
         n, mean = flat.size, flat.mean()
@@ -46,9 +47,6 @@ class LayerStatistics:
         self.count = total
         self.min = min(self.min, flat.min())
         self.max = max(self.max, flat.max())
-        low, high = self.value_range
-        self.below += int(np.count_nonzero(flat < low))
-        self.above += int(np.count_nonzero(flat > high))
         self.zeros += int(np.count_nonzero(flat == 0))
         self.negative += int(np.count_nonzero(flat < 0))
         sat_low, sat_high = self.saturation
@@ -56,11 +54,14 @@ class LayerStatistics:
             self.saturated += int(np.count_nonzero(flat < sat_low))
         if sat_high is not None:
             self.saturated += int(np.count_nonzero(flat > sat_high))
-        # Equal bins over a range take numpy's fast path: twice as fast as searching the edges.
-        self.counts += np.histogram(flat, bins=len(self.counts), range=self.value_range)[0]
+        if self.counts is not None:
+            histogram = histogram_counts(flat, self.value_range, self.bins)
+            self.counts += histogram["counts"]
+            self.below += histogram["below"]
+            self.above += histogram["above"]
 
     def result(self):
-        """A JSON-ready dict of the statistics (see the class docstring) and the histogram."""
+        """A JSON-ready dict of the statistics (see the class docstring) and the histogram, if kept."""
         if self.count == 0:
             raise ValueError("no values were seen")
         has_saturation = any(bound is not None for bound in self.saturation)
@@ -74,21 +75,34 @@ class LayerStatistics:
             "negative_fraction": self.negative / self.count,
             "saturated_fraction": self.saturated / self.count if has_saturation else None,
             "dead_fraction": float(1.0 - self.alive.mean()),
-            "histogram": {
-                "edges": [float(e) for e in self.edges],
-                "counts": [int(c) for c in self.counts],
-                "below": self.below,
-                "above": self.above,
-            },
+            **({} if self.counts is None else {"histogram": {
+                "edges": [float(e) for e in np.linspace(*self.value_range, self.bins + 1)],
+                "counts": [int(c) for c in self.counts], "below": self.below, "above": self.above}}),
         }
 
 
+def own_range(values):
+    """The range of ``values`` extended to include 0 (a layer's histogram then shows where 0 falls)."""
+    low, high = min(float(np.min(values)), 0.0), max(float(np.max(values)), 0.0)
+    return (low, high) if low < high else (low - 0.5, high + 0.5)
+
+
+def histogram_counts(values, value_range, bins):
+    """Counts of ``values`` in ``bins`` equal bins over ``value_range``, and how many fall below and above."""
+    flat = np.asarray(values).ravel()
+    low, high = value_range
+    # Equal bins over a range take numpy's fast path: twice as fast as searching the edges.
+    return {"counts": np.histogram(flat, bins=int(bins), range=(low, high))[0],
+            "below": int(np.count_nonzero(flat < low)), "above": int(np.count_nonzero(flat > high))}
+
+
 def layer_statistics(values, value_range, bins, saturation=(None, None), percentiles=False):
-    """Statistics of one array of activations [N, ...units] (see ``LayerStatistics``).
+    """Statistics of one array of activations [N, ...units] (see ``LayerStatistics``), with a histogram
+    over ``value_range``, or over the values' ``own_range`` when it is None.
 
     With ``percentiles``, also the 1st, 5th, 50th, 95th and 99th percentile as p1 ... p99.
     """
-    stats = LayerStatistics(value_range, bins, saturation)
+    stats = LayerStatistics(value_range or own_range(values), bins, saturation)
     stats.update(values)
     result = stats.result()
     if percentiles:

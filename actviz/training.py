@@ -21,6 +21,7 @@ import numpy as np
 from actviz.activations import ACTIVATIONS, check_activation
 from actviz.atomic import write_csv, write_json
 from actviz.errors import UserError
+from actviz.evaluation import Evaluator, in_batches
 from actviz.formats import read_info, read_split
 from actviz.runs import (
     configure_threads,
@@ -34,7 +35,6 @@ from actviz.stats import STAT_COLUMNS, layer_statistics
 from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
-EVAL_BATCH = 1000
 
 
 def learning_rate_schedule(settings):
@@ -117,12 +117,13 @@ class TrainingRun:
     def identity(self):
         """What a checkpoint of this run must have been trained under to be resumed (run.json)."""
         return {"dataset": self.info["name"], "checksums": self.info["checksums"], "activation": self.activation,
+                "image_shape": list(self.train_images.shape[1:]), "num_classes": self.info["num_classes"],
                 **self.settings.identity(), "input_mean": self.input_mean, "input_std": self.input_std}
 
     def _build_model(self):
         import keras
 
-        from actviz.model import build_model, input_statistics, layer_outputs_model
+        from actviz.model import build_model, input_statistics, layer_outputs_model, recorded_layer_names
 
         settings = self.settings
         mean, std = input_statistics(self.train_images)
@@ -131,6 +132,7 @@ class TrainingRun:
         self.model = build_model(self.train_images.shape[1:], self.info["num_classes"], self.activation,
                                  settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
         self.layers_model = layer_outputs_model(self.model)
+        self.layer_names = recorded_layer_names(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=settings.clip_norm)
         self.optimizer.build(self.model.trainable_variables)
 
@@ -153,13 +155,7 @@ class TrainingRun:
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             return tf.stack([loss, tf.reduce_mean(accuracy(logits, labels))])
 
-        @tf.function(reduce_retracing=True)
-        def eval_step(images, labels):
-            logits = model(images, training=False)
-            loss = loss_fn(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32)
-            return loss, tf.reduce_sum(tf.cast(accuracy(logits, labels), tf.int32))
-
-        self.train_step, self.eval_step = train_step, eval_step
+        self.train_step, self.evaluator = train_step, Evaluator(model)
         # Statistics in float32 whatever the precision of the layers.
         self.probe_outputs = float32_layer_outputs(self.layers_model)
         # Traced now, so that the first step of the loop is timed like every other.
@@ -184,14 +180,8 @@ class TrainingRun:
         return iter(dataset)
 
     def evaluate(self):
-        """(Loss, accuracy) on the whole test split."""
-        total_loss, total_correct = 0.0, 0
-        for begin in range(0, len(self.test_images), EVAL_BATCH):
-            loss, correct = self.eval_step(self.test_images[begin:begin + EVAL_BATCH],
-                                           self.test_labels[begin:begin + EVAL_BATCH])
-            total_loss += float(loss)
-            total_correct += int(correct)
-        return total_loss / len(self.test_images), total_correct / len(self.test_images)
+        """The model on the whole test split (``actviz.evaluation.Evaluation``)."""
+        return self.evaluator(in_batches(self.test_images, self.test_labels))
 
     def probe_layers(self):
         """Every recorded layer's float32 output on the probe batch, as numpy arrays."""
@@ -280,6 +270,7 @@ class Observer:
         self.run, self.progress, self.clock = run, progress, clock
         self.pictures = TensorBoardPictures()
         self.queue = SummaryQueue()
+        self.last_evaluation = None  # (step, Evaluation)
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self._contexts = ExitStack()
 
@@ -302,14 +293,27 @@ class Observer:
         self.evaluate(0)
 
     def evaluate(self, step):
-        """Loss and accuracy on the whole test split, logged and recorded."""
+        """Loss and accuracy on the whole test split, logged and recorded; the evaluation is kept."""
         import tensorflow as tf
 
         with self.clock("evaluation"):
-            test_loss, test_accuracy = self.run.evaluate()
+            self.last_evaluation = step, self.run.evaluate()
+            test_loss, test_accuracy = self.last_evaluation[1].loss, self.last_evaluation[1].accuracy
             tf.summary.scalar("loss/test", test_loss, step=step)
             tf.summary.scalar("accuracy/test", test_accuracy, step=step)
             self.progress.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
+
+    def final_evaluation(self, step):
+        """The evaluation at ``step``, the last one: logged and recorded unless it already was (a run
+        resumed at its end is evaluated again, for each image's result, but recorded once)."""
+        evaluations = self.progress.records["evaluations"]
+        if evaluations and evaluations[-1]["step"] == step:
+            if self.last_evaluation is None or self.last_evaluation[0] != step:
+                with self.clock("evaluation"):
+                    self.last_evaluation = step, self.run.evaluate()
+        else:
+            self.evaluate(step)
+        return self.last_evaluation[1]
 
     def training_scalars(self, step, losses, accuracies):
         """The mean loss and accuracy of the steps since the last call, and the learning rate; returns
@@ -326,20 +330,18 @@ class Observer:
 
     def observe_layers(self, step, stats, histograms, images):
         """Layer statistics, histograms and tfplot images of the probe batch, as due."""
-        from actviz.model import LAYER_NAMES
-
         with self.clock("probe"):
             outputs = self.run.probe_layers()
         with self.clock("summaries"):
-            for layer, values in zip(LAYER_NAMES, outputs):
+            for layer, values in zip(self.run.layer_names, outputs):
                 self.queue.submit(step, functools.partial(self._summarise, layer, stats, histograms, images),
                                   functools.partial(self._log_layer, step, layer, stats), values)
 
     def _summarise(self, layer, stats, histograms, images, values):
         """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures."""
         settings = self.run.settings
-        summary = layer_statistics(values, settings.histogram_range, settings.histogram_bins, self.run.saturation,
-                                   percentiles=stats)
+        fixed = None if settings.histogram_range == "auto" else settings.histogram_range  # None: the step's own
+        summary = layer_statistics(values, fixed, settings.histogram_bins, self.run.saturation, percentiles=stats)
         histogram = summary["histogram"]
         drawn = self.pictures(layer, histogram["counts"], histogram["edges"], values[0]) if images else None
         return summary, layer_summary(layer, summary, stats, histograms, drawn)
@@ -350,7 +352,8 @@ class Observer:
         summary, proto = result
         if stats:
             self.progress.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS})
-            self.progress.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"])
+            self.progress.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"],
+                              edges=summary["histogram"]["edges"])
         tf.summary.experimental.write_raw_pb(proto, step=step)
 
     def log_ready(self):
@@ -481,10 +484,10 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                 observer.log_ready()
             bar.update(1)
         bar.close()
-        final_step = finish(run, store, observer, diverged_at)
+        final_step, evaluation = finish(run, store, observer, diverged_at)
     elapsed = time.perf_counter() - started
     write_layer_tables(run, store.progress.records, stats_path, histograms_path)
-    metrics = final_metrics(run, store, final_step, diverged_at, elapsed, clock)
+    metrics = final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, clock)
     if diverged_at is None:
         observer.final_scalars(metrics)
     write_json(metrics_path, metrics)
@@ -493,15 +496,13 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
 
 def finish(run, store, observer, diverged_at):
     """After the loop: the final evaluation, every pending summary, the last checkpoint (never of a
-    diverged run). Returns the final step."""
+    diverged run). Returns the final step and evaluation (None for a diverged run)."""
     final_step = int(run.optimizer.iterations)
-    evaluations = store.progress.records["evaluations"]
-    if diverged_at is None and (not evaluations or evaluations[-1]["step"] != final_step):
-        observer.evaluate(final_step)
+    evaluation = observer.final_evaluation(final_step) if diverged_at is None else None
     observer.flush()
     store.save(final_step if diverged_at is None and store.latest_step() != final_step else None)
     observer.writer.flush()
-    return final_step
+    return final_step, evaluation
 
 
 def write_layer_tables(run, records, stats_path, histograms_path):
@@ -511,15 +512,15 @@ def write_layer_tables(run, records, stats_path, histograms_path):
              "seed": settings.seed}
     write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
                            for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
-    edges = np.linspace(*settings.histogram_range, settings.histogram_bins + 1)
-    write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": float(edges[i]),
-                                 "bin_high": float(edges[i + 1]), "count": count}
+    write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": r["edges"][i],
+                                 "bin_high": r["edges"][i + 1], "count": count}
                                 for r in records["histograms"] for i, count in enumerate(r["counts"])],
               (*ident, "step", "layer", "bin_low", "bin_high", "count"))
 
 
-def final_metrics(run, store, final_step, diverged_at, elapsed, clock):
-    """The run's metrics.json: identity, final test and train numbers, curves, timings, versions."""
+def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, clock):
+    """The run's metrics.json: identity, final test and train numbers (with each test image's result
+    and the confusion matrix), curves, timings, versions."""
     records, settings = store.progress.records, run.settings
     last_training = records["training"][-1] if records["training"] else {}
     final = records["evaluations"][-1] if diverged_at is None else {"test_loss": None, "test_accuracy": None}
@@ -539,6 +540,9 @@ def final_metrics(run, store, final_step, diverged_at, elapsed, clock):
         "test_loss": final["test_loss"],
         "test_accuracy": final["test_accuracy"],
         "test_size": len(run.test_images),
+        # The last evaluation image by image (None for a diverged run): per-class results, paired tests.
+        "final_evaluation": None if evaluation is None else {
+            "split": "test", "step": final_step, **evaluation.summary(run.info["num_classes"])},
         "evaluations": records["evaluations"],
         "training": records["training"],
         "checkpoint": store.manager.latest_checkpoint,

@@ -13,12 +13,11 @@ def stop(message):
 
 
 try:
-    from actviz.activations import ACTIVATIONS
+    from actviz.config import check_config
     from actviz.datasets import DATASETS
     from actviz.errors import UserError
     from actviz.own_data import find_own_dataset, own_dataset_files
-    from actviz.recipes import RECIPES
-    from actviz.settings import ExtractSettings, TrainSettings, command_line, from_config
+    from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, flag
 except ImportError as error:
     stop(f"{error}: install the project into the Python that runs Snakemake (`make`, or pip install -e .)")
 
@@ -41,49 +40,12 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
-def coerce_list_items(config, schema):
-    """Turn the strings that ``--config 'seeds=[0,1]'`` puts in lists into numbers.
-
-    Snakemake parses list values given on the command line with YAML's BaseLoader, which keeps
-    every item a string; convert items where the schema wants numbers or booleans.
-    """
-    import yaml
-
-    with open(schema) as f:
-        properties = yaml.safe_load(f)["properties"]
-    for key, value in config.items():
-        item_type = properties.get(key, {}).get("items", {}).get("type")
-        if isinstance(value, list) and item_type in ("integer", "number", "boolean"):
-            config[key] = [yaml.safe_load(v) if isinstance(v, str) else v for v in value]
-
-
 def validate_config(config, schema):
-    """Check ``config`` against ``schema`` (filling defaults), the settings' own checks and the
-    package's known names. Any problem stops the run with one line naming the key."""
-    coerce_list_items(config, schema)
+    """Check ``config`` (actviz.config.check_config); any problem stops the run with one line naming the key."""
     try:
-        validate(config, schema)
-    except WorkflowError as error:
-        cause = error.__context__  # the jsonschema ValidationError that validate() wrapped
-        if not hasattr(cause, "absolute_path"):
-            raise
-        key = "/".join(str(p) for p in cause.absolute_path)
-        stop(f"config: {key}: {cause.message}" if key else f"config: {cause.message}")
-    for settings in (TrainSettings, ExtractSettings):
-        try:
-            from_config(settings, config).check()
-        except UserError as error:
-            stop(f"config: {error}")
-    for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
-        unknown = [name for name in config[key] if name not in known]
-        if unknown:
-            stop(f"config: {key}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
-    for name in config["datasets"]:
-        if name not in DATASETS and find_own_dataset(name, config["datasets_dir"]) is None:
-            stop(
-                f"config: datasets: unknown {name!r}: not one of {', '.join(DATASETS)}, and "
-                f"{config['datasets_dir']}/{name}/ holds neither data.h5 nor data.hy + id.txt"
-            )
+        check_config(config, os.path.join(workflow.basedir, schema))
+    except UserError as error:
+        stop(str(error))
 
 
 def convert_source(wildcards):
@@ -123,6 +85,17 @@ def train_args(config):
 def extract_args(config):
     """The config's extraction settings as extract_activations.py's flags."""
     return command_line(ExtractSettings, config)
+
+
+def report_args(config):
+    """The config's report settings as report.py's flags."""
+    return command_line(ReportSettings, config)
+
+
+def named_options(files):
+    """``{name: path or paths}`` as options ``--name path ...`` (a script whose options are those names)."""
+    return " ".join(f"{flag(name)} {' '.join(map(shlex.quote, [paths] if isinstance(paths, str) else paths))}"
+                    for name, paths in files.items())
 
 
 def config_json(config):

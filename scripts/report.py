@@ -6,39 +6,32 @@ every file written is named on the command line:
 
     python scripts/report.py --metrics results/runs/*/*/*/*/metrics.json \\
         --training-stats results/runs/*/*/*/*/training_stats.csv \\
-        --training-histograms results/runs/*/*/*/*/training_histograms.csv \\
         --stats results/activations/*/*/*/*.stats.json --activations results/activations/*/*/*/*.h5 \\
         --datasets results/data/*.h5 --html report.html --accuracy-csv accuracy.csv \\
+        --comparisons-csv comparisons.csv --per-class-csv per_class.csv --confusion-csv confusion.csv \\
         --layer-stats-csv layer_stats.csv --training-stats-csv training_stats.csv \\
         --curves-csv learning_curves.csv --numbers-json report.json
 """
 
 import argparse
 import json
+from dataclasses import fields
 
 from actviz.errors import UserError, run_cli
 from actviz.report.render import ReportInputs, ReportOutputs, render_report
+from actviz.settings import ReportSettings, add_options, flag, from_args
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     inputs = parser.add_argument_group("what is read")
-    inputs.add_argument("--metrics", nargs="+", required=True, help="every run's metrics JSON")
-    inputs.add_argument("--stats", nargs="+", required=True, help="every run's layer statistics JSON")
-    inputs.add_argument("--activations", nargs="+", required=True, help="every run's activations HDF5")
-    inputs.add_argument("--training-stats", nargs="+", required=True,
-                        help="every run's layer statistics over training (training_stats.csv)")
-    inputs.add_argument("--training-histograms", nargs="+", required=True,
-                        help="every run's histograms over training (training_histograms.csv)")
-    inputs.add_argument("--datasets", nargs="+", required=True, help="the dataset HDF5 files")
+    for spec in fields(ReportInputs):
+        inputs.add_argument(flag(spec.name), nargs="+", required=True, help=spec.metadata["help"].replace("%", "%%"))
     inputs.add_argument("--config-json", default="{}", help="the workflow config as JSON, shown in the report")
+    add_options(parser, ReportSettings, "report settings (config.yaml's keys of the same names)")
     outputs = parser.add_argument_group("what is written")
-    outputs.add_argument("--html", required=True, help="the report")
-    outputs.add_argument("--accuracy-csv", required=True, help="test accuracy per dataset, recipe and activation")
-    outputs.add_argument("--layer-stats-csv", required=True, help="every run's layer statistics after training")
-    outputs.add_argument("--training-stats-csv", required=True, help="every run's layer statistics over training")
-    outputs.add_argument("--curves-csv", required=True, help="every run's learning curves")
-    outputs.add_argument("--numbers-json", required=True, help="every number of the report, with the summary")
+    for spec in fields(ReportOutputs):
+        outputs.add_argument(flag(spec.name), required=True, help=spec.metadata["help"].replace("%", "%%"))
     return parser.parse_args(argv)
 
 
@@ -48,11 +41,10 @@ def main(argv=None):
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
         raise UserError(f"--config-json is not JSON ({error})") from None
-    inputs = ReportInputs(args.metrics, args.stats, args.activations, args.training_stats, args.training_histograms,
-                          args.datasets)
-    outputs = ReportOutputs(args.html, args.accuracy_csv, args.layer_stats_csv, args.training_stats_csv,
-                            args.curves_csv, args.numbers_json)
-    render_report(inputs, config, outputs)
+    settings = from_args(ReportSettings, args).check()
+    inputs = ReportInputs(**{spec.name: getattr(args, spec.name) for spec in fields(ReportInputs)})
+    outputs = ReportOutputs(**{spec.name: getattr(args, spec.name) for spec in fields(ReportOutputs)})
+    render_report(inputs, settings, config, outputs)
     print(f"report written to {args.html}")
 
 

@@ -1,4 +1,5 @@
-"""The HTML report from fabricated runs (no TensorFlow): tables, figures, escaping, exports."""
+"""The HTML report from fabricated runs (no TensorFlow): tables, figures, escaping, exports, what the
+summary may claim, diverged runs, layer order."""
 
 import csv
 import json
@@ -10,17 +11,20 @@ import pytest
 
 from actviz.atomic import write_json
 from actviz.errors import UserError
+from actviz.evaluation import pack_bits
 from actviz.formats import write_dataset_h5
-from actviz.model import LAYER_NAMES
 from actviz.report.numbers import config_hash
 from actviz.report.render import ReportInputs, ReportOutputs, render_report
-from actviz.stats import STAT_COLUMNS, layer_statistics
+from actviz.settings import ReportSettings
+from actviz.stats import STAT_COLUMNS, LayerStatistics
 
-SHAPES = {"conv1": (14, 14, 32), "conv2": (7, 7, 64), "conv3": (4, 4, 128), "dense1": (160,),
-          "dense2": (40,), "logits": (10,)}
-ACCURACY = {("snn", "relu", 0): 0.80, ("snn", "relu", 1): 0.84, ("snn", "selu", 0): 0.86, ("snn", "selu", 1): 0.90,
+SHAPES = {"conv1": (14, 14, 32), "dense1": (160,), "dense2": (40,), "logits": (10,)}  # enough layers, quick to draw
+LAYER_NAMES = list(SHAPES)
+ACCURACY = {("snn", "relu", 0): 0.80, ("snn", "relu", 1): 0.84, ("snn", "selu", 0): 0.86, ("snn", "selu", 1): 0.88,
             ("seed", "relu", 0): 0.70, ("seed", "selu", 0): 0.75}
 STEPS = (0, 50, 100)
+TEST_IMAGES = 200
+CLASSES = list("abcdefghij")
 VERSIONS = {"python": "3.11.7", "tensorflow": "2.21.0", "numpy": "2.4.6"}
 OTHER_VERSIONS = {("seed", "selu", 0): {**VERSIONS, "tensorflow": "2.20.0"}}  # trained under another TensorFlow
 
@@ -32,54 +36,71 @@ def _write_csv(path, rows):
         writer.writerows(rows)
 
 
-def _fake_runs(folder, dataset="Fake<b>", accuracy=ACCURACY):
+def _final_evaluation(accuracy, rng):
+    """Each of the test images right or wrong (``accuracy`` of them right), and a confusion matrix."""
+    labels = np.arange(TEST_IMAGES) % len(CLASSES)
+    correct = rng.permutation(np.arange(TEST_IMAGES) < round(accuracy * TEST_IMAGES))
+    predictions = np.where(correct, labels, (labels + 1) % len(CLASSES))
+    confusion = np.zeros((len(CLASSES), len(CLASSES)), int)
+    np.add.at(confusion, (labels, predictions), 1)
+    return {"split": "test", "images": TEST_IMAGES, "correct": pack_bits(correct), "confusion": confusion.tolist()}
+
+
+def _fake_runs(folder, dataset="Fake<b>", accuracy=ACCURACY, shapes=SHAPES):
     """Every file of the runs in ``accuracy`` (default: all), with SELU's dense2 at mean 0.01 / std 1.02
     after training."""
     rng = np.random.default_rng(0)
-    files = {k: [] for k in ("metrics", "stats", "activations", "training_stats", "training_histograms")}
-    for (recipe, activation, seed), accuracy in accuracy.items():
+    last_hidden = list(shapes)[-2]
+    files = {k: [] for k in ("metrics", "stats", "activations", "training_stats")}
+    for (recipe, activation, seed), value in accuracy.items():
         stem = folder / f"{recipe}-{activation}{seed}"
         ident = {"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed}
         write_json(f"{stem}.metrics.json", {
-            **ident, "final_step": 100, "test_accuracy": accuracy, "train_loss": 0.5, "train_seconds": 1.0,
-            "images_per_second": 10.0, "versions": OTHER_VERSIONS.get((recipe, activation, seed), VERSIONS),
-            "evaluations": [{"step": s, "test_loss": 1.0 - s / 200, "test_accuracy": accuracy * s / 100}
-                            for s in STEPS],
+            **ident, "final_step": 100, "test_accuracy": value, "test_size": TEST_IMAGES, "train_loss": 0.5,
+            "train_seconds": 1.0, "images_per_second": 10.0,
+            "versions": OTHER_VERSIONS.get((recipe, activation, seed), VERSIONS),
+            "final_evaluation": _final_evaluation(value, rng),
+            "evaluations": [{"step": s, "test_loss": 1.0 - s / 200, "test_accuracy": value * s / 100} for s in STEPS],
             "training": [{"step": s, "train_loss": 1.0 / s, "train_accuracy": 0.5} for s in (50, 100)]})
-        layers, stats_rows, histogram_rows = {}, [], []
+        layers, stats_rows = {}, []
         with h5py.File(f"{stem}.h5", "w") as f:
             f.attrs.update(ident)
-            for layer, shape in SHAPES.items():
+            for layer, shape in shapes.items():
                 values = rng.normal(size=(5, *shape)).astype(np.float32)
                 f.create_dataset(f"activations/{layer}", data=values)
-                layers[layer] = {"shape": list(shape), **layer_statistics(values, (-4, 8), 12)}
+                statistics = LayerStatistics()
+                statistics.update(values)
+                layers[layer] = {"shape": list(shape), **statistics.result()}
                 for step in STEPS:
-                    mean, std = (0.01, 1.02) if activation == "selu" and step == 100 else (0.5, 2.0)
+                    mean, std = (0.01, 1.02) if (activation, step, layer) == ("selu", 100, last_hidden) else (0.5, 2.0)
                     stats_rows.append({**ident, "step": step, "layer": layer, **{k: 0.1 for k in STAT_COLUMNS},
-                                       "mean": mean, "std": std, "saturated_fraction": ""})
-                    histogram_rows += [{**ident, "step": step, "layer": layer, "bin_low": -4 + i,
-                                        "bin_high": -3 + i, "count": int(rng.integers(0, 50))} for i in range(12)]
-        write_json(f"{stem}.stats.json", {**ident, "step": 100, "probe_images": 5, "layers": layers})
+                                       "mean": mean, "std": std, "p1": -2.0, "p99": 3.0, "saturated_fraction": ""})
+        write_json(f"{stem}.stats.json", {**ident, "step": 100, "probe_images": 5, "layers": layers,
+                                          "layer_order": list(shapes)})
         _write_csv(f"{stem}.training_stats.csv", stats_rows)
-        _write_csv(f"{stem}.training_histograms.csv", histogram_rows)
         for key, suffix in (("metrics", ".metrics.json"), ("stats", ".stats.json"), ("activations", ".h5"),
-                            ("training_stats", ".training_stats.csv"),
-                            ("training_histograms", ".training_histograms.csv")):
+                            ("training_stats", ".training_stats.csv")):
             files[key].append(f"{stem}{suffix}")
     write_dataset_h5(folder / "data.h5", {s: (np.zeros((2, 28, 28, 1), np.uint8), np.zeros(2)) for s in
                                           ("train", "test")},
-                     {"name": dataset, "classes": list("abcdefghij"), "num_classes": 10, "license": "MIT",
+                     {"name": dataset, "classes": CLASSES, "num_classes": 10, "license": "MIT",
                       "description": "fake", "checksums": {"file.gz": "content sha256:abc"}})
     return files
 
 
-def _render(folder, files, config, **changes):
+def _render(folder, files, config, settings=ReportSettings(), **changes):
     files = {**files, **changes}
     tables = folder / "tables"
-    return render_report(ReportInputs(datasets=[folder / "data.h5"], **files), config,
-                         ReportOutputs(folder / "report.html", tables / "accuracy.csv", tables / "layer_stats.csv",
+    return render_report(ReportInputs(datasets=[folder / "data.h5"], **files), settings, config,
+                         ReportOutputs(folder / "report.html", tables / "accuracy.csv", tables / "comparisons.csv",
+                                       tables / "per_class.csv", tables / "confusion.csv", tables / "layer_stats.csv",
                                        tables / "training_stats.csv", tables / "learning_curves.csv",
                                        tables / "report.json"))
+
+
+def _table(folder, name):
+    with open(folder / "tables" / name) as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +115,8 @@ def report(tmp_path_factory):
 
 def test_report_is_self_contained_with_every_figure(report):
     _, _, html = report
-    # learning curves + per recipe: depth profile + per layer: histograms/grids and heatmap
-    assert html.count('src="data:image/png;base64,') == 1 + 2 * (1 + 2 * len(LAYER_NAMES))
+    # learning curves + per recipe: per-class accuracy, depth profile, per layer: histograms/grids and percentiles
+    assert html.count('src="data:image/png;base64,') == 1 + 2 * (2 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
     for recipe in ("snn", "seed"):
         for layer in LAYER_NAMES:
@@ -108,26 +129,58 @@ def test_report_escapes_html_in_names_and_config(report):
     assert "Fake<b>" not in html and "Fake&lt;b&gt;" in html
 
 
-def test_accuracy_is_mean_and_std_over_seeds_with_the_best_marked(report):
+def test_accuracy_has_its_interval_and_no_best_mark_without_support(report):
     folder, config, html = report
-    with open(folder / "tables" / "accuracy.csv") as f:
-        rows = {(r["recipe"], r["activation"]): r for r in csv.DictReader(f)}
+    rows = {(r["recipe"], r["activation"]): r for r in _table(folder, "accuracy.csv")}
     assert list(rows) == [("snn", "selu"), ("snn", "relu"), ("seed", "selu"), ("seed", "relu")]  # config order
-    assert float(rows["snn", "selu"]["test_accuracy_mean"]) == pytest.approx(0.88)
-    assert float(rows["snn", "selu"]["test_accuracy_std"]) == pytest.approx(0.02)
-    assert rows["snn", "relu"]["test_accuracy_per_seed"] == "0.8;0.84"
-    assert re.search(r'class="best">\s*<td class="name">snn</td>\s*<td class="name">selu \(best\)', html)
-    assert "0.8800 ± 0.0200" in html and "seed 1: 0.9000" in html
+    snn_relu, seed_relu = rows["snn", "relu"], rows["seed", "relu"]
+    assert float(snn_relu["test_accuracy_mean"]) == pytest.approx(0.82)
+    assert float(snn_relu["test_accuracy_std"]) == pytest.approx(0.0283, abs=1e-4)  # sample std, ddof 1
+    assert snn_relu["interval"] == "t over 2 seeds" and snn_relu["test_accuracy_per_seed"] == "0.8;0.84"
+    assert float(snn_relu["ci_low"]) < 0.7 and float(snn_relu["ci_high"]) > 0.94  # t(1) is wide
+    assert seed_relu["interval"] == "Wilson, 200 test images" and seed_relu["test_accuracy_std"] == ""
+    assert float(seed_relu["ci_low"]) == pytest.approx(0.633, abs=1e-3)
+    assert "(best" not in html and 'class="best"' not in html
+    assert "0.8200" in html and "seed 1: 0.8400" in html
 
 
-def test_summary_names_the_best_run_and_the_activation_closest_to_0_and_1(report):
+def test_every_pair_of_activations_is_compared_with_its_interval_and_test(report):
+    folder, _, html = report
+    comparisons = {(c["recipe"], c["activation_a"], c["activation_b"]): c for c in _table(folder, "comparisons.csv")}
+    snn = comparisons["snn", "selu", "relu"]
+    assert snn["method"] == "paired t over 2 seeds" and snn["seeds"] == "0;1"
+    assert float(snn["difference"]) == pytest.approx(0.05) and snn["distinguishable"] == "False"
+    seed = comparisons["seed", "selu", "relu"]
+    assert seed["method"] == "exact McNemar, 200 test images"
+    assert int(seed["only_a"]) - int(seed["only_b"]) == round(0.05 * TEST_IMAGES)
+    assert "Which differences are real: snn" in html and "within noise" in html
+
+
+def test_summary_says_when_activations_are_not_distinguishable_and_where_layers_sit(report):
     folder, _, html = report
     summary = json.loads((folder / "tables" / "report.json").read_text())["summary"]["Fake<b>"]
-    assert summary[0].startswith("Best test accuracy on Fake<b>: selu with the snn recipe, 0.8800 ± 0.0200 over 2")
-    assert "At dense2, the last hidden layer, selu (snn) stays closest to mean 0 and std 1" in summary[1]
-    assert "(mean 0.01, std 1.02)" in summary[1]
-    assert any(s.startswith("SELU (snn) at dense2: mean 0.50, std 2.00 at initialisation; 0.01, 1.02") for s in summary)
-    assert "selu (snn) stays closest" in html
+    assert summary[0].startswith("snn: selu and relu are not distinguishable at this budget (2 seeds, 100 steps, "
+                                 "200 test images): selu − relu = +5.0 points (95% CI")
+    assert summary[1].startswith("seed: selu and relu are not distinguishable at this budget (1 seed, 100 steps,")
+    assert summary[2].startswith("With one seed, a difference beyond noise is one between these trained networks")
+    assert summary[3] == ("After training, dense2 (the last hidden layer) is near mean 0 and std 1 (mean within ±0.1 "
+                          "and variance within 0.8–1.5, the domain of SELU's fixed-point theorem) for: selu (snn) "
+                          "mean 0.01, std 1.02; selu (seed) mean 0.01, std 1.02.")
+    assert any(s.startswith("SELU (snn): at initialisation inside the domain at no hidden layer") for s in summary)
+    assert "not distinguishable at this budget" in html
+
+
+def test_per_class_accuracy_and_confusion_are_drawn_and_exported(report):
+    folder, _, html = report
+    per_class = _table(folder, "per_class.csv")
+    assert len(per_class) == 4 * len(CLASSES)  # 4 (recipe, activation) x 10 classes
+    snn_relu = [r for r in per_class if (r["recipe"], r["activation"]) == ("snn", "relu")]
+    assert np.mean([float(r["accuracy_mean"]) for r in snn_relu]) == pytest.approx(0.82)  # classes of equal size
+    confusion = _table(folder, "confusion.csv")
+    assert len(confusion) == 4 * len(CLASSES) ** 2
+    assert sum(float(r["images_mean"]) for r in confusion if r["activation"] == "relu" and r["recipe"] == "seed") == \
+        TEST_IMAGES
+    assert html.count("accuracy per class") == 2
 
 
 def test_every_number_is_exported_and_the_config_hash_shown(report):
@@ -136,21 +189,53 @@ def test_every_number_is_exported_and_the_config_hash_shown(report):
     assert numbers["config_hash"] == config_hash(config) and config_hash(config) in html
     assert len(numbers["layers"]) == len(ACCURACY) * len(LAYER_NAMES)
     assert len(numbers["histograms"]) == len(ACCURACY) * len(LAYER_NAMES)
-    with open(folder / "tables" / "layer_stats.csv") as f:
-        rows = list(csv.DictReader(f))
+    assert len(numbers["comparisons"]) == 2 and len(numbers["per_class"]) == 4 * len(CLASSES)
+    rows = _table(folder, "layer_stats.csv")
     wanted = ("snn", "selu", "0", "conv1")
     row = next(r for r in rows if (r["recipe"], r["activation"], r["seed"], r["layer"]) == wanted)
     stats = json.loads((folder / "snn-selu0.stats.json").read_text())["layers"]["conv1"]
     assert float(row["mean"]) == pytest.approx(stats["mean"])
-    with open(folder / "tables" / "learning_curves.csv") as f:
-        curves = list(csv.DictReader(f))
-    assert len(curves) == len(ACCURACY) * len(STEPS)
-    with open(folder / "tables" / "training_stats.csv") as f:
-        assert len(list(csv.DictReader(f))) == len(ACCURACY) * len(STEPS) * len(LAYER_NAMES)
+    assert len(_table(folder, "learning_curves.csv")) == len(ACCURACY) * len(STEPS)
+    assert len(_table(folder, "training_stats.csv")) == len(ACCURACY) * len(STEPS) * len(LAYER_NAMES)
     assert "content sha256:abc" in html
     depth = numbers["depth_profiles"]["Fake<b>/snn"]
     selu_trained = next(r for r in depth if (r["activation"], r["when"]) == ("selu", "trained"))
-    assert (selu_trained["mean_4"], selu_trained["std_4"]) == (0.01, 1.02)
+    assert (selu_trained["mean_2"], selu_trained["std_2"], selu_trained["seeds"]) == (0.01, 1.02, 2)
+
+
+def test_histogram_ranges_are_per_layer_from_the_runs_values_unless_fixed(report, tmp_path):
+    folder, _, _ = report
+    numbers = json.loads((folder / "tables" / "report.json").read_text())
+    ranges = numbers["histogram_ranges"]
+    with h5py.File(folder / "snn-relu0.h5") as f:
+        conv1 = f["activations/conv1"][:]
+    low, high = ranges["Fake<b>/conv1"]
+    assert low < np.quantile(conv1, 0.01) and high > np.quantile(conv1, 0.99)  # 0.5-99.5% of every run inside
+    assert low > conv1.min() or high < conv1.max()  # robust: the extremes may fall outside ...
+    outside = [float(r["outside_range_fraction"]) for r in _table(folder, "layer_stats.csv")]
+    assert 0 < max(outside) <= 0.01  # ... and the share outside is shown, at most 1% of any run
+    histogram = numbers["histograms"]["Fake<b>/snn/relu/0/conv1"]
+    assert sum(histogram["counts"]) + histogram["below"] + histogram["above"] == conv1.size
+    files = _fake_runs(tmp_path, accuracy={("snn", "relu", 0): 0.8})
+    _render(tmp_path, files, {}, ReportSettings(histogram_range=(-1.0, 1.0), histogram_bins=4))
+    fixed = json.loads((tmp_path / "tables" / "report.json").read_text())
+    assert fixed["histogram_ranges"]["Fake<b>/dense2"] == [-1.0, 1.0]
+    assert fixed["histograms"]["Fake<b>/snn/relu/0/dense2"]["edges"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
+    from actviz.report import evidence, numbers
+
+    shapes = {f"dense{i}": (8,) for i in range(1, 12)} | {"logits": (10,)}  # 12 layers: dense10 after dense9
+    files = _fake_runs(tmp_path, accuracy={("snn", "selu", 0): 0.8}, shapes=shapes)
+    runs = numbers.load_runs(files["metrics"], files["stats"], files["activations"], files["training_stats"])
+    layers = numbers.layer_order(runs)
+    assert layers == list(shapes) != sorted(shapes)
+    ranges = numbers.histogram_ranges(runs, "Fake<b>", layers, "auto")
+    rows = numbers.layer_rows(runs, layers, {"Fake<b>": numbers.run_histograms(runs, "Fake<b>", layers, ranges, 4)})
+    assert [r["layer"] for r in rows] == list(shapes)
+    profiles = {"snn": numbers.depth_profiles(runs, "Fake<b>", "snn", ["selu"], layers)}
+    assert evidence.fixed_point_sentences(profiles, layers)[0].startswith("After training, dense11 (the last hidden")
 
 
 def test_each_run_shows_the_versions_it_was_trained_under_and_the_report_its_own(report):
@@ -162,7 +247,7 @@ def test_each_run_shows_the_versions_it_was_trained_under_and_the_report_its_own
     assert set(numbers["run_versions"]["packages"]) == set(VERSIONS)
     assert "<td class=\"name\">2.20.0</td>" in html and "Fake&lt;b&gt;/seed/selu/seed0" in html
     # the report process's own versions, apart: it needs no TensorFlow
-    assert {"python", "matplotlib", "Jinja2"} <= set(numbers["report_versions"])
+    assert {"python", "matplotlib", "Jinja2", "scipy"} <= set(numbers["report_versions"])
     assert "tensorflow" not in numbers["report_versions"]
 
 
@@ -177,29 +262,41 @@ def test_runs_trained_before_versions_were_recorded_say_so(tmp_path):
 
 
 def test_a_run_missing_its_statistics_is_a_user_error(tmp_path):
-    files = _fake_runs(tmp_path)
+    files = _fake_runs(tmp_path, accuracy={k: ACCURACY[k] for k in (("snn", "relu", 0), ("snn", "relu", 1))})
     with pytest.raises(UserError, match="lacks its stats"):
         _render(tmp_path, files, {}, stats=files["stats"][1:])
     assert not (tmp_path / "report.html").exists()
 
 
-def test_a_diverged_run_is_marked_and_left_out_of_the_mean(tmp_path):
-    files = _fake_runs(tmp_path, accuracy={key: ACCURACY[key] for key in (("snn", "relu", 0), ("snn", "relu", 1),
-                                                                          ("seed", "selu", 0), ("seed", "relu", 0))})
+def test_a_diverged_run_is_marked_and_left_out_of_every_mean(tmp_path):
+    # snn/relu: 3 seeds, seed 1 diverges; seed/selu: its only run diverges
+    files = _fake_runs(tmp_path, accuracy={("snn", "relu", 0): 0.80, ("snn", "relu", 1): 0.84, ("snn", "relu", 2): 0.82,
+                                           ("seed", "selu", 0): 0.75, ("seed", "relu", 0): 0.70})
     diverged = "seed-selu0"  # the seed recipe's only selu run
     metrics = json.loads((tmp_path / f"{diverged}.metrics.json").read_text())
     write_json(tmp_path / f"{diverged}.metrics.json", {**metrics, "test_accuracy": None, "test_loss": None,
-                                                       "diverged_at_step": 37})
+                                                       "diverged_at_step": 37, "final_evaluation": None})
     relu_seed1 = json.loads((tmp_path / "snn-relu1.metrics.json").read_text())
-    write_json(tmp_path / "snn-relu1.metrics.json", {**relu_seed1, "test_accuracy": None, "diverged_at_step": 5})
+    write_json(tmp_path / "snn-relu1.metrics.json", {**relu_seed1, "test_accuracy": None, "diverged_at_step": 5,
+                                                      "final_evaluation": None})
     context = _render(tmp_path, files, {"activations": ["selu", "relu"], "recipes": ["snn", "seed"]})
     html = (tmp_path / "report.html").read_text()
     assert html.count("diverged at step 37") == 1 and html.count("diverged at step 5") == 1  # the runs table
     rows = {(r["recipe"], r["activation"]): r for r in context["sections"][0]["accuracy"]}
     assert rows["seed", "selu"]["test_accuracy_mean"] is None
     assert rows["seed", "selu"]["diverged"] == "seed 0 at step 37"
-    assert rows["snn", "relu"]["test_accuracy_mean"] == pytest.approx(0.80)  # seed 1 left out of the mean
-    assert "diverged: seed 1 at step 5" in html
-    assert "Diverged (loss NaN or infinite): relu (snn, seed 1 at step 5), selu (seed, seed 0 at step 37)." in html
-    with open(tmp_path / "tables" / "accuracy.csv") as f:
-        assert {r["diverged"] for r in csv.DictReader(f)} == {"", "seed 0 at step 37", "seed 1 at step 5"}
+    assert rows["snn", "relu"]["test_accuracy_mean"] == pytest.approx(0.81)  # seed 1 left out of the mean
+    assert rows["snn", "relu"]["seeds"] == [0, 2] and rows["snn", "relu"]["interval"] == "t over 2 seeds"
+    assert "diverged: seed 1 at step 5" in html and "2 of 3" in html
+    left = "selu (seed, seed 0 at step 37), relu (snn, seed 1 at step 5)"
+    assert f"Diverged (loss NaN or infinite), and left out of every mean: {left}." in html
+    assert {r["diverged"] for r in _table(tmp_path, "accuracy.csv")} == {"", "seed 0 at step 37", "seed 1 at step 5"}
+    numbers = json.loads((tmp_path / "tables" / "report.json").read_text())
+    assert not any("/snn/relu/1/" in key or "/seed/selu/" in key for key in numbers["histograms"])
+    snn_relu = [r for r in numbers["per_class"] if (r["recipe"], r["activation"]) == ("snn", "relu")]
+    assert len(snn_relu) == len(CLASSES) and all(r["seeds"] == [0, 2] for r in snn_relu)
+    assert not any(r["activation"] == "selu" for r in numbers["per_class"])  # its only run diverged
+    conv1 = context["sections"][0]["recipes"][0]["layers"][0]["stats"]
+    assert [t["seeds"] for t in conv1 if t["activation"] == "relu"] == [2]
+    assert numbers["depth_profiles"]["Fake<b>/snn"][0]["seeds"] == 2
+    assert "Left out of every mean: selu (seed, seed 0 at step 37), relu (snn, seed 1 at step 5)" in html

@@ -32,9 +32,15 @@ def test_every_script_has_help(script):
     (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
       "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
     (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5",
-      "--training-stats", "t.csv", "--training-histograms", "h.csv", "--html", "r.html", "--accuracy-csv", "a.csv",
-      "--layer-stats-csv", "l.csv", "--training-stats-csv", "t.csv", "--curves-csv", "c.csv", "--numbers-json",
-      "r.json"], "m.json: cannot read"),
+      "--training-stats", "t.csv", "--html", "r.html", "--accuracy-csv", "a.csv", "--comparisons-csv", "c.csv",
+      "--per-class-csv", "p.csv", "--confusion-csv", "c.csv", "--layer-stats-csv", "l.csv", "--training-stats-csv",
+      "t.csv", "--curves-csv", "c.csv", "--numbers-json", "r.json"], "m.json: cannot read"),
+    (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5",
+      "--training-stats", "t.csv", "--html", "r.html", "--accuracy-csv", "a.csv", "--comparisons-csv", "c.csv",
+      "--per-class-csv", "p.csv", "--confusion-csv", "c.csv", "--layer-stats-csv", "l.csv", "--training-stats-csv",
+      "t.csv", "--curves-csv", "c.csv", "--numbers-json", "r.json", "--histogram-range", "-1", "x"],
+     "a range is 'auto' or two numbers LOW HIGH, got '-1 x'"),
+    (["evaluate.py", "--checkpoint-dir", "none", "--dataset", "missing.h5"], "missing.h5: dataset file not found"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)

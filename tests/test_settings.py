@@ -11,11 +11,11 @@ import yaml
 from helpers import REPO
 
 from actviz.errors import UserError
-from actviz.settings import ExtractSettings, TrainSettings, command_line, from_args, from_config
+from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, from_args, from_config
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())["properties"]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-SETTINGS = (TrainSettings, ExtractSettings)
+SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 # Keys of the workflow itself, not of one run's training or extraction.
 WORKFLOW_KEYS = {"datasets", "datasets_dir", "test_fraction", "activations", "recipes", "seeds", "mirrors", "gpus"}
 JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
@@ -46,7 +46,10 @@ def test_every_setting_is_a_schema_key_of_the_same_type_default_and_limits():
         schema = SCHEMA[spec.name]
         default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
         assert schema["default"] == default, spec.name
-        if typing.get_origin(kind) is tuple:
+        if spec.metadata["parse"]:  # "auto" or a range
+            assert schema["oneOf"][0] == {"const": "auto"}, spec.name
+            assert schema["oneOf"][1] == {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+        elif typing.get_origin(kind) is tuple:
             items = typing.get_args(kind)
             assert schema["type"] == "array" and schema["minItems"] == schema["maxItems"] == len(items), spec.name
             assert schema["items"]["type"] == JSON_TYPES[items[0]], spec.name
@@ -81,6 +84,8 @@ def test_shared_settings_are_the_same_field_in_training_and_extraction():
 def _other_value(spec):
     """A valid value of setting ``spec`` other than its default."""
     value, choices = spec.default, spec.metadata["choices"]
+    if spec.metadata["parse"]:  # "auto" or a range
+        return [-1.5, 2.0]
     if isinstance(value, bool):
         return not value
     if choices:
@@ -99,11 +104,17 @@ def _changed_config():
     return config
 
 
+REPORT_FILES = ["--metrics", "m", "--training-stats", "t", "--stats", "s", "--activations", "a", "--html", "h",
+                "--accuracy-csv", "a", "--comparisons-csv", "c", "--per-class-csv", "p", "--confusion-csv", "c",
+                "--layer-stats-csv", "l", "--training-stats-csv", "t", "--curves-csv", "c", "--numbers-json", "n"]
+
+
 @pytest.mark.parametrize("script, cls, paths", [
     ("train", TrainSettings, ["--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m", "--stats", "s",
                               "--histograms", "h"]),
     ("extract_activations", ExtractSettings, ["--checkpoint-dir", "c", "--out", "o", "--stats", "s",
                                               "--stats-csv", "c"]),
+    ("report", ReportSettings, REPORT_FILES),
 ])
 @pytest.mark.parametrize("config", [CONFIG, _changed_config()], ids=["defaults", "changed"])
 def test_the_workflows_command_line_gives_the_script_exactly_the_configs_settings(script, cls, paths, config):
@@ -138,6 +149,7 @@ def test_the_old_projects_flag_spellings_still_work():
     ({"recipe": "fancy"}, "unknown recipe 'fancy'; known: snn, seed"),
     ({"histogram_range": (5.0, 1.0)}, "histogram_range: needs low < high, got [5.0, 1.0]"),
     ({"histogram_range": (float("-inf"), 8.0)}, "histogram_range: must be finite, got [-inf, 8.0]"),
+    ({"histogram_range": "wide"}, "histogram_range: must be auto or [low, high], got 'wide'"),
 ])
 def test_a_setting_outside_its_limits_is_a_user_error_naming_it(changes, message):
     with pytest.raises(UserError) as error:
@@ -149,4 +161,4 @@ def test_identity_is_every_setting_but_the_length_of_the_run():
     identity = TrainSettings(steps=5).identity()
     assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps"}
     assert identity == TrainSettings(steps=9).identity() != TrainSettings(seed=1).identity()
-    assert identity["histogram_range"] == [-4.0, 8.0]  # JSON-ready, as run.json stores it
+    assert TrainSettings(histogram_range=(-4.0, 8.0)).identity()["histogram_range"] == [-4.0, 8.0]  # JSON-ready

@@ -45,3 +45,27 @@ def test_standardised_values_have_mean_zero_and_std_one_and_their_percentiles():
 def test_statistics_of_nothing_is_an_error():
     with pytest.raises(ValueError):
         LayerStatistics((-1, 1), 4).result()
+
+
+def test_dead_units_are_channels_zero_for_every_image_at_every_position():
+    values = np.zeros((3, 4, 4, 5), np.float32)  # 3 images, 4x4 positions, 5 channels
+    values[:, 1:3, 1:3, 0] = 1.0  # channel 0: alive in the middle, zero at the border
+    values[2, 0, 0, 1] = -0.5  # channel 1: alive at one position of one image
+    values[:, :, :, 2] = 2.0  # channel 2: alive everywhere; channels 3 and 4 are dead
+    stats = LayerStatistics()
+    for image in values:  # batch by batch
+        stats.update(image[None])
+    result = stats.result()
+    assert result["dead_fraction"] == pytest.approx(2 / 5)  # per channel, not per position
+    assert result["zero_fraction"] == pytest.approx(1 - (3 * 4 + 1 + 3 * 16) / values.size)  # per value
+    assert "histogram" not in result  # no range given: no histogram
+
+
+def test_a_histogram_without_a_range_spans_the_values_and_zero():
+    values = np.array([[1.0, 2.0, 3.0, 5.0]])
+    result = layer_statistics(values, None, 4)
+    assert result["histogram"]["edges"] == [0.0, 1.25, 2.5, 3.75, 5.0]
+    assert result["histogram"]["counts"] == [1, 1, 1, 1] and result["histogram"]["below"] == 0
+    fixed = layer_statistics(values, (2.0, 4.0), 2)
+    assert fixed["histogram"]["counts"] == [1, 1] and (fixed["histogram"]["below"], fixed["histogram"]["above"]) == (
+        1, 1)

@@ -22,20 +22,21 @@ from actviz.settings import ExtractSettings, TrainSettings
 from actviz.training import learning_rate_schedule, train
 
 SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, eval_every=6, stats_every=6,
-                      histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8, histogram_bins=30)
-EXTRACT = ExtractSettings(probe_images=40, histogram_bins=30)
+                      histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8, histogram_range=(-4.0, 8.0),
+                      histogram_bins=30)
+EXTRACT = ExtractSettings(probe_images=40)
 
 
 def _train(h5, folder, settings=SMALL, activation="selu"):
     """Train into ``folder`` (ckpt/, logs/, metrics.json, training_stats.csv, training_histograms.csv)."""
     return train(h5, activation, settings, folder / "ckpt", folder / "logs", folder / "metrics.json",
-                 folder / "training_stats.csv", folder / "training_histograms.csv", threads=2, progress=False,
+                 folder / "training_stats.csv", folder / "training_histograms.csv", threads=1, progress=False,
                  log=lambda *_: None)
 
 
 def _extract(h5, folder, out, settings=EXTRACT):
     return extract(h5, folder / "ckpt", out / "a.h5", out / "a.json", out / "a.csv", settings, batch_size=16,
-                   threads=2, progress=False)
+                   threads=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -129,12 +130,23 @@ def test_layer_statistics_over_training_are_written_as_tidy_csv(selu_run):
     assert 0 < sum(conv1_at_0) <= 8 * 14 * 14 * 32  # probe images x units, minus those out of range
 
 
-@pytest.mark.parametrize("recipe", ["snn", "seed"])
-@pytest.mark.parametrize("activation", ["relu", "selu", "tanh"])
+@pytest.mark.parametrize("recipe, activation", [
+    ("snn", "relu"), ("snn", "selu"), ("snn", "tanh"),  # He, LeCun with AlphaDropout, Glorot
+    ("seed", "relu"), ("seed", "selu"),  # batch norm after non-SELU conv layers, none after SELU
+])
 def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, recipe, activation):
-    metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, recipe=recipe), activation)
+    metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, recipe=recipe, histogram_range="auto"), activation)
     assert metrics["final_step"] == 6 and np.isfinite(metrics["test_loss"])
     assert metrics["run"] == f"tiny/{recipe}/{activation}/seed0"
+    # histogram_range auto: each step's histogram spans its own values (and 0), so none fall outside
+    with open(tmp_path / "training_histograms.csv") as f:
+        bins = list(csv.DictReader(f))
+    for step, layer in {(b["step"], b["layer"]) for b in bins}:
+        mine = [b for b in bins if (b["step"], b["layer"]) == (step, layer)]
+        assert len(mine) == 30 and float(mine[0]["bin_low"]) <= 0 <= float(mine[-1]["bin_high"])
+        units = {"conv1": 14 * 14 * 32, "conv2": 7 * 7 * 64, "conv3": 4 * 4 * 128, "dense1": 64, "dense2": 16,
+                 "logits": 4}[layer]
+        assert sum(int(b["count"]) for b in mine) == 8 * units
 
 
 def test_learning_rate_halves_every_10k_steps_only_with_decay():
@@ -157,18 +169,62 @@ def test_a_run_already_at_its_steps_reports_without_training(tiny_h5, selu_run, 
     first = selu_run[0]
     assert again["resumed_from_step"] == 12 and again["images_per_second"] is None
     assert again["test_accuracy"] == first["test_accuracy"] and again["train_loss"] == first["train_loss"]
+    assert again["final_evaluation"] == first["final_evaluation"]  # evaluated again, image by image
+    assert [e["step"] for e in again["evaluations"]] == [0, 6, 12]  # but recorded once
 
 
-def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, tmp_path):
-    _train(tiny_h5, tmp_path, replace(SMALL, steps=6))
-    metrics = _train(tiny_h5, tmp_path, SMALL)
-    assert metrics["resumed_from_step"] == 6 and metrics["final_step"] == 12
-    assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]  # kept from before the resume
-    with open(tmp_path / "training_stats.csv") as f:
-        assert sorted({int(r["step"]) for r in csv.DictReader(f)}) == [0, 6, 12]
-    _, accumulator = tensorboard_tags(tmp_path / "logs")
+def test_the_final_evaluation_keeps_each_images_result_and_the_confusion_matrix(tiny_h5, selu_run):
+    from actviz.evaluation import unpack_bits
+
+    metrics = selu_run[0]
+    final = metrics["final_evaluation"]
+    correct = unpack_bits(final["correct"], final["images"])
+    confusion = np.array(final["confusion"])
+    _, labels = read_split(tiny_h5, "test")
+    assert final["images"] == len(correct) == 64 and final["step"] == 12
+    assert correct.mean() == metrics["test_accuracy"] == final["accuracy"]
+    assert confusion.shape == (4, 4) and np.trace(confusion) == correct.sum()
+    assert confusion.sum(axis=1).tolist() == np.bincount(labels, minlength=4).tolist()  # rows: the true classes
+
+
+def test_evaluate_script_reproduces_the_runs_final_test_accuracy(tiny_h5, selu_run, tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    metrics, run = selu_run
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint-dir",
+                             str(run / "ckpt"), "--dataset", str(tiny_h5), "--out", str(tmp_path / "e.json"),
+                             "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    evaluation = json.loads((tmp_path / "e.json").read_text())
+    assert evaluation["accuracy"] == metrics["test_accuracy"] and evaluation["loss"] == metrics["test_loss"]
+    assert evaluation["correct"] == metrics["final_evaluation"]["correct"]  # image by image
+    assert evaluation["confusion"] == metrics["final_evaluation"]["confusion"] and evaluation["step"] == 12
+    assert f"accuracy {metrics['test_accuracy']:.4f}" in result.stdout
+
+
+
+def test_evaluation_of_the_train_split_reads_it_batch_by_batch(tiny_h5, selu_run):
+    from actviz.evaluation import evaluate_checkpoint
+
+    train = evaluate_checkpoint(selu_run[1] / "ckpt", tiny_h5, "train")
+    assert train["split"] == "train" and train["images"] == 256 and train["step"] == 12
+    assert np.array(train["confusion"]).sum() == 256 and len(train["per_class_accuracy"]) == 4
+    assert train["run"] == {"dataset": "tiny", "recipe": "snn", "activation": "selu", "seed": 0}
+
+
+def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, selu_run, tmp_path):
+    run = _copy(selu_run, tmp_path)
+    metrics = _train(tiny_h5, run, replace(SMALL, steps=18))
+    assert metrics["resumed_from_step"] == 12 and metrics["final_step"] == 18
+    assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12, 18]  # kept from before the resume
+    with open(run / "training_stats.csv") as f:
+        assert sorted({int(r["step"]) for r in csv.DictReader(f)}) == [0, 6, 12, 18]
+    _, accumulator = tensorboard_tags(run / "logs")
     steps = [e.step for e in accumulator.Tensors("loss/train")]
-    assert steps == sorted(set(steps)) and steps[-1] == 12  # the log continues, no step repeated
+    assert steps == sorted(set(steps)) and steps[-1] == 18  # the log continues, no step repeated
 
 
 def test_changed_settings_start_over_instead_of_resuming(tiny_h5, selu_run, tmp_path):
@@ -215,8 +271,21 @@ def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, selu_ext
     assert json.loads((out / "a.json").read_text()) == json.loads(json.dumps(result))
     with open(out / "a.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["layer"] for r in rows] == list(LAYER_NAMES)
+    assert [r["layer"] for r in rows] == list(LAYER_NAMES) == result["layer_order"]  # the model's order
     assert float(rows[0]["mean"]) == pytest.approx(result["layers"]["conv1"]["mean"])
+
+
+def test_evaluating_on_data_of_another_shape_is_a_user_error(selu_run, tmp_path):
+    from actviz.evaluation import evaluate_checkpoint
+    from actviz.formats import write_dataset_h5
+
+    other = tmp_path / "other.h5"
+    images = np.zeros((8, 32, 32, 3), np.uint8)
+    write_dataset_h5(other, {"train": (images, np.zeros(8)), "test": (images, np.zeros(8))},
+                     {"name": "other", "num_classes": 10, "classes": list("abcdefghij"), "checksums": {}})
+    with pytest.raises(UserError, match=r"trained on \[28, 28, 1\] images of 4 classes; this dataset has "
+                                        r"\[32, 32, 3\] images of 10"):
+        evaluate_checkpoint(selu_run[1] / "ckpt", other)
 
 
 def test_extraction_without_training_is_a_user_error(tiny_h5, tmp_path):
@@ -233,13 +302,13 @@ def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_
     settings = replace(SMALL, learning_rate=1e12, steps=24, checkpoint_every=12)
     metrics = _train(tiny_h5, tmp_path, settings, activation="relu")
     assert isinstance(metrics["diverged_at_step"], int) and 1 <= metrics["diverged_at_step"] <= 24
-    assert metrics["test_accuracy"] is None and metrics["test_loss"] is None
+    assert metrics["test_accuracy"] is None and metrics["test_loss"] is None and metrics["final_evaluation"] is None
     assert metrics["diverged_at_step"] <= metrics["final_step"] < 24  # stopped there, not trained on
     json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
     # The newest checkpoint is from before the divergence, so extraction still works on finite weights.
     step = int(metrics["checkpoint"].rsplit("-", 1)[1])
     assert step < metrics["diverged_at_step"]
-    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16, histogram_bins=30))
+    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16))
     assert result["step"] == step and all(np.isfinite(s["mean"]) for s in result["layers"].values())
     with open(tmp_path / "training_stats.csv") as f:
         assert all(np.isfinite(float(r["mean"])) for r in csv.DictReader(f))
@@ -252,7 +321,7 @@ def test_a_bfloat16_run_trains_and_records_float32_statistics(tiny_h5, tmp_path)
     assert json.loads((tmp_path / "ckpt" / "run.json").read_text())["precision"] == "bfloat16"
     with open(tmp_path / "training_stats.csv") as f:
         assert all(np.isfinite(float(r["std"])) and float(r["std"]) > 0 for r in csv.DictReader(f))
-    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16, histogram_bins=30))
+    result = _extract(tiny_h5, tmp_path, tmp_path / "extracted", ExtractSettings(probe_images=16))
     with h5py.File(tmp_path / "extracted" / "a.h5", "r") as f:
         assert f["activations/conv2"].dtype == np.float32
     assert result["layers"]["dense1"]["std"] > 0

@@ -3,11 +3,13 @@
 import numpy as np
 
 from actviz.plots import (
+    activation_color,
+    draw_class_accuracy,
     draw_curves,
     draw_depth_profile,
     draw_grid,
-    draw_heatmap,
     draw_overlaid_histograms,
+    draw_percentile_bands,
     figure_to_png_base64,
     new_figure,
 )
@@ -54,18 +56,27 @@ def layer_figure(edges, histograms, examples):
     return figure_to_png_base64(fig)
 
 
-def heatmap_figure(panels):
-    """Histograms over training of every activation (``numbers.histograms_over_training``), one
-    shared log colour scale."""
-    from matplotlib.colors import LogNorm
-
-    top = max(c.max() for *_, c in panels)
-    norm = LogNorm(vmin=1, vmax=max(top, 10))
-    fig = new_figure(0.6 + 3.0 * len(panels), 2.8)
-    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
-    for axis, (activation, steps, edges, counts) in zip(axes, panels):
-        image = draw_heatmap(axis, steps, edges, np.where(counts > 0, counts, np.nan), norm)
+def percentile_figure(bands):
+    """A layer's percentiles over training, one panel per activation on one shared value axis
+    (``numbers.percentiles_over_training``): the 1-99% band, the 5-95% band and the median."""
+    values = [v for _, series in bands.values() for p in series.values() for v in p]
+    low, high = min(min(values), 0.0), max(max(values), 0.0)
+    margin = 0.04 * (high - low or 1.0)
+    fig = new_figure(0.6 + 3.0 * len(bands), 2.8)
+    axes = fig.subplots(1, len(bands), sharey=True, squeeze=False)[0]
+    for axis, (activation, (steps, series)) in zip(axes, bands.items()):
+        draw_percentile_bands(axis, steps, series, activation_color(activation))
         axis.set_title(activation, fontsize=10)
+    axes[0].set_ylim(low - margin, high + margin)
     axes[0].set_ylabel("activation value")
-    fig.colorbar(image, ax=list(axes), label="count (log)")
+    axes[-1].legend(fontsize=7, loc="upper left")
+    return figure_to_png_base64(fig)
+
+
+def per_class_figure(activations, classes, accuracy):
+    """Each class's test accuracy (columns) per activation (rows), ``accuracy`` [activations, classes]."""
+    fig = new_figure(1.6 + 0.75 * len(classes), 0.9 + 0.45 * len(activations))
+    axis = fig.subplots()
+    image = draw_class_accuracy(axis, np.asarray(accuracy, dtype=np.float64), activations, classes)
+    fig.colorbar(image, ax=axis, label="accuracy", shrink=0.9)
     return figure_to_png_base64(fig)

@@ -4,11 +4,13 @@ so that each can be tested alone.
 
 ``runs`` is ``{(dataset, recipe, activation, seed): run}`` as ``load_runs`` returns it; a run holds
 its ``metrics`` (metrics.json), ``stats`` (the extraction's statistics JSON), ``activations`` (the
-path of its activations HDF5) and ``training_stats`` / ``training_histograms`` (CSV rows).
+path of its activations HDF5) and ``training_stats`` (CSV rows). Diverged runs are in ``runs`` but
+out of every mean; ``left_out`` names them.
 """
 
 import csv
 import hashlib
+import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -17,8 +19,10 @@ import h5py
 import numpy as np
 
 from actviz.errors import UserError
+from actviz.stats import histogram_counts
 
 FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
+LAYER_TABLE = (*FINAL_STATS, "outside_range_fraction")  # a layer's table in the report: mean over finite seeds
 
 
 def _load_json(path):
@@ -40,8 +44,8 @@ def _key(record):
     return record["dataset"], record["recipe"], record["activation"], int(record["seed"])
 
 
-def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths, histogram_paths):
-    """Join each run's files by (dataset, recipe, activation, seed); every run must have all five."""
+def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths):
+    """Join each run's files by (dataset, recipe, activation, seed); every run must have all four."""
     runs = {}
     for path in metrics_paths:
         metrics = _load_json(path)
@@ -59,14 +63,13 @@ def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths
         with h5py.File(path, "r") as f:
             key = (f.attrs["dataset"], f.attrs["recipe"], f.attrs["activation"], int(f.attrs["seed"]))
         attach(key, "activations", str(path), path)
-    for kind, paths in (("training_stats", training_stats_paths), ("training_histograms", histogram_paths)):
-        for path in paths:
-            rows = _load_csv(path)
-            if not rows:
-                raise UserError(f"{path}: empty")
-            attach(_key(rows[0]), kind, rows, path)
+    for path in training_stats_paths:
+        rows = _load_csv(path)
+        if not rows:
+            raise UserError(f"{path}: empty")
+        attach(_key(rows[0]), "training_stats", rows, path)
     for key, run in runs.items():
-        missing = {"stats", "activations", "training_stats", "training_histograms"} - set(run)
+        missing = {"stats", "activations", "training_stats"} - set(run)
         if missing:
             raise UserError(f"run {'/'.join(map(str, key))} lacks its {' and '.join(sorted(missing))}")
     return runs
@@ -78,56 +81,59 @@ def ordered(values, preferred):
     return [v for v in preferred if v in values] + sorted(values - set(preferred))
 
 
-def seeds_of(runs, dataset, recipe, activation):
-    return sorted(s for d, r, a, s in runs if (d, r, a) == (dataset, recipe, activation))
+def diverged_at(run):
+    """The step a run diverged at, or None."""
+    return run["metrics"].get("diverged_at_step")
 
 
-def accuracy_rows(runs, datasets, recipes, activations):
-    """One row per (dataset, recipe, activation): test accuracy mean and std over seeds, and each seed's."""
-    rows = []
-    for dataset in datasets:
-        for recipe in recipes:
-            for activation in activations:
-                seeds = seeds_of(runs, dataset, recipe, activation)
-                if not seeds:
-                    continue
-                metrics = [runs[dataset, recipe, activation, s]["metrics"] for s in seeds]
-                # A diverged run has no test accuracy: the mean is over the others, the row says which.
-                values = np.array([m["test_accuracy"] for m in metrics if m.get("diverged_at_step") is None])
-                rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
-                             "test_accuracy_mean": float(values.mean()) if len(values) else None,
-                             "test_accuracy_std": float(values.std()) if len(values) else None,
-                             "test_accuracy_per_seed": [m["test_accuracy"] for m in metrics],
-                             "diverged": "; ".join(f"seed {s} at step {m['diverged_at_step']}"
-                                                   for s, m in zip(seeds, metrics)
-                                                   if m.get("diverged_at_step") is not None),
-                             "steps": metrics[0]["final_step"]})
-    return rows
+def seeds_of(runs, dataset, recipe, activation, finite=True):
+    """The seeds of a (dataset, recipe, activation): those that did not diverge (default), or all."""
+    return sorted(s for (d, r, a, s), run in runs.items()
+                  if (d, r, a) == (dataset, recipe, activation) and (not finite or diverged_at(run) is None))
 
 
-def layer_rows(runs):
-    """One row per (run, layer) with the statistics of the extracted activations (after training)."""
+def left_out(runs, dataset):
+    """The diverged runs of ``dataset``, as "activation (recipe, seed N at step S)": out of every mean."""
+    return [f"{a} ({r}, seed {s} at step {diverged_at(run)})" for (d, r, a, s), run in sorted(runs.items())
+            if d == dataset and diverged_at(run) is not None]
+
+
+def layer_order(runs):
+    """The recorded layers, input to output, as the model has them (extraction's ``layer_order``)."""
+    first = next(iter(runs.values()))
+    if "layer_order" in first["stats"]:
+        return list(first["stats"]["layer_order"])
+    return list(dict.fromkeys(r["layer"] for r in first["training_stats"]))  # older runs: as training wrote them
+
+
+def layer_rows(runs, layers, histograms):
+    """One row per (run, layer) with the statistics of the extracted activations (after training) and
+    the share outside the layer's histogram range; diverged runs are kept here, marked, and left out
+    of every mean. ``histograms``: {dataset: ``run_histograms``}."""
     rows = []
     for (dataset, recipe, activation, seed), run in sorted(runs.items()):
-        for layer, stats in run["stats"]["layers"].items():
+        for layer in layers:
+            stats = run["stats"]["layers"][layer]
+            histogram = histograms[dataset].get((recipe, activation, seed, layer))
             rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed,
-                         "layer": layer, **{k: stats[k] for k in FINAL_STATS}, "min": stats["min"],
-                         "max": stats["max"], "outside_range_fraction": (stats["histogram"]["below"]
-                                                                         + stats["histogram"]["above"])
-                         / stats["count"]})
+                         "diverged_at_step": diverged_at(run), "layer": layer, **{k: stats[k] for k in FINAL_STATS},
+                         "min": stats["min"], "max": stats["max"],
+                         "outside_range_fraction": outside_fraction(histogram) if histogram else None})
     return rows
 
 
-def final_layer_table(layers, dataset, recipe, layer, activations):
-    """A layer's statistics after training, one row per activation, mean over its seeds."""
-    by_activation = defaultdict(list)
-    for row in layers:
-        if (row["dataset"], row["recipe"], row["layer"]) == (dataset, recipe, layer):
-            by_activation[row["activation"]].append(row)
-    return [{"activation": a, **{k: (None if any(r[k] is None for r in by_activation[a])
-                                     else float(np.mean([r[k] for r in by_activation[a]])))
-                                 for k in FINAL_STATS}}
-            for a in activations if a in by_activation]
+def final_layer_table(runs, layers, dataset, recipe, layer, activations):
+    """A layer's statistics after training, one row per activation, mean over its finite seeds."""
+    table = []
+    for activation in activations:
+        seeds = seeds_of(runs, dataset, recipe, activation)
+        rows = [r for r in layers if (r["dataset"], r["recipe"], r["activation"], r["layer"]) == (
+            dataset, recipe, activation, layer) and r["seed"] in seeds]
+        if rows:
+            table.append({"activation": activation, "seeds": len(rows),
+                          **{k: None if any(r[k] is None for r in rows) else float(np.mean([r[k] for r in rows]))
+                             for k in LAYER_TABLE}})
+    return table
 
 
 def curve_rows(runs):
@@ -154,22 +160,22 @@ LEARNING_CURVES = (("test_accuracy", "evaluations"), ("train_loss", "training"))
 
 
 def learning_curves(runs, dataset, recipes, activations):
-    """{value: {(recipe, activation): (steps, mean over seeds)}} for test accuracy and training loss."""
+    """{value: {(recipe, activation): (steps, mean over finite seeds)}} for test accuracy and training loss."""
     curves = {}
     for key, kind in LEARNING_CURVES:
         curves[key] = {}
-        for recipe in recipes:
-            for activation in activations:
-                series = [([r["step"] for r in runs[dataset, recipe, activation, s]["metrics"][kind]],
-                           [r[key] for r in runs[dataset, recipe, activation, s]["metrics"][kind]])
-                          for s in seeds_of(runs, dataset, recipe, activation)]
-                if series:
-                    curves[key][recipe, activation] = mean_over_seeds(series)
+        for recipe, activation in itertools.product(recipes, activations):
+            series = [([r["step"] for r in runs[dataset, recipe, activation, s]["metrics"][kind]],
+                       [r[key] for r in runs[dataset, recipe, activation, s]["metrics"][kind]])
+                      for s in seeds_of(runs, dataset, recipe, activation)]
+            if series:
+                curves[key][recipe, activation] = mean_over_seeds(series)
     return curves
 
 
 def depth_profiles(runs, dataset, recipe, activations, layers):
-    """{(activation, when): {"mean": [...], "std": [...]}} at init and after training, mean over seeds."""
+    """{(activation, when): {"mean": [...], "std": [...], "seeds": n}} at init and after training, per
+    layer, mean over the finite seeds."""
     profiles = {}
     for activation in activations:
         seeds = seeds_of(runs, dataset, recipe, activation)
@@ -186,15 +192,21 @@ def depth_profiles(runs, dataset, recipe, activations, layers):
                         row = rows[0] if when == "init" else rows[-1]
                         per_seed.append(float(row[stat]))
                     values[stat].append(float(np.mean(per_seed)))
-            profiles[activation, when] = values
+            profiles[activation, when] = {**values, "seeds": len(seeds)}
     return profiles
 
 
 def depth_rows(profiles):
-    """The depth profiles as table rows: activation, when, mean_0, std_0, mean_1 ... (by layer index)."""
-    return [{"activation": a, "when": w, **{f"{stat}_{i}": v for stat in ("mean", "std")
-                                            for i, v in enumerate(values[stat])}}
+    """The depth profiles as table rows: activation, when, seeds, mean_0, std_0, mean_1 ... (by layer index)."""
+    return [{"activation": a, "when": w, "seeds": values["seeds"],
+             **{f"{stat}_{i}": v for stat in ("mean", "std") for i, v in enumerate(values[stat])}}
             for (a, w), values in profiles.items()]
+
+
+def layer_values(path, layer):
+    """Every probe image's activations of ``layer`` in a run's activations HDF5."""
+    with h5py.File(path, "r") as f:
+        return f["activations"][layer][:]
 
 
 def first_example(path, layer):
@@ -203,78 +215,84 @@ def first_example(path, layer):
         return f["activations"][layer][0]
 
 
-def final_histograms(runs, dataset, recipe, layer, activations):
-    """A layer after training, per activation: histogram counts summed over seeds, the first seed's
-    first probe example. Returns (edges, {activation: counts}, {activation: example})."""
-    histograms, examples, edges = {}, {}, None
+AUTO_QUANTILES = (0.005, 0.995)  # an automatic range holds at least 99% of every run's values
+
+
+def histogram_ranges(runs, dataset, layers, setting):
+    """{layer: (low, high)} of the final histograms of ``dataset``: ``setting`` if it is a range, else
+    per layer from the finite runs' own values (the lowest 0.5% and highest 99.5% quantile over the
+    runs, extended to include 0), so that every run of a layer is drawn on the same axis."""
+    if setting != "auto":
+        return {layer: (float(setting[0]), float(setting[1])) for layer in layers}
+    paths = [run["activations"] for (d, *_), run in sorted(runs.items()) if d == dataset and diverged_at(run) is None]
+    paths = paths or [run["activations"] for (d, *_), run in sorted(runs.items()) if d == dataset]
+    ranges = {}
+    for layer in layers:
+        quantiles = np.array([_outer_quantiles(layer_values(path, layer)) for path in paths])
+        low, high = min(float(quantiles[:, 0].min()), 0.0), max(float(quantiles[:, 1].max()), 0.0)
+        ranges[layer] = (low, high) if low < high else (low - 0.5, high + 0.5)
+    return ranges
+
+
+def _outer_quantiles(values):
+    """The 0.5% and 99.5% quantiles, each rounded outwards to a value: at most 0.5% lie below, 0.5% above."""
+    return (np.quantile(values, AUTO_QUANTILES[0], method="lower"),
+            np.quantile(values, AUTO_QUANTILES[1], method="higher"))
+
+
+def run_histograms(runs, dataset, layers, ranges, bins):
+    """{(recipe, activation, seed, layer): histogram} of every finite run of ``dataset`` after training,
+    over the layer's shared range: edges, counts, and the values below and above it."""
+    histograms = {}
+    for (d, recipe, activation, seed), run in sorted(runs.items()):
+        if d != dataset or diverged_at(run) is not None:
+            continue
+        for layer in layers:
+            counts = histogram_counts(layer_values(run["activations"], layer), ranges[layer], bins)
+            histograms[recipe, activation, seed, layer] = {
+                "edges": np.linspace(*ranges[layer], bins + 1).tolist(), "counts": counts["counts"].tolist(),
+                "below": counts["below"], "above": counts["above"]}
+    return histograms
+
+
+def outside_fraction(histogram):
+    """The share of a histogram's values outside its range."""
+    outside = histogram["below"] + histogram["above"]
+    return outside / (outside + sum(histogram["counts"]))
+
+
+def final_histograms(runs, histograms, dataset, recipe, layer, activations):
+    """A layer after training, per activation: histogram counts summed over the finite seeds, the first
+    finite seed's first probe example. Returns (edges, {activation: counts}, {activation: example})."""
+    summed, examples, edges = {}, {}, None
     for activation in activations:
         seeds = seeds_of(runs, dataset, recipe, activation)
         if not seeds:
             continue
-        stats = [runs[dataset, recipe, activation, s]["stats"]["layers"][layer]["histogram"] for s in seeds]
-        histograms[activation] = np.sum([h["counts"] for h in stats], axis=0)
+        per_seed = [histograms[recipe, activation, s, layer] for s in seeds]
+        summed[activation] = np.sum([h["counts"] for h in per_seed], axis=0)
         examples[activation] = first_example(runs[dataset, recipe, activation, seeds[0]]["activations"], layer)
-        edges = stats[0]["edges"]
-    return edges, histograms, examples
+        edges = per_seed[0]["edges"]
+    return edges, summed, examples
 
 
-def histograms_over_training(runs, dataset, recipe, layer, activations):
-    """A layer's histogram at every recorded step, per activation (the first seed):
-    [(activation, steps, edges, counts [steps, bins])]."""
-    panels = []
+BANDS = ("p1", "p5", "p50", "p95", "p99")  # the percentiles training records at every stats step
+
+
+def percentiles_over_training(runs, dataset, recipe, layer, activations):
+    """A layer's 1st, 5th, 50th, 95th and 99th percentile at every recorded step, per activation, mean
+    over its finite seeds on the steps they share: {activation: (steps, {percentile: values})}."""
+    bands = {}
     for activation in activations:
         seeds = seeds_of(runs, dataset, recipe, activation)
         if not seeds:
             continue
-        rows = [r for r in runs[dataset, recipe, activation, seeds[0]]["training_histograms"] if r["layer"] == layer]
-        steps = sorted({int(r["step"]) for r in rows})
-        edges = sorted({float(r["bin_low"]) for r in rows}) + [max(float(r["bin_high"]) for r in rows)]
-        counts = np.zeros((len(steps), len(edges) - 1))
-        for r in rows:
-            counts[steps.index(int(r["step"])), edges.index(float(r["bin_low"]))] = int(r["count"])
-        panels.append((activation, steps, edges, counts))
-    return panels
-
-
-def _closeness(mean, std):
-    """How far a layer is from SELU's fixed point (mean 0, std 1)."""
-    return abs(mean) + abs(std - 1.0)
-
-
-def best(accuracy):
-    """The accuracy row with the highest mean, among those with one (None if every run diverged)."""
-    finite = [r for r in accuracy if r["test_accuracy_mean"] is not None]
-    return max(finite, key=lambda r: r["test_accuracy_mean"]) if finite else None
-
-
-def summary_sentences(dataset, accuracy, profiles_by_recipe, layers):
-    """Plain sentences stating what the numbers of one dataset show."""
-    top = best(accuracy)
-    if top is None:
-        sentences = [f"Every run on {dataset} diverged: no test accuracy to compare."]
-    else:
-        seeds = len(top["seeds"])
-        sentences = [f"Best test accuracy on {dataset}: {top['activation']} with the {top['recipe']} recipe, "
-                     f"{top['test_accuracy_mean']:.4f} ± {top['test_accuracy_std']:.4f} over {seeds} "
-                     f"seed{'s' if seeds != 1 else ''}."]
-    diverged = [f"{r['activation']} ({r['recipe']}, {r['diverged']})" for r in accuracy if r["diverged"]]
-    if diverged:
-        sentences.append(f"Diverged (loss NaN or infinite): {', '.join(diverged)}.")
-    last = len(layers) - 2  # the last hidden layer (before the logits)
-    candidates = [(recipe, activation, values["mean"][last], values["std"][last])
-                  for recipe, profiles in profiles_by_recipe.items()
-                  for (activation, when), values in profiles.items() if when == "trained"]
-    if candidates:
-        recipe, activation, mean, std = min(candidates, key=lambda c: _closeness(c[2], c[3]))
-        sentences.append(f"At {layers[last]}, the last hidden layer, {activation} ({recipe}) stays closest to "
-                         f"mean 0 and std 1 after training (mean {mean:.2f}, std {std:.2f}).")
-    for recipe, profiles in profiles_by_recipe.items():
-        if ("selu", "init") in profiles:
-            init, trained = profiles["selu", "init"], profiles["selu", "trained"]
-            sentences.append(f"SELU ({recipe}) at {layers[last]}: mean {init['mean'][last]:.2f}, std "
-                             f"{init['std'][last]:.2f} at initialisation; {trained['mean'][last]:.2f}, "
-                             f"{trained['std'][last]:.2f} after training.")
-    return sentences
+        per_seed = [[r for r in runs[dataset, recipe, activation, s]["training_stats"] if r["layer"] == layer]
+                    for s in seeds]
+        series = {p: mean_over_seeds([([int(r["step"]) for r in rows], [float(r[p]) for r in rows])
+                                      for rows in per_seed]) for p in BANDS}
+        bands[activation] = (series["p50"][0], {p: values for p, (_, values) in series.items()})
+    return bands
 
 
 def run_rows(runs):

@@ -3,103 +3,147 @@ self-contained HTML file), and every number into the tables the workflow names."
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
-from actviz.report import figures, numbers
+from actviz.report import evidence, figures, numbers
 from actviz.runs import package_versions
 
-REPORT_PACKAGES = ("numpy", "h5py", "matplotlib", "Jinja2")  # what the report process itself computes with
+REPORT_PACKAGES = ("numpy", "scipy", "h5py", "matplotlib", "Jinja2")  # what the report process computes with
+
+
+def _described(help):
+    return field(metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class ReportInputs:
     """Every run's files (lists of paths, any order) and the datasets' HDF5 files."""
 
-    metrics: list
-    stats: list
-    activations: list
-    training_stats: list
-    training_histograms: list
-    datasets: list
+    metrics: list = _described("every run's metrics JSON")
+    training_stats: list = _described("every run's layer statistics over training (training_stats.csv)")
+    stats: list = _described("every run's layer statistics after training (extraction's JSON)")
+    activations: list = _described("every run's activations HDF5")
+    datasets: list = _described("the datasets' HDF5 files")
 
 
 @dataclass(frozen=True)
 class ReportOutputs:
-    """Where the report and each of its tables go."""
+    """Where the report and each of its tables go (a new table: a field here and the rule's output)."""
 
-    html: str
-    accuracy_csv: str
-    layer_stats_csv: str
-    training_stats_csv: str
-    curves_csv: str
-    numbers_json: str
+    html: str = _described("the report")
+    accuracy_csv: str = _described("test accuracy per dataset, recipe and activation, with 95% intervals")
+    comparisons_csv: str = _described("every two activations' accuracy difference, its interval and test")
+    per_class_csv: str = _described("each class's test accuracy per activation")
+    confusion_csv: str = _described("each activation's confusion matrix, mean over seeds")
+    layer_stats_csv: str = _described("every run's layer statistics after training")
+    training_stats_csv: str = _described("every run's layer statistics over training")
+    curves_csv: str = _described("every run's learning curves")
+    numbers_json: str = _described("every number of the report, with the summary")
 
 
-def recipe_section(runs, layers, dataset, recipe, activations, layer_names, profiles):
-    """One recipe of one dataset: depth profile figure and table, and every layer's figures and table."""
+@dataclass
+class Evidence:
+    """What every section draws on: the runs and every number computed across them."""
+
+    runs: dict
+    layer_names: list
+    accuracy: list
+    comparisons: list
+    layers: list
+    ranges: dict  # {dataset: {layer: (low, high)}}
+    histograms: dict  # {dataset: numbers.run_histograms}
+
+
+def recipe_section(ev, dataset, classes, recipe, activations, profiles):
+    """One recipe of one dataset: per-class accuracy, depth profile, and every layer's figures and table."""
+    per_class = evidence.per_class_rows(ev.runs, dataset, recipe, activations, classes)
+    rows = list(dict.fromkeys(r["activation"] for r in per_class))
     return {
         "recipe": recipe,
-        "depth_figure": figures.depth_figure(layer_names, profiles),
+        "per_class_figure": figures.per_class_figure(rows, classes, np.reshape(
+            [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
+        "depth_figure": figures.depth_figure(ev.layer_names, profiles),
         "depth": numbers.depth_rows(profiles),
         "layers": [{
             "name": layer,
-            "figure": figures.layer_figure(*numbers.final_histograms(runs, dataset, recipe, layer, activations)),
-            "heatmap": figures.heatmap_figure(numbers.histograms_over_training(runs, dataset, recipe, layer,
-                                                                               activations)),
-            "stats": numbers.final_layer_table(layers, dataset, recipe, layer, activations),
-        } for layer in layer_names],
+            "range": ev.ranges[dataset][layer],
+            "figure": figures.layer_figure(*numbers.final_histograms(ev.runs, ev.histograms[dataset], dataset, recipe,
+                                                                     layer, activations)),
+            "bands": figures.percentile_figure(numbers.percentiles_over_training(ev.runs, dataset, recipe, layer,
+                                                                                 activations)),
+            "stats": numbers.final_layer_table(ev.runs, ev.layers, dataset, recipe, layer, activations),
+        } for layer in ev.layer_names],
     }
 
 
-def dataset_section(runs, accuracy, layers, dataset, info, recipes, activations, layer_names):
-    """One dataset: summary, accuracy table, learning curves, and a section per recipe it was trained with."""
-    dataset_accuracy = [r for r in accuracy if r["dataset"] == dataset]
-    dataset_recipes = [r for r in recipes if any(k[:2] == (dataset, r) for k in runs)]
-    profiles = {recipe: numbers.depth_profiles(runs, dataset, recipe, activations, layer_names)
+def dataset_section(ev, dataset, info, recipes, activations):
+    """One dataset: summary, accuracy with intervals, comparisons, learning curves, a section per recipe."""
+    accuracy = [r for r in ev.accuracy if r["dataset"] == dataset]
+    dataset_recipes = [r for r in recipes if any(k[:2] == (dataset, r) for k in ev.runs)]
+    profiles = {recipe: numbers.depth_profiles(ev.runs, dataset, recipe, activations, ev.layer_names)
                 for recipe in dataset_recipes}
-    best = numbers.best(dataset_accuracy)
+    verdicts = {recipe: evidence.recipe_verdict(ev.accuracy, ev.comparisons, dataset, recipe)
+                for recipe in dataset_recipes}
+    classes = info.get("classes") or [str(c) for c in range(info.get("num_classes", 0))]
+    left = numbers.left_out(ev.runs, dataset)
     return {
-        "dataset": dataset, "info": info, "accuracy": dataset_accuracy,
-        "best": (best["recipe"], best["activation"]) if best else None,
-        "summary": numbers.summary_sentences(dataset, dataset_accuracy, profiles, layer_names),
-        "curves": figures.learning_curves_figure(numbers.learning_curves(runs, dataset, dataset_recipes,
+        "dataset": dataset, "info": info, "accuracy": accuracy, "left_out": left,
+        "comparisons": {recipe: [c for c in ev.comparisons if (c["dataset"], c["recipe"]) == (dataset, recipe)]
+                        for recipe in dataset_recipes},
+        "winners": [(recipe, v["winner"]["activation"]) for recipe, v in verdicts.items() if v and v["winner"]],
+        "summary": evidence.summary_sentences(dataset, verdicts, profiles, ev.layer_names, left),
+        "curves": figures.learning_curves_figure(numbers.learning_curves(ev.runs, dataset, dataset_recipes,
                                                                          activations)),
-        "recipes": [recipe_section(runs, layers, dataset, recipe, activations, layer_names, profiles[recipe])
+        "recipes": [recipe_section(ev, dataset, classes, recipe, activations, profiles[recipe])
                     for recipe in dataset_recipes],
     }
 
 
-def render_report(inputs, config, outputs):
-    """Write the self-contained HTML report and the CSV/JSON of every number in it; return the context."""
+def gather(runs, settings, datasets, recipes, activations):
+    """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers."""
+    layer_names = numbers.layer_order(runs)
+    ranges = {d: numbers.histogram_ranges(runs, d, layer_names, settings.histogram_range) for d in datasets}
+    histograms = {d: numbers.run_histograms(runs, d, layer_names, ranges[d], settings.histogram_bins)
+                  for d in datasets}
+    accuracy = evidence.accuracy_rows(runs, datasets, recipes, activations)
+    comparisons = [c for d in datasets for r in recipes for c in evidence.comparison_rows(runs, accuracy, d, r)]
+    return Evidence(runs, layer_names, accuracy, comparisons, numbers.layer_rows(runs, layer_names, histograms),
+                    ranges, histograms)
+
+
+def render_report(inputs, settings, config, outputs):
+    """Write the self-contained HTML report and the CSV/JSON of every number in it; return the context.
+
+    ``settings`` (``actviz.settings.ReportSettings``) says how to draw the histograms; ``config`` is
+    shown as it is.
+    """
     import jinja2
 
     from actviz.recipes import RECIPES
 
-    runs = numbers.load_runs(inputs.metrics, inputs.stats, inputs.activations, inputs.training_stats,
-                             inputs.training_histograms)
+    runs = numbers.load_runs(inputs.metrics, inputs.stats, inputs.activations, inputs.training_stats)
     if not runs:
         raise UserError("no runs to report")
     datasets = numbers.ordered({k[0] for k in runs}, config.get("datasets", []))
     recipes = numbers.ordered({k[1] for k in runs}, config.get("recipes", []))
     activations = numbers.ordered({k[2] for k in runs}, config.get("activations", []))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
-    accuracy = numbers.accuracy_rows(runs, datasets, recipes, activations)
-    layers = numbers.layer_rows(runs)
-    first_stats = next(iter(runs.values()))["stats"]
-    layer_names = list(first_stats["layers"])
-    edges = first_stats["layers"][layer_names[0]]["histogram"]["edges"]
+    ev = gather(runs, settings, datasets, recipes, activations)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "sections": [dataset_section(runs, accuracy, layers, dataset, data_info.get(dataset, {}), recipes,
-                                     activations, layer_names) for dataset in datasets],
-        "layer_names": layer_names,
+        "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), recipes, activations)
+                     for dataset in datasets],
+        "layer_names": ev.layer_names,
         "recipes": {r: RECIPES[r].description if r in RECIPES else "" for r in recipes},
         "activations": activations,
-        "probe_images": first_stats["probe_images"],
-        "histogram_range": (edges[0], edges[-1]),
+        "probe_images": next(iter(runs.values()))["stats"]["probe_images"],
+        "histogram_range": settings.histogram_range,
+        "near": {"mean": evidence.NEAR_MEAN, "variance": evidence.NEAR_VARIANCE},
         "runs": numbers.run_rows(runs),
         "config": config,
         "config_json": json.dumps(config, indent=2, sort_keys=True),
@@ -114,28 +158,35 @@ def render_report(inputs, config, outputs):
                                      undefined=jinja2.StrictUndefined)
     environment.globals["zip"] = zip
     html = environment.get_template("report.html.j2").render(**context)
-    write_tables(runs, accuracy, layers, context, outputs)
+    write_tables(ev, data_info, datasets, recipes, activations, context, outputs)
     write_text(outputs.html, html)
     return context
 
 
-def write_tables(runs, accuracy, layers, context, outputs):
+def write_tables(ev, data_info, datasets, recipes, activations, context, outputs):
     """Every number of the report as CSV tables and one JSON file."""
-    write_csv(outputs.accuracy_csv, accuracy, ["dataset", "recipe", "activation", "seeds", "steps",
-                                               "test_accuracy_mean", "test_accuracy_std", "test_accuracy_per_seed",
-                                               "diverged"])
-    write_csv(outputs.layer_stats_csv, layers, list(layers[0]))
-    training_rows = [row for run in runs.values() for row in run["training_stats"]]
-    write_csv(outputs.training_stats_csv, training_rows, list(training_rows[0]))
-    curves = numbers.curve_rows(runs)
-    write_csv(outputs.curves_csv, curves, list(curves[0]))
+    classes = {d: data_info.get(d, {}).get("classes") or [] for d in datasets}
+    per_class = [r for d in datasets for recipe in recipes
+                 for r in evidence.per_class_rows(ev.runs, d, recipe, activations, classes[d])]
+    confusion = [r for d in datasets for recipe in recipes
+                 for r in evidence.confusion_rows(ev.runs, d, recipe, activations, classes[d])]
+    tables = ((outputs.accuracy_csv, ev.accuracy), (outputs.comparisons_csv, ev.comparisons),
+              (outputs.per_class_csv, per_class), (outputs.confusion_csv, confusion),
+              (outputs.layer_stats_csv, ev.layers),
+              (outputs.training_stats_csv, [row for run in ev.runs.values() for row in run["training_stats"]]),
+              (outputs.curves_csv, numbers.curve_rows(ev.runs)))
+    for path, rows in tables:
+        write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)))
     sections = context["sections"]
     write_json(outputs.numbers_json, {
-        "accuracy": accuracy, "layers": layers, "runs": context["runs"], "config": context["config"],
+        "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
+        "layers": ev.layers, "runs": context["runs"], "config": context["config"],
         "config_hash": context["config_hash"], "run_versions": context["run_versions"],
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
+        "left_out": {s["dataset"]: s["left_out"] for s in sections},
+        "histogram_ranges": {f"{d}/{layer}": list(r) for d, ranges in ev.ranges.items() for layer, r in ranges.items()},
         "depth_profiles": {f"{s['dataset']}/{r['recipe']}": r["depth"] for s in sections for r in s["recipes"]},
-        "histograms": {"/".join(map(str, key)) + f"/{layer}": stats["histogram"]
-                       for key, run in sorted(runs.items()) for layer, stats in run["stats"]["layers"].items()},
+        "histograms": {f"{d}/{recipe}/{activation}/{seed}/{layer}": h for d, runs in ev.histograms.items()
+                       for (recipe, activation, seed, layer), h in runs.items()},
     })

@@ -1,0 +1,108 @@
+"""Evaluating a model on a whole split: loss, accuracy, each image's correctness and the confusion
+matrix. One function for training's evaluations and for scripts/evaluate.py (any checkpoint on any
+converted dataset)."""
+
+import base64
+from dataclasses import dataclass
+
+import numpy as np
+
+from actviz.errors import UserError
+
+EVAL_BATCH = 1000
+
+
+@dataclass
+class Evaluation:
+    """The result of evaluating on ``len(labels)`` images."""
+
+    loss: float  # mean cross-entropy
+    labels: np.ndarray  # the true class of each image
+    predictions: np.ndarray  # the predicted class of each image
+
+    @property
+    def accuracy(self):
+        return int(self.correct.sum()) / len(self.labels)
+
+    @property
+    def correct(self):
+        return self.predictions == self.labels
+
+    def confusion(self, num_classes):
+        """[true class, predicted class] -> number of images."""
+        return np.bincount(self.labels * num_classes + self.predictions,
+                           minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+    def summary(self, num_classes):
+        """JSON-ready: size, loss, accuracy, confusion matrix and each image's correctness (packed bits)."""
+        return {"images": len(self.labels), "loss": self.loss, "accuracy": self.accuracy,
+                "confusion": self.confusion(num_classes).tolist(), "correct": pack_bits(self.correct)}
+
+
+def pack_bits(flags):
+    """A boolean array as base64 of its bits (8 images a byte): small enough for a run's metrics.json."""
+    return base64.b64encode(np.packbits(np.asarray(flags, dtype=bool)).tobytes()).decode("ascii")
+
+
+def unpack_bits(text, size):
+    """The boolean array of ``size`` that ``pack_bits`` encoded."""
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=size).astype(bool)
+
+
+class Evaluator:
+    """Evaluates ``model`` (logits out) batch by batch, compiled once; call it with (images, labels) batches."""
+
+    def __init__(self, model):
+        import keras
+        import tensorflow as tf
+
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        @tf.function(reduce_retracing=True)
+        def step(images, labels):
+            logits = model(images, training=False)
+            loss = loss_fn(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32)
+            return loss, tf.argmax(logits, 1, output_type=tf.int32)
+
+        self.step = step
+
+    def __call__(self, batches):
+        total_loss, labels, predictions = 0.0, [], []
+        for images, batch_labels in batches:
+            loss, predicted = self.step(images, batch_labels)
+            total_loss += float(loss)
+            labels.append(np.asarray(batch_labels))
+            predictions.append(predicted.numpy())
+        labels = np.concatenate(labels).astype(np.int64)
+        return Evaluation(total_loss / len(labels), labels, np.concatenate(predictions).astype(np.int64))
+
+
+def in_batches(images, labels, size=EVAL_BATCH):
+    """(images, labels) of in-memory arrays, ``size`` at a time."""
+    for begin in range(0, len(labels), size):
+        yield images[begin:begin + size], labels[begin:begin + size]
+
+
+def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
+    """The newest checkpoint in ``checkpoint_dir`` evaluated on a split of the converted dataset
+    ``h5_path`` (read batch by batch): a JSON-ready dict with the run, the step, per-class accuracy
+    and ``Evaluation.summary``."""
+    from actviz.formats import SPLITS, read_info, split_batches
+    from actviz.runs import configure_threads, restore_model
+
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
+    info = read_info(h5_path)
+    if threads:
+        configure_threads(threads)
+    model, run, checkpoint, step = restore_model(checkpoint_dir, info)
+    evaluation = Evaluator(model)(split_batches(h5_path, split, EVAL_BATCH))
+    summary = evaluation.summary(info["num_classes"])
+    confusion = np.array(summary["confusion"])
+    classes = info.get("classes") or [str(c) for c in range(info["num_classes"])]
+    return {"checkpoint": checkpoint, "step": step, "run": {k: run[k] for k in ("dataset", "recipe", "activation",
+                                                                                 "seed")},
+            "dataset": info["name"], "split": split, "classes": classes,
+            "per_class_accuracy": [float(c) if n else None for c, n in zip(
+                np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1), confusion.sum(axis=1))],
+            **summary}

@@ -1,0 +1,230 @@
+"""What the accuracies support, in numbers and in words: intervals for each activation, pairwise
+comparisons, whether the top one is a winner, per-class results, and the summary sentences.
+
+Plain data in, plain data out (numpy and scipy.stats, no plotting); ``runs`` as in ``numbers``.
+"""
+
+import itertools
+
+import numpy as np
+
+from actviz.evaluation import unpack_bits
+from actviz.report import uncertainty
+from actviz.report.numbers import seeds_of
+
+
+def final_correct(metrics):
+    """Each test image's result in the run's last evaluation (boolean array), or None if not recorded."""
+    evaluation = metrics.get("final_evaluation")
+    if not evaluation:
+        return None
+    return unpack_bits(evaluation["correct"], evaluation["images"])
+
+
+def accuracy_rows(runs, datasets, recipes, activations):
+    """One row per (dataset, recipe, activation): test accuracy over the finite seeds with its 95%
+    interval (Wilson for one seed, t over several), every seed's value, and the diverged seeds."""
+    rows = []
+    for dataset, recipe, activation in itertools.product(datasets, recipes, activations):
+        all_seeds = seeds_of(runs, dataset, recipe, activation, finite=False)
+        if not all_seeds:
+            continue
+        seeds = seeds_of(runs, dataset, recipe, activation)
+        metrics = {s: runs[dataset, recipe, activation, s]["metrics"] for s in all_seeds}
+        correct = final_correct(metrics[seeds[0]]) if len(seeds) == 1 else None
+        one = metrics[seeds[0]] if seeds else metrics[all_seeds[0]]
+        estimate = uncertainty.accuracy_estimate(
+            [metrics[s]["test_accuracy"] for s in seeds],
+            int(correct.sum()) if correct is not None else round(one["test_accuracy"] * one["test_size"])
+            if seeds else None, one["test_size"])
+        rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
+                     "test_accuracy_mean": estimate["mean"], "test_accuracy_std": estimate["std"],
+                     "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"], "interval": estimate["method"],
+                     "all_seeds": all_seeds,
+                     "test_accuracy_per_seed": [metrics[s]["test_accuracy"] for s in all_seeds],
+                     "diverged": "; ".join(f"seed {s} at step {m['diverged_at_step']}" for s, m in metrics.items()
+                                           if m.get("diverged_at_step") is not None),
+                     "steps": max(m["final_step"] for m in metrics.values()), "test_images": one["test_size"]})
+    return rows
+
+
+def comparison_rows(runs, accuracy, dataset, recipe):
+    """Every two activations of a (dataset, recipe) with finite runs, the better mean first: the
+    accuracy difference with its 95% interval, paired by seed (two or more common seeds) or by test
+    image (exact McNemar, one common seed)."""
+    ranked = sorted((r for r in accuracy if (r["dataset"], r["recipe"]) == (dataset, recipe) and r["seeds"]),
+                    key=lambda r: -r["test_accuracy_mean"])
+    rows = []
+    for better, worse in itertools.combinations(ranked, 2):
+        a, b = better["activation"], worse["activation"]
+        common = sorted(set(better["seeds"]) & set(worse["seeds"]))
+        row = {"dataset": dataset, "recipe": recipe, "activation_a": a, "activation_b": b, "seeds": common}
+        metrics = {(act, s): runs[dataset, recipe, act, s]["metrics"] for act in (a, b) for s in common}
+        if len(common) >= 2:
+            row.update(uncertainty.paired_seeds_difference([metrics[a, s]["test_accuracy"] for s in common],
+                                                           [metrics[b, s]["test_accuracy"] for s in common]))
+        elif common and final_correct(metrics[a, common[0]]) is not None \
+                and final_correct(metrics[b, common[0]]) is not None:
+            row.update(uncertainty.mcnemar_difference(final_correct(metrics[a, common[0]]),
+                                                      final_correct(metrics[b, common[0]])))
+        else:
+            row["method"] = "not compared: " + ("no seed where both finished" if not common
+                                                else "per-image results not recorded")
+        row["distinguishable"] = "ci_low" in row and uncertainty.distinguishable(row)
+        rows.append(row)
+    return rows
+
+
+def recipe_verdict(accuracy, comparisons, dataset, recipe):
+    """The top activation of a (dataset, recipe) and whether the data supports calling it the winner:
+    only if its difference to every other activation has a 95% interval above zero."""
+    ranked = sorted((r for r in accuracy if (r["dataset"], r["recipe"]) == (dataset, recipe) and r["seeds"]),
+                    key=lambda r: -r["test_accuracy_mean"])
+    if not ranked:
+        return None
+    top = ranked[0]
+    against = [c for c in comparisons if (c["dataset"], c["recipe"], c["activation_a"]) == (dataset, recipe,
+                                                                                              top["activation"])]
+    tied = [c for c in against if not c["distinguishable"]]
+    return {"top": top, "winner": top if against and not tied else None, "tied": tied,
+            "below": [c for c in against if c["distinguishable"]], "ranked": ranked}
+
+
+def _points(value):
+    """A difference in percentage points, signed, with a true minus sign."""
+    return f"{100 * value:+.1f}".replace("-", "−")
+
+
+def _comparison_words(c):
+    if "ci_low" not in c:
+        return f"{c['activation_a']} vs {c['activation_b']}: {c['method']}"
+    test = (f"McNemar p = {c['p_value']:.2g}" if c["method"].startswith("exact McNemar")
+            else f"paired t p = {c['p_value']:.2g}")
+    return (f"{c['activation_a']} − {c['activation_b']} = {_points(c['difference'])} points "
+            f"(95% CI {_points(c['ci_low'])} to {_points(c['ci_high'])}, {test})")
+
+
+def _budget(rows):
+    seeds = sorted({len(r["seeds"]) for r in rows})
+    seed_words = f"{'–'.join(map(str, seeds))} seed{'s' if seeds[-1] != 1 else ''}"
+    return f"{seed_words}, {rows[0]['steps']:,} steps, {rows[0]['test_images']:,} test images"
+
+
+def accuracy_sentence(verdict, recipe):
+    """What the accuracy data of one recipe supports, in plain words with the numbers."""
+    top, ranked = verdict["top"], verdict["ranked"]
+    head = (f"{recipe}: {top['activation']} has the highest test accuracy, {top['test_accuracy_mean']:.4f} "
+            f"(95% CI {top['ci_low']:.4f}–{top['ci_high']:.4f})")
+    if len(ranked) == 1:
+        return head + "; it is the only activation with a finished run."
+    if verdict["winner"] is not None:
+        closest = min(verdict["below"], key=lambda c: c["difference"])
+        return (head + f", and the data supports it: it is ahead of every other activation beyond noise, "
+                       f"of the runner-up by {_comparison_words(closest)}.")
+    tied = [top["activation"]] + [c["activation_b"] for c in verdict["tied"]]
+    sentence = (f"{recipe}: {', '.join(tied[:-1])} and {tied[-1]} are not distinguishable at this budget "
+                f"({_budget(ranked)}): " + "; ".join(_comparison_words(c) for c in verdict["tied"]) + ".")
+    if verdict["below"]:
+        sentence += " Below them beyond noise: " + "; ".join(_comparison_words(c) for c in verdict["below"]) + "."
+    return sentence
+
+
+# SELU's fixed-point theorem (Klambauer et al. 2017, Theorem 1) holds for activations with mean in
+# [-0.1, 0.1] and variance in [0.8, 1.5]: "near mean 0 and std 1" means inside that domain here.
+NEAR_MEAN = 0.1
+NEAR_VARIANCE = (0.8, 1.5)
+DOMAIN_WORDS = "mean within ±0.1 and variance within 0.8–1.5, the domain of SELU's fixed-point theorem"
+
+
+def near_fixed_point(mean, std):
+    """Whether a layer's mean and std lie in SELU's fixed-point domain (``NEAR_MEAN``, ``NEAR_VARIANCE``)."""
+    return abs(mean) <= NEAR_MEAN and NEAR_VARIANCE[0] <= std**2 <= NEAR_VARIANCE[1]
+
+
+def _two(value):
+    return f"{value:.2f}".replace("-0.00", "0.00")
+
+
+def _layer_words(layer, mean, std):
+    return f"{layer} mean {_two(mean)}, std {_two(std)}"
+
+
+def fixed_point_sentences(profiles_by_recipe, layers):
+    """Where the layers sit against mean 0 / std 1 after training, and at what depth SELU leaves it."""
+    last = len(layers) - 2  # the last hidden layer (before the logits)
+    trained = sorted(((recipe, activation, values["mean"][last], values["std"][last])
+                      for recipe, profiles in profiles_by_recipe.items()
+                      for (activation, when), values in profiles.items() if when == "trained"),
+                     key=lambda c: abs(c[2]) + abs(c[3] - 1))
+    sentences = []
+    if trained:
+        near = [c for c in trained if near_fixed_point(c[2], c[3])]
+        listed = "; ".join(_layer_words(f"{a} ({r})", m, s) for r, a, m, s in (near or trained))
+        sentences.append(
+            f"After training, {layers[last]} (the last hidden layer) is near mean 0 and std 1 ({DOMAIN_WORDS}) "
+            f"for: {listed}." if near else
+            f"After training, no activation keeps {layers[last]} (the last hidden layer) near mean 0 and std 1 "
+            f"({DOMAIN_WORDS}): {listed}.")
+    for recipe, profiles in profiles_by_recipe.items():
+        if ("selu", "init") not in profiles:
+            continue
+        parts = []
+        for when, words in (("init", "at initialisation"), ("trained", "after training")):
+            means, stds = profiles["selu", when]["mean"], profiles["selu", when]["std"]
+            inside = [layer for i, layer in enumerate(layers[:-1]) if near_fixed_point(means[i], stds[i])]
+            where = ("at every hidden layer" if len(inside) == len(layers) - 1 else "at no hidden layer"
+                     if not inside else f"at {', '.join(inside)} only")
+            parts.append(f"{words} inside the domain {where} ({_layer_words(layers[last], means[last], stds[last])})")
+        sentences.append(f"SELU ({recipe}): {'; '.join(parts)}.")
+    return sentences
+
+
+def summary_sentences(dataset, verdicts, profiles_by_recipe, layers, left):
+    """Plain sentences stating what the numbers of one dataset support, and no more."""
+    sentences = [accuracy_sentence(v, recipe) for recipe, v in verdicts.items() if v is not None]
+    if not sentences:
+        sentences = [f"Every run on {dataset} diverged: no test accuracy to compare."]
+    if any(len(r["seeds"]) == 1 for v in verdicts.values() if v for r in v["ranked"]):
+        sentences.append("With one seed, a difference beyond noise is one between these trained networks on images "
+                         "like the test split's; how much another seed would change them is not measured (run "
+                         "two or more seeds for that).")
+    if left:
+        sentences.append(f"Diverged (loss NaN or infinite), and left out of every mean: {', '.join(left)}.")
+    return sentences + fixed_point_sentences(profiles_by_recipe, layers)
+
+
+def per_class_rows(runs, dataset, recipe, activations, classes):
+    """Each class's test accuracy per activation, mean over the finite seeds that recorded their final
+    evaluation, and every seed's value."""
+    rows = []
+    for activation in activations:
+        seeds = [s for s in seeds_of(runs, dataset, recipe, activation)
+                 if runs[dataset, recipe, activation, s]["metrics"].get("final_evaluation")]
+        if not seeds:
+            continue
+        confusions = [np.array(runs[dataset, recipe, activation, s]["metrics"]["final_evaluation"]["confusion"])
+                      for s in seeds]
+        per_seed = [np.diag(c) / np.maximum(c.sum(axis=1), 1) for c in confusions]
+        for index, name in enumerate(classes):
+            rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "class": name,
+                         "images": int(confusions[0][index].sum()), "seeds": seeds,
+                         "accuracy_mean": float(np.mean([p[index] for p in per_seed])),
+                         "accuracy_per_seed": [float(p[index]) for p in per_seed]})
+    return rows
+
+
+def confusion_rows(runs, dataset, recipe, activations, classes):
+    """The confusion matrix of each activation's final evaluation (true x predicted, images), mean over
+    its finite seeds, as tidy rows."""
+    rows = []
+    for activation in activations:
+        seeds = [s for s in seeds_of(runs, dataset, recipe, activation)
+                 if runs[dataset, recipe, activation, s]["metrics"].get("final_evaluation")]
+        if not seeds:
+            continue
+        mean = np.mean([runs[dataset, recipe, activation, s]["metrics"]["final_evaluation"]["confusion"]
+                        for s in seeds], axis=0)
+        rows += [{"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
+                  "true_class": classes[t], "predicted_class": classes[p], "images_mean": float(mean[t, p])}
+                 for t in range(len(classes)) for p in range(len(classes))]
+    return rows

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Evaluate a run's newest checkpoint on a split of any converted dataset (the old project's evaler.py).
+
+Prints the accuracy, the loss and every class's accuracy; --out writes them as JSON with the
+confusion matrix and each image's result. The dataset must have the image shape and the number of
+classes the run was trained on; the run's own input standardisation is used.
+
+    python scripts/evaluate.py --checkpoint-dir results/checkpoints/FashionMNIST-sample/snn/selu/seed0 \\
+        --dataset results/data/FashionMNIST.h5 --split test --out selu-on-full-test.json
+"""
+
+import argparse
+
+from actviz.atomic import write_json
+from actviz.errors import run_cli
+from actviz.evaluation import evaluate_checkpoint
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", required=True, help="the run's checkpoint folder (with its run.json)")
+    parser.add_argument("--dataset", required=True, help="a converted dataset's HDF5 file")
+    parser.add_argument("--split", default="test", choices=["test", "train"], help="(default: %(default)s)")
+    parser.add_argument("--out", help="JSON file to write the evaluation to")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    result = evaluate_checkpoint(args.checkpoint_dir, args.dataset, args.split, threads=args.threads or None)
+    run = result["run"]
+    print(f"{run['dataset']}/{run['recipe']}/{run['activation']}/seed{run['seed']} at step {result['step']} on "
+          f"{result['dataset']} {result['split']} ({result['images']} images): accuracy {result['accuracy']:.4f}, "
+          f"loss {result['loss']:.4f}")
+    width = max(len(name) for name in result["classes"])
+    for name, accuracy in zip(result["classes"], result["per_class_accuracy"]):
+        print(f"  {name:<{width}}  {'-' if accuracy is None else f'{accuracy:.4f}'}")
+    if args.out:
+        write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    run_cli(main)

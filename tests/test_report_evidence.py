@@ -1,0 +1,174 @@
+"""What the report may claim: intervals and tests against independent computations, a winner only
+with support, diverged seeds out of every mean. Plain data, no files, no plotting."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from actviz.evaluation import pack_bits
+from actviz.report import evidence, numbers, uncertainty
+
+TEST_IMAGES = 2000
+
+
+def _correct(accuracy, only_this, seed=0):
+    """Each test image's result: ``accuracy`` of them right, of which the first ``only_this`` of the
+    discordant block are where this run differs from its partner (see ``_pair``)."""
+    flags = np.zeros(TEST_IMAGES, bool)
+    flags[: round(accuracy * TEST_IMAGES)] = True
+    return np.random.default_rng(seed).permutation(flags) if only_this is None else flags
+
+
+def _pair(both, only_a, only_b):
+    """Two runs' results on the same images: ``both`` right by both, then ``only_a``, then ``only_b``."""
+    a, b = np.zeros(TEST_IMAGES, bool), np.zeros(TEST_IMAGES, bool)
+    a[:both] = b[:both] = True
+    a[both:both + only_a] = True
+    b[both + only_a:both + only_a + only_b] = True
+    return a, b
+
+
+def _run(accuracy=None, correct=None, diverged=None, steps=800, layers=("conv1", "dense1", "logits"), stats=None):
+    if correct is not None:
+        accuracy = float(correct.mean())
+    evaluation = None if correct is None else {"images": TEST_IMAGES, "correct": pack_bits(correct),
+                                               "confusion": [[int(correct.sum()), 0], [0, 0]]}
+    metrics = {"test_accuracy": None if diverged else accuracy, "diverged_at_step": diverged, "final_step": steps,
+               "test_size": TEST_IMAGES, "final_evaluation": None if diverged else evaluation,
+               "evaluations": [{"step": s, "test_accuracy": (accuracy or 0) * s / steps} for s in (0, steps)],
+               "training": [{"step": steps, "train_loss": 0.5}]}
+    mean, std = stats or (0.0, 1.0)
+    training_stats = [{"layer": layer, "step": str(step), "mean": str(mean if step else 0.0),
+                       "std": str(std if step else 1.0)} for step in (0, steps) for layer in layers]
+    return {"metrics": metrics, "training_stats": training_stats}
+
+
+def test_one_seed_has_the_wilson_interval_of_its_test_split():
+    low, high = uncertainty.wilson_interval(1710, 2000)
+    p, n, z = 1710 / 2000, 2000, stats.norm.ppf(0.975)
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n
+                                                                                             + z * z / (4 * n * n))
+    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert high - low == pytest.approx(0.0310, abs=5e-4)  # ±1.6 points on 2,000 images, as the issue says
+
+
+def test_several_seeds_have_mean_sample_std_and_t_interval():
+    values = [0.80, 0.84, 0.82]
+    mean, std, (low, high) = uncertainty.t_interval(values)
+    sample_std = math.sqrt(sum((v - 0.82) ** 2 for v in values) / 2)  # ddof 1
+    half = stats.t.ppf(0.975, 2) * sample_std / math.sqrt(3)
+    assert (mean, std) == pytest.approx((0.82, sample_std)) and (low, high) == pytest.approx((0.82 - half, 0.82 + half))
+
+
+def test_mcnemar_p_is_the_exact_binomial_test_on_discordant_images_and_its_interval_agrees():
+    a, b = _pair(1600, 70, 45)
+    result = uncertainty.mcnemar_difference(a, b)
+    exact = min(1.0, 2 * sum(math.comb(115, k) for k in range(0, 46)) / 2**115)  # two-sided, at most 45 of 115
+    assert result["p_value"] == pytest.approx(exact, rel=1e-9)
+    assert (result["only_a"], result["only_b"], result["difference"]) == (70, 45, 25 / TEST_IMAGES)
+    low, high = stats.beta.ppf(0.025, 70, 46), stats.beta.ppf(0.975, 71, 45)  # Clopper-Pearson for 70 of 115
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(((2 * low - 1) * 115 / 2000, (2 * high - 1) * 115
+                                                                   / 2000))
+    assert uncertainty.distinguishable(result) == (result["p_value"] < 0.05)
+    for only_a, only_b in ((60, 40), (61, 39), (30, 60), (10, 0)):  # the interval excludes 0 exactly when p < 0.05
+        result = uncertainty.mcnemar_difference(*_pair(1000, only_a, only_b))
+        assert uncertainty.distinguishable(result) == (result["p_value"] < 0.05), (only_a, only_b)
+
+
+def test_paired_seeds_difference_is_the_t_interval_of_the_per_seed_differences():
+    result = uncertainty.paired_seeds_difference([0.85, 0.86, 0.84], [0.80, 0.83, 0.80])
+    mean, _, (low, high) = uncertainty.t_interval([0.05, 0.03, 0.04])
+    assert (result["difference"], result["ci_low"], result["ci_high"]) == pytest.approx((mean, low, high))
+    assert result["p_value"] == pytest.approx(stats.ttest_rel([0.85, 0.86, 0.84], [0.80, 0.83, 0.80]).pvalue)
+
+
+def _verdict(runs, recipe="snn"):
+    accuracy = evidence.accuracy_rows(runs, ["d"], [recipe], ["relu", "lrelu", "selu"])
+    comparisons = evidence.comparison_rows(runs, accuracy, "d", recipe)
+    return accuracy, comparisons, evidence.recipe_verdict(accuracy, comparisons, "d", recipe)
+
+
+def test_no_winner_is_named_when_the_top_two_are_within_noise():
+    relu, lrelu = _pair(1600, 60, 45)  # 83.0% against 82.25%: p = 0.17
+    runs = {("d", "snn", "relu", 0): _run(correct=relu), ("d", "snn", "lrelu", 0): _run(correct=lrelu)}
+    _, comparisons, verdict = _verdict(runs)
+    assert verdict["top"]["activation"] == "relu" and verdict["winner"] is None
+    sentence = evidence.accuracy_sentence(verdict, "snn")
+    assert sentence.startswith("snn: relu and lrelu are not distinguishable at this budget (1 seed, 800 steps, "
+                               "2,000 test images): relu − lrelu = +0.8 points (95% CI")
+    assert "McNemar p = 0.17" in sentence and "best" not in sentence
+
+
+def test_the_winner_is_named_when_it_beats_every_other_beyond_noise():
+    relu, lrelu = _pair(1500, 150, 50)
+    _, selu = _pair(1500, 200, 40)
+    runs = {("d", "snn", "relu", 0): _run(correct=relu), ("d", "snn", "lrelu", 0): _run(correct=lrelu),
+            ("d", "snn", "selu", 0): _run(correct=selu)}
+    _, comparisons, verdict = _verdict(runs)
+    assert verdict["winner"]["activation"] == "relu"
+    assert all(c["distinguishable"] for c in comparisons if c["activation_a"] == "relu")
+    sentence = evidence.accuracy_sentence(verdict, "snn")
+    assert sentence.startswith("snn: relu has the highest test accuracy, 0.8250 (95% CI 0.80")
+    assert "the data supports it" in sentence and "runner-up by relu − " in sentence
+
+
+def test_a_winner_over_seeds_needs_its_paired_interval_above_zero():
+    runs = {("d", "snn", a, s): _run(accuracy=v) for a, values in (("relu", (0.85, 0.86, 0.84)),
+                                                                  ("lrelu", (0.80, 0.83, 0.80)))
+            for s, v in enumerate(values)}
+    accuracy, comparisons, verdict = _verdict(runs)
+    assert comparisons[0]["method"] == "paired t over 3 seeds" and verdict["winner"]["activation"] == "relu"
+    assert accuracy[0]["interval"] == "t over 3 seeds" and accuracy[0]["test_accuracy_std"] == pytest.approx(0.01)
+    runs["d", "snn", "lrelu", 1]["metrics"]["test_accuracy"] = 0.87  # now one seed reverses the order
+    assert _verdict(runs)[2]["winner"] is None
+
+
+def test_a_diverged_seed_is_left_out_of_the_accuracy_and_the_comparisons():
+    runs = {("d", "snn", "relu", s): _run(accuracy=v) for s, v in enumerate((0.85, 0.86, 0.84))}
+    runs |= {("d", "snn", "selu", s): _run(accuracy=v) for s, v in enumerate((0.81, 0.82, 0.80))}
+    runs["d", "snn", "relu", 1] = _run(diverged=37)
+    accuracy, comparisons, _ = _verdict(runs)
+    relu = next(r for r in accuracy if r["activation"] == "relu")
+    assert relu["seeds"] == [0, 2] and relu["all_seeds"] == [0, 1, 2] and relu["diverged"] == "seed 1 at step 37"
+    assert relu["test_accuracy_mean"] == pytest.approx(0.845) and relu["interval"] == "t over 2 seeds"
+    assert comparisons[0]["seeds"] == [0, 2] and comparisons[0]["difference"] == pytest.approx(0.04)
+
+
+def test_a_diverged_seed_is_left_out_of_the_depth_profiles_and_learning_curves():
+    runs = {("d", "snn", "selu", s): _run(accuracy=0.8, stats=(0.1 * s, 1.0 + s)) for s in range(3)}
+    runs["d", "snn", "selu", 2] = _run(diverged=5, stats=(99.0, 99.0))
+    profiles = numbers.depth_profiles(runs, "d", "snn", ["selu"], ["conv1", "dense1", "logits"])
+    assert profiles["selu", "trained"]["mean"] == pytest.approx([0.05] * 3)
+    assert profiles["selu", "trained"]["seeds"] == 2
+    assert profiles["selu", "trained"]["std"] == pytest.approx([1.5] * 3)
+    curves = numbers.learning_curves(runs, "d", ["snn"], ["selu"])
+    assert curves["test_accuracy"]["snn", "selu"] == ([0, 800], [0.0, 0.8])
+
+
+def test_a_diverged_seed_is_left_out_of_the_layer_tables_and_per_class_results():
+    runs = {("d", "snn", "selu", s): _run(correct=_correct(0.8, None, s)) for s in range(2)}
+    runs["d", "snn", "selu", 1]["metrics"]["diverged_at_step"] = 9
+    layers = [{"dataset": "d", "recipe": "snn", "activation": "selu", "seed": s, "layer": "conv1",
+               **{k: float(s * 10 + 1) for k in numbers.LAYER_TABLE}} for s in range(2)]
+    table = numbers.final_layer_table(runs, layers, "d", "snn", "conv1", ["selu"])
+    assert table == [{"activation": "selu", "seeds": 1, **{k: 1.0 for k in numbers.LAYER_TABLE}}]
+    per_class = evidence.per_class_rows(runs, "d", "snn", ["selu"], ["a", "b"])
+    assert per_class[0]["seeds"] == [0] and per_class[0]["accuracy_mean"] == 1.0
+
+
+def test_sentences_about_mean_0_and_std_1_say_when_no_activation_is_near():
+    layers = ["conv1", "dense2", "logits"]
+    far = {"snn": {("relu", "init"): {"mean": [0.0] * 3, "std": [1.0] * 3},
+                   ("relu", "trained"): {"mean": [0, 3.03, 0], "std": [1, 5.61, 1]},
+                   ("selu", "init"): {"mean": [0.0] * 3, "std": [1.0] * 3},
+                   ("selu", "trained"): {"mean": [0, 8.74, 0], "std": [1, 25.11, 1]}}}
+    sentences = evidence.fixed_point_sentences(far, layers)
+    assert sentences[0].startswith("After training, no activation keeps dense2 (the last hidden layer) near mean 0 "
+                                   "and std 1 (mean within ±0.1 and variance within 0.8–1.5")
+    assert "closest" not in " ".join(sentences) and "relu (snn) mean 3.03, std 5.61" in sentences[0]
+    assert sentences[1] == ("SELU (snn): at initialisation inside the domain at every hidden layer (dense2 mean 0.00, "
+                            "std 1.00); after training inside the domain at conv1 only (dense2 mean 8.74, std 25.11).")
+    near = {"snn": {**far["snn"], ("selu", "trained"): {"mean": [0, 0.05, 0], "std": [1, 1.1, 1]}}}
+    assert evidence.fixed_point_sentences(near, layers)[0].endswith("for: selu (snn) mean 0.05, std 1.10.")
