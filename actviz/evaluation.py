@@ -88,7 +88,7 @@ def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
     ``h5_path`` (read batch by batch): a JSON-ready dict with the run, the step, per-class accuracy
     and ``Evaluation.summary``."""
     from actviz.formats import SPLITS, read_info, split_batches
-    from actviz.runs import configure_threads, restore_model
+    from actviz.runs import configure_threads, restore_model, run_ident
 
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
@@ -100,8 +100,7 @@ def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
     summary = evaluation.summary(info["num_classes"])
     confusion = np.array(summary["confusion"])
     classes = info.get("classes") or [str(c) for c in range(info["num_classes"])]
-    return {"checkpoint": checkpoint, "step": step, "run": {k: run[k] for k in ("dataset", "recipe", "activation",
-                                                                                 "seed")},
+    return {"checkpoint": checkpoint, "step": step, "run": run_ident(run),
             "dataset": info["name"], "split": split, "classes": classes,
             "per_class_accuracy": [float(c) if n else None for c, n in zip(
                 np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1), confusion.sum(axis=1))],

@@ -9,11 +9,19 @@ from tqdm import tqdm
 from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.errors import UserError
 from actviz.formats import read_info, split_batches
-from actviz.runs import configure_threads, float32_layer_outputs, package_versions, read_run, restore_model
+from actviz.runs import (
+    RUN_PARTS,
+    configure_threads,
+    float32_layer_outputs,
+    package_versions,
+    read_run,
+    restore_model,
+    run_ident,
+)
 from actviz.stats import LayerStatistics
 
-STATS_COLUMNS = ("dataset", "recipe", "activation", "seed", "step", "layer", "units", "count", "mean", "std",
-                 "min", "max", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
+STATS_COLUMNS = ("dataset", "architecture", "recipe", "activation", "seed", "step", "layer", "units", "count", "mean",
+                 "std", "min", "max", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
 
 
 def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, settings, batch_size=250, threads=None,
@@ -43,12 +51,11 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, setti
 
     saturation = ACTIVATIONS[run["activation"]].saturation
     stats = {name: LayerStatistics(saturation=saturation) for name in layer_names}  # in the model's order
-    attrs = {"dataset": info["name"], "recipe": run["recipe"], "activation": run["activation"], "seed": run["seed"],
-             "step": step, "checkpoint": latest}
+    attrs = {**run_ident({**run, "dataset": info["name"]}), "step": step, "checkpoint": latest}
     correct = _write_activations(h5_path, out_path, float32_layer_outputs(layers_model), stats, attrs,
                                  settings.probe_images, tuple(info["image_shape"]), batch_size, progress)
     result = {
-        **{k: attrs[k] for k in ("dataset", "recipe", "activation", "seed", "step")},
+        **{k: attrs[k] for k in (*RUN_PARTS, "step")},
         "probe_images": settings.probe_images, "probe_accuracy": correct / settings.probe_images,
         "layers": {name: {"shape": [int(d) for d in output.shape[1:]], **stats[name].result()}
                    for name, output in zip(layer_names, layers_model.outputs)},
@@ -57,7 +64,7 @@ def extract(h5_path, checkpoint_dir, out_path, stats_path, stats_csv_path, setti
     }
     write_json(stats_path, result)
     write_csv(stats_csv_path, [
-        {**{k: result[k] for k in ("dataset", "recipe", "activation", "seed", "step")}, "layer": name,
+        {**{k: result[k] for k in (*RUN_PARTS, "step")}, "layer": name,
          "units": int(np.prod(layer["shape"])), **layer}
         for name, layer in result["layers"].items()], STATS_COLUMNS)
     return result

@@ -1,4 +1,4 @@
-"""The CNN of the comparison, built by one function for training and extraction alike."""
+"""The networks of the comparison (the CNN, MLPs), built by one function for training and extraction alike."""
 
 import functools
 
@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
+from actviz.architectures import parse_architecture
 from actviz.recipes import PRECISIONS, RECIPES, check_precision, check_recipe
 
 # The CNN's recorded layers, input to output (``recorded_layer_names`` reads them off any model).
@@ -41,59 +42,81 @@ def input_statistics(images, chunk=4096):
 
 
 def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05, lrelu_slope=0.2,
-                input_mean=None, input_std=None, precision="float32"):
-    """The old project's classifier for uint8 images of ``input_shape`` (H, W, C), set up by ``recipe``.
+                input_mean=None, input_std=None, precision="float32", architecture="cnn", depth=16, width=256):
+    """A classifier for uint8 images of ``input_shape`` (H, W, C), set up by ``recipe``.
 
-    Three 5x5 stride-2 conv layers, then dense layers of 16n, 4n and n units (n classes); every
-    layer but the logits uses ``activation``. The recipe (``actviz.recipes``) decides the
-    initialisers, batch norm, dropout and input scaling; standardised inputs need ``input_mean``
-    and ``input_std`` (see ``input_statistics``). Weights are drawn from Keras' global seed, so
-    call ``keras.utils.set_random_seed`` first for a reproducible model. ``precision`` is
-    "float32" or "bfloat16" (``PRECISIONS``).
+    ``architecture`` (``actviz.architectures``): "cnn", the old project's three 5x5 stride-2 conv
+    layers, then dense layers of 16n, 4n and n units (n classes); or "mlp"/"mlpN", the flattened
+    image through ``depth`` (or N) dense layers of ``width`` units, then the n logits. Every layer
+    but the logits uses ``activation``. The recipe (``actviz.recipes``) decides the initialisers,
+    batch norm, dropout and input scaling; standardised inputs need ``input_mean`` and
+    ``input_std`` (see ``input_statistics``). Weights are drawn from Keras' global seed, so call
+    ``keras.utils.set_random_seed`` first for a reproducible model. ``precision`` is "float32" or
+    "bfloat16" (``PRECISIONS``).
     """
-    spec = ACTIVATIONS[check_activation(activation)]
-    setup = RECIPES[check_recipe(recipe)]
-    act = activation_function(activation, lrelu_slope)
-    # bfloat16: every layer computes in bfloat16 on float32 weights, but the logits (and so the loss)
-    # stay float32. Given per layer, so that nothing else in the process changes.
-    policy = PRECISIONS[check_precision(precision)]
+    kind, hidden = parse_architecture(architecture, depth)
+    parts = _Parts(activation, recipe, dropout, lrelu_slope, precision)
+    inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
+    x = parts.scale_inputs(inputs, recipe, input_mean, input_std)
+    if kind == "cnn":
+        for index, filters in enumerate(conv_widths(input_shape[-1]), start=1):
+            x = parts.hidden(keras.layers.Conv2D(filters, 5, strides=2, padding="same", activation=parts.act,
+                                                 kernel_initializer=parts.initializer(dense=False),
+                                                 name=f"conv{index}", dtype=parts.policy)(x),
+                             f"conv{index}", parts.setup.hidden_batchnorm, parts.conv_rate)
+        x = keras.layers.Flatten(name="flatten", dtype=parts.policy)(x)
+        dense = (("dense1", 16 * num_classes), ("dense2", 4 * num_classes))
+        batchnorm = False
+    else:
+        x = keras.layers.Flatten(name="flatten", dtype=parts.policy)(x)
+        dense = tuple((f"dense{i}", width) for i in range(1, hidden + 1))
+        batchnorm = parts.setup.hidden_batchnorm
+    for name, units in dense:
+        layer = keras.layers.Dense(units, activation=parts.act, kernel_initializer=parts.initializer(dense=True),
+                                   name=name, dtype=parts.policy)
+        x = parts.hidden(layer(x), name, batchnorm, parts.dense_rate)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=parts.initializer(dense=True), name="logits",
+                                dtype="float32")(x)
+    return keras.Model(inputs, logits, name=f"{architecture}_{recipe}_{activation}")
 
-    def initializer(dense):
-        if setup.proper_init:
-            return spec.initializer
+
+class _Parts:
+    """What the recipe puts around an activation: initialisers, input scaling, batch norm, dropout."""
+
+    def __init__(self, activation, recipe, dropout, lrelu_slope, precision):
+        self.spec = ACTIVATIONS[check_activation(activation)]
+        self.setup = RECIPES[check_recipe(recipe)]
+        self.act = activation_function(activation, lrelu_slope)
+        # bfloat16: every layer computes in bfloat16 on float32 weights, but the logits (and so the loss)
+        # stay float32. Given per layer, so that nothing else in the process changes.
+        self.policy = PRECISIONS[check_precision(precision)]
+        use_alpha = self.setup.alpha_dropout_for_selu and self.spec.self_normalizing
+        self.drop_layer = keras.layers.AlphaDropout if use_alpha else keras.layers.Dropout
+        self.conv_rate = dropout if self.setup.conv_dropout is None else self.setup.conv_dropout
+        self.dense_rate = dropout if self.setup.dense_dropout is None else self.setup.dense_dropout
+
+    def initializer(self, dense):
+        if self.setup.proper_init:
+            return self.spec.initializer
         # A fresh instance per layer: Keras gives an unseeded instance's every call the same values.
         return "glorot_uniform" if dense else keras.initializers.TruncatedNormal(stddev=0.02)
 
-    use_alpha = setup.alpha_dropout_for_selu and spec.self_normalizing
-    drop_layer = keras.layers.AlphaDropout if use_alpha else keras.layers.Dropout
-    conv_rate = dropout if setup.conv_dropout is None else setup.conv_dropout
-    dense_rate = dropout if setup.dense_dropout is None else setup.dense_dropout
-
-    inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
-    if setup.standardize_inputs:
+    def scale_inputs(self, inputs, recipe, input_mean, input_std):
+        if not self.setup.standardize_inputs:
+            return keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype=self.policy)(inputs)
         if input_mean is None or input_std is None:
             raise ValueError(f"recipe {recipe!r} standardises inputs: give input_mean and input_std")
         std = np.asarray(input_std, dtype=np.float64)
-        x = keras.layers.Rescaling(scale=list(1.0 / std), offset=list(-np.asarray(input_mean) / std),
-                                   name="standardize", dtype=policy)(inputs)
-    else:
-        x = keras.layers.Rescaling(1.0 / 255.0, name="scale", dtype=policy)(inputs)
-    for index, width in enumerate(conv_widths(input_shape[-1]), start=1):
-        x = keras.layers.Conv2D(width, 5, strides=2, padding="same", activation=act,
-                                kernel_initializer=initializer(dense=False), name=f"conv{index}", dtype=policy)(x)
-        if setup.conv_batchnorm and not spec.self_normalizing:
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"conv{index}_bn", dtype=policy)(x)
-        if conv_rate:
-            x = drop_layer(conv_rate, name=f"conv{index}_dropout", dtype=policy)(x)
-    x = keras.layers.Flatten(name="flatten", dtype=policy)(x)
-    for name, units in (("dense1", 16 * num_classes), ("dense2", 4 * num_classes)):
-        x = keras.layers.Dense(units, activation=act, kernel_initializer=initializer(dense=True), name=name,
-                               dtype=policy)(x)
-        if dense_rate:
-            x = drop_layer(dense_rate, name=f"{name}_dropout", dtype=policy)(x)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer(dense=True), name="logits",
-                                dtype="float32")(x)
-    return keras.Model(inputs, logits, name=f"cnn_{recipe}_{activation}")
+        return keras.layers.Rescaling(scale=list(1.0 / std), offset=list(-np.asarray(input_mean) / std),
+                                      name="standardize", dtype=self.policy)(inputs)
+
+    def hidden(self, x, name, batchnorm, rate):
+        """After a hidden layer: batch norm (not after SELU), then dropout, as the recipe says."""
+        if batchnorm and not self.spec.self_normalizing:
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn", dtype=self.policy)(x)
+        if rate:
+            x = self.drop_layer(rate, name=f"{name}_dropout", dtype=self.policy)(x)
+        return x
 
 
 def recorded_layer_names(model):

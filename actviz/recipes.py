@@ -11,7 +11,7 @@ class Recipe:
     description: str
     standardize_inputs: bool  # inputs to zero mean, unit variance per channel (else scaled to 0..1)
     proper_init: bool  # each activation's own initialiser; else the old project's
-    conv_batchnorm: bool  # batch norm after the activation of non-SELU conv layers
+    hidden_batchnorm: bool  # batch norm after the activation of non-SELU conv layers (CNN), hidden layers (MLP)
     conv_dropout: float | None  # None: the config's dropout rate
     dense_dropout: float | None  # None: the config's dropout rate; 0: none
     alpha_dropout_for_selu: bool
@@ -24,13 +24,13 @@ RECIPES = {
         "layers only as in the SNN paper; standardised inputs",
         # No conv dropout: it cost 18% of the training time (its random masks) for accuracies within
         # +-0.01 of those without, over 3 activations x 2 seeds on the Fashion-MNIST sample.
-        standardize_inputs=True, proper_init=True, conv_batchnorm=False, conv_dropout=0.0,
+        standardize_inputs=True, proper_init=True, hidden_batchnorm=False, conv_dropout=0.0,
         dense_dropout=None, alpha_dropout_for_selu=True),
     "seed": Recipe(
         "the old TF1 project: truncated-normal (0.02) conv init and Glorot dense init for all, batch "
-        "norm after the activation on non-SELU conv layers, dropout 0.5 after each conv layer, "
-        "inputs scaled to 0..1",
-        standardize_inputs=False, proper_init=False, conv_batchnorm=True, conv_dropout=0.5,
+        "norm after the activation on non-SELU conv layers (an MLP's hidden layers), dropout 0.5 after "
+        "each conv layer, inputs scaled to 0..1",
+        standardize_inputs=False, proper_init=False, hidden_batchnorm=True, conv_dropout=0.5,
         dense_dropout=0.0, alpha_dropout_for_selu=False),
 }
 

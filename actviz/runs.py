@@ -14,9 +14,17 @@ RUN_FILE = "run.json"  # in the checkpoint folder: the identity (data, activatio
 PACKAGES = ("tensorflow", "keras", "tensorboard", "tensorflow-plot", "numpy", "h5py", "matplotlib")
 
 
-def run_name(dataset, recipe, activation, seed):
+RUN_PARTS = ("dataset", "architecture", "recipe", "activation", "seed")  # what names a run
+
+
+def run_name(dataset, architecture, recipe, activation, seed):
     """The run's name in logs, TensorBoard and metrics (the workflow's run path has the same parts)."""
-    return f"{dataset}/{recipe}/{activation}/seed{seed}"
+    return f"{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"
+
+
+def run_ident(run):
+    """A run's naming parts from its run.json (runs from before architectures were a choice: the CNN)."""
+    return {"architecture": "cnn", **{k: run[k] for k in RUN_PARTS if k in run}}
 
 
 def configure_threads(threads):
@@ -92,7 +100,8 @@ def restore_model(checkpoint_dir, info):
     # The input standardisation training used, recorded with its checkpoint.
     model = build_model(tuple(info["image_shape"]), info["num_classes"], run["activation"], run["recipe"],
                         run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
-                        run.get("precision", "float32"))
+                        run.get("precision", "float32"), run.get("architecture", "cnn"), run.get("depth"),
+                        run.get("width"))
     tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()
     return model, run, latest, step
 

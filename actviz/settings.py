@@ -14,6 +14,7 @@ import shlex
 import typing
 from dataclasses import asdict, dataclass, field, fields
 
+from actviz.architectures import architecture_problem, parse_architecture
 from actviz.errors import UserError
 from actviz.recipes import PRECISIONS, RECIPES
 
@@ -117,9 +118,13 @@ def _histogram_bins():
 class TrainSettings(Settings):
     """Everything that defines a training run besides its data and activation."""
 
+    architecture: str = setting("cnn", "cnn: the old project's CNN; mlp: depth dense layers of width units; mlpN: N "
+                                       "of them", per_run=True, hparam=True, check=architecture_problem)
     recipe: str = setting("snn", "snn: each activation with its own init and dropout; seed: the old project's setup",
                           choices=tuple(RECIPES), per_run=True, hparam=True)
     seed: int = setting(0, "seed of the weights, the batch order and dropout", per_run=True, minimum=0, hparam=True)
+    depth: int = setting(16, "hidden layers of the mlp architecture", minimum=1)
+    width: int = setting(256, "units of each hidden layer of an mlp", minimum=1)
     steps: int = setting(800, "training steps (batches)", minimum=1)
     batch_size: int = setting(64, "images per training batch", aliases=("--batch_size",), minimum=1, hparam=True)
     learning_rate: float = setting(1e-3, "Adam learning rate", aliases=("--learning_rate",), exclusiveMinimum=0,
@@ -144,9 +149,15 @@ class TrainSettings(Settings):
     histogram_bins: int = _histogram_bins()
 
     def identity(self):
-        """The settings a checkpoint can be resumed under: all but the length of the run."""
+        """The settings a checkpoint can be resumed under: all but the length of the run, and of the
+        architecture's own settings only those it uses (an mlp's resolved depth and width)."""
         ident = self.as_dict()
         del ident["steps"]
+        kind, hidden = parse_architecture(self.architecture, self.depth)
+        if kind == "cnn":
+            del ident["depth"], ident["width"]
+        else:
+            ident["depth"] = hidden
         return ident
 
 

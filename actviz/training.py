@@ -1,4 +1,4 @@
-"""Training one (dataset, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
+"""Training one (dataset, architecture, recipe, activation, seed) run: checkpoints that resume, TensorBoard logs,
 statistics of every layer over training, and final metrics.
 
 ``train`` is the loop; it reads top to bottom over four pieces, each with one job: ``TrainingRun``
@@ -88,7 +88,7 @@ class TrainingRun:
 
     def __init__(self, h5_path, activation, settings, info, train_split, test_split):
         self.h5_path, self.activation, self.settings, self.info = h5_path, activation, settings, info
-        self.name = run_name(info["name"], settings.recipe, activation, settings.seed)
+        self.name = run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed)
         self.train_images, self.train_labels = train_split
         self.test_images, self.test_labels = test_split
         self.probe = self.test_images[: settings.probe_size]
@@ -103,7 +103,8 @@ class TrainingRun:
         import keras
         import tensorflow as tf
 
-        _log_devices(run_name(info["name"], settings.recipe, activation, settings.seed), settings, log)
+        _log_devices(run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed),
+                     settings, log)
         keras.utils.set_random_seed(settings.seed)
         tf.config.experimental.enable_op_determinism()
         run = cls(h5_path, activation, settings, info, read_split(h5_path, "train"), read_split(h5_path, "test"))
@@ -130,7 +131,8 @@ class TrainingRun:
         # Recorded with the checkpoint, so that extraction standardises exactly as training did.
         self.input_mean, self.input_std = [float(m) for m in mean], [float(s) for s in std]
         self.model = build_model(self.train_images.shape[1:], self.info["num_classes"], self.activation,
-                                 settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision)
+                                 settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision,
+                                 settings.architecture, settings.depth, settings.width)
         self.layers_model = layer_outputs_model(self.model)
         self.layer_names = recorded_layer_names(self.model)
         self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=settings.clip_norm)
@@ -508,7 +510,8 @@ def finish(run, store, observer, diverged_at):
 def write_layer_tables(run, records, stats_path, histograms_path):
     """The layer statistics and histograms over training as tidy CSVs (one row per step and layer / bin)."""
     settings = run.settings
-    ident = {"dataset": run.info["name"], "recipe": settings.recipe, "activation": run.activation,
+    ident = {"dataset": run.info["name"], "architecture": settings.architecture, "recipe": settings.recipe,
+             "activation": run.activation,
              "seed": settings.seed}
     write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
                            for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
@@ -527,6 +530,7 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
     trained = final_step - store.start_step
     return {
         "dataset": run.info["name"],
+        "architecture": settings.architecture,
         "recipe": settings.recipe,
         "activation": run.activation,
         "seed": settings.seed,

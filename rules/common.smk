@@ -29,12 +29,14 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])),
 )
 
-# One run: a dataset, a recipe, an activation and a seed. Every rule's path of a run is built on this.
-RUN = "{dataset}/{recipe}/{activation}/seed{seed}"
+# One run: a dataset, an architecture, a recipe, an activation and a seed. Every rule's path of a run
+# is built on this.
+RUN = "{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    architecture="cnn|mlp[0-9]*",
     recipe="[a-z0-9_]+",
     activation="[a-z0-9_]+",
     seed="[0-9]+",
@@ -63,10 +65,11 @@ def convert_inputs(wildcards):
 
 
 def run_outputs(pattern):
-    """``pattern`` expanded over every (dataset, recipe, activation, seed) run of the config."""
+    """``pattern`` expanded over every (dataset, architecture, recipe, activation, seed) run of the config."""
     return expand(
         pattern,
         dataset=config["datasets"],
+        architecture=config["architectures"],
         recipe=config["recipes"],
         activation=config["activations"],
         seed=config["seeds"],

@@ -9,7 +9,7 @@ rule train:
             f"results/runs/{RUN}/training_stats.csv",
             caption="../report/run_stats.rst",
             category="Runs",
-            subcategory="{dataset} / {recipe}",
+            subcategory="{dataset} / {architecture} / {recipe}",
             labels={"activation": "{activation}", "seed": "{seed}"},
         ),
         histograms=f"results/runs/{RUN}/training_histograms.csv",
@@ -31,7 +31,7 @@ rule train:
         # SLURM: --gpus (TensorFlow then trains on what it sees; the job log names the devices).
         gpu=config["gpus"],
     shell:
-        "python scripts/train.py --dataset {input.h5} --recipe {wildcards.recipe} "
+        "python scripts/train.py --dataset {input.h5} --architecture {wildcards.architecture} --recipe {wildcards.recipe} "
         "--activation {wildcards.activation} --seed {wildcards.seed} {params.settings} "
         "--threads {threads} --checkpoint-dir {params.checkpoints} --log-dir {params.tensorboard} "
         "--metrics {output.metrics} --stats {output.stats} --histograms {output.histograms} > {log} 2>&1"

@@ -14,6 +14,7 @@ import argparse
 from actviz.atomic import write_json
 from actviz.errors import run_cli
 from actviz.evaluation import evaluate_checkpoint
+from actviz.runs import run_name
 
 
 def parse_args(argv):
@@ -30,7 +31,7 @@ def main(argv=None):
     args = parse_args(argv)
     result = evaluate_checkpoint(args.checkpoint_dir, args.dataset, args.split, threads=args.threads or None)
     run = result["run"]
-    print(f"{run['dataset']}/{run['recipe']}/{run['activation']}/seed{run['seed']} at step {result['step']} on "
+    print(f"{run_name(**run)} at step {result['step']} on "
           f"{result['dataset']} {result['split']} ({result['images']} images): accuracy {result['accuracy']:.4f}, "
           f"loss {result['loss']:.4f}")
     width = max(len(name) for name in result["classes"])

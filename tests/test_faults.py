@@ -15,7 +15,7 @@ from helpers import REPO, copy_project, snakemake, tensorboard_tags
 
 from actviz.errors import UserError
 
-RUN = "FashionMNIST-sample/snn/selu/seed0"
+RUN = "FashionMNIST-sample/cnn/snn/selu/seed0"
 LONG = {"activations": ["selu"], "recipes": ["snn"], "steps": 1500, "batch_size": 32, "log_every": 20,
         "eval_every": 500, "stats_every": 100, "histogram_every": 100, "image_every": 1500,
         "checkpoint_every": 100, "probe_size": 16, "probe_images": 40}

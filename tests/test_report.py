@@ -120,7 +120,7 @@ def test_report_is_self_contained_with_every_figure(report):
     assert not re.search(r'(src|href)="(https?:)?//', html)
     for recipe in ("snn", "seed"):
         for layer in LAYER_NAMES:
-            assert f"<h4>{recipe} · {layer}</h4>" in html
+            assert f"<h4>cnn/{recipe} · {layer}</h4>" in html
 
 
 def test_report_escapes_html_in_names_and_config(report):
@@ -153,20 +153,20 @@ def test_every_pair_of_activations_is_compared_with_its_interval_and_test(report
     seed = comparisons["seed", "selu", "relu"]
     assert seed["method"] == "exact McNemar, 200 test images"
     assert int(seed["only_a"]) - int(seed["only_b"]) == round(0.05 * TEST_IMAGES)
-    assert "Which differences are real: snn" in html and "within noise" in html
+    assert "Which differences are real: cnn/snn" in html and "within noise" in html
 
 
 def test_summary_says_when_activations_are_not_distinguishable_and_where_layers_sit(report):
     folder, _, html = report
     summary = json.loads((folder / "tables" / "report.json").read_text())["summary"]["Fake<b>"]
-    assert summary[0].startswith("snn: selu and relu are not distinguishable at this budget (2 seeds, 100 steps, "
-                                 "200 test images): selu − relu = +5.0 points (95% CI")
-    assert summary[1].startswith("seed: selu and relu are not distinguishable at this budget (1 seed, 100 steps,")
+    assert summary[0].startswith("cnn/snn: selu and relu are not distinguishable at this budget (2 seeds, 100 "
+                                 "steps, 200 test images): selu − relu = +5.0 points (95% CI")
+    assert summary[1].startswith("cnn/seed: selu and relu are not distinguishable at this budget (1 seed, 100 steps,")
     assert summary[2].startswith("With one seed, a difference beyond noise is one between these trained networks")
     assert summary[3] == ("After training, dense2 (the last hidden layer) is near mean 0 and std 1 (mean within ±0.1 "
-                          "and variance within 0.8–1.5, the domain of SELU's fixed-point theorem) for: selu (snn) "
-                          "mean 0.01, std 1.02; selu (seed) mean 0.01, std 1.02.")
-    assert any(s.startswith("SELU (snn): at initialisation inside the domain at no hidden layer") for s in summary)
+                          "and variance within 0.8–1.5, the domain of SELU's fixed-point theorem) for: selu (cnn/snn) "
+                          "mean 0.01, std 1.02; selu (cnn/seed) mean 0.01, std 1.02.")
+    assert any(s.startswith("SELU (cnn/snn): at initialisation inside the domain at no hidden layer") for s in summary)
     assert "not distinguishable at this budget" in html
 
 
@@ -198,9 +198,9 @@ def test_every_number_is_exported_and_the_config_hash_shown(report):
     assert len(_table(folder, "learning_curves.csv")) == len(ACCURACY) * len(STEPS)
     assert len(_table(folder, "training_stats.csv")) == len(ACCURACY) * len(STEPS) * len(LAYER_NAMES)
     assert "content sha256:abc" in html
-    depth = numbers["depth_profiles"]["Fake<b>/snn"]
+    depth = numbers["depth_profiles"]["Fake<b>/cnn/snn"]
     selu_trained = next(r for r in depth if (r["activation"], r["when"]) == ("selu", "trained"))
-    assert (selu_trained["mean_2"], selu_trained["std_2"], selu_trained["seeds"]) == (0.01, 1.02, 2)
+    assert (selu_trained["dense2_mean"], selu_trained["dense2_std"], selu_trained["seeds"]) == (0.01, 1.02, 2)
 
 
 def test_histogram_ranges_are_per_layer_from_the_runs_values_unless_fixed(report, tmp_path):
@@ -209,18 +209,18 @@ def test_histogram_ranges_are_per_layer_from_the_runs_values_unless_fixed(report
     ranges = numbers["histogram_ranges"]
     with h5py.File(folder / "snn-relu0.h5") as f:
         conv1 = f["activations/conv1"][:]
-    low, high = ranges["Fake<b>/conv1"]
+    low, high = ranges["Fake<b>/cnn/conv1"]
     assert low < np.quantile(conv1, 0.01) and high > np.quantile(conv1, 0.99)  # 0.5-99.5% of every run inside
     assert low > conv1.min() or high < conv1.max()  # robust: the extremes may fall outside ...
     outside = [float(r["outside_range_fraction"]) for r in _table(folder, "layer_stats.csv")]
     assert 0 < max(outside) <= 0.01  # ... and the share outside is shown, at most 1% of any run
-    histogram = numbers["histograms"]["Fake<b>/snn/relu/0/conv1"]
+    histogram = numbers["histograms"]["Fake<b>/cnn/snn/relu/0/conv1"]
     assert sum(histogram["counts"]) + histogram["below"] + histogram["above"] == conv1.size
     files = _fake_runs(tmp_path, accuracy={("snn", "relu", 0): 0.8})
     _render(tmp_path, files, {}, ReportSettings(histogram_range=(-1.0, 1.0), histogram_bins=4))
     fixed = json.loads((tmp_path / "tables" / "report.json").read_text())
-    assert fixed["histogram_ranges"]["Fake<b>/dense2"] == [-1.0, 1.0]
-    assert fixed["histograms"]["Fake<b>/snn/relu/0/dense2"]["edges"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert fixed["histogram_ranges"]["Fake<b>/cnn/dense2"] == [-1.0, 1.0]
+    assert fixed["histograms"]["Fake<b>/cnn/snn/relu/0/dense2"]["edges"] == [-1.0, -0.5, 0.0, 0.5, 1.0]
 
 
 def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
@@ -229,12 +229,13 @@ def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
     shapes = {f"dense{i}": (8,) for i in range(1, 12)} | {"logits": (10,)}  # 12 layers: dense10 after dense9
     files = _fake_runs(tmp_path, accuracy={("snn", "selu", 0): 0.8}, shapes=shapes)
     runs = numbers.load_runs(files["metrics"], files["stats"], files["activations"], files["training_stats"])
-    layers = numbers.layer_order(runs)
+    layers = numbers.layer_order(runs, "cnn")
     assert layers == list(shapes) != sorted(shapes)
-    ranges = numbers.histogram_ranges(runs, "Fake<b>", layers, "auto")
-    rows = numbers.layer_rows(runs, layers, {"Fake<b>": numbers.run_histograms(runs, "Fake<b>", layers, ranges, 4)})
+    ranges = numbers.histogram_ranges(runs, "Fake<b>", "cnn", layers, "auto")
+    histograms = {("Fake<b>", "cnn"): numbers.run_histograms(runs, "Fake<b>", "cnn", layers, ranges, 4)}
+    rows = numbers.layer_rows(runs, {"cnn": layers}, histograms)
     assert [r["layer"] for r in rows] == list(shapes)
-    profiles = {"snn": numbers.depth_profiles(runs, "Fake<b>", "snn", ["selu"], layers)}
+    profiles = {"snn": numbers.depth_profiles(runs, ("Fake<b>", "cnn", "snn"), ["selu"], layers)}
     assert evidence.fixed_point_sentences(profiles, layers)[0].startswith("After training, dense11 (the last hidden")
 
 
@@ -243,9 +244,9 @@ def test_each_run_shows_the_versions_it_was_trained_under_and_the_report_its_own
     numbers = json.loads((folder / "tables" / "report.json").read_text())
     rows = numbers["run_versions"]["rows"]
     assert [row["versions"]["tensorflow"] for row in rows] == ["2.21.0", "2.20.0"]  # in the order of their runs
-    assert rows[1]["runs"] == ["Fake<b>/seed/selu/seed0"] and len(rows[0]["runs"]) == len(ACCURACY) - 1
+    assert rows[1]["runs"] == ["Fake<b>/cnn/seed/selu/seed0"] and len(rows[0]["runs"]) == len(ACCURACY) - 1
     assert set(numbers["run_versions"]["packages"]) == set(VERSIONS)
-    assert "<td class=\"name\">2.20.0</td>" in html and "Fake&lt;b&gt;/seed/selu/seed0" in html
+    assert "<td class=\"name\">2.20.0</td>" in html and "Fake&lt;b&gt;/cnn/seed/selu/seed0" in html
     # the report process's own versions, apart: it needs no TensorFlow
     assert {"python", "matplotlib", "Jinja2", "scipy"} <= set(numbers["report_versions"])
     assert "tensorflow" not in numbers["report_versions"]
@@ -288,15 +289,15 @@ def test_a_diverged_run_is_marked_and_left_out_of_every_mean(tmp_path):
     assert rows["snn", "relu"]["test_accuracy_mean"] == pytest.approx(0.81)  # seed 1 left out of the mean
     assert rows["snn", "relu"]["seeds"] == [0, 2] and rows["snn", "relu"]["interval"] == "t over 2 seeds"
     assert "diverged: seed 1 at step 5" in html and "2 of 3" in html
-    left = "selu (seed, seed 0 at step 37), relu (snn, seed 1 at step 5)"
+    left = "selu (cnn/seed, seed 0 at step 37), relu (cnn/snn, seed 1 at step 5)"
     assert f"Diverged (loss NaN or infinite), and left out of every mean: {left}." in html
     assert {r["diverged"] for r in _table(tmp_path, "accuracy.csv")} == {"", "seed 0 at step 37", "seed 1 at step 5"}
     numbers = json.loads((tmp_path / "tables" / "report.json").read_text())
-    assert not any("/snn/relu/1/" in key or "/seed/selu/" in key for key in numbers["histograms"])
+    assert not any("/cnn/snn/relu/1/" in key or "/cnn/seed/selu/" in key for key in numbers["histograms"])
     snn_relu = [r for r in numbers["per_class"] if (r["recipe"], r["activation"]) == ("snn", "relu")]
     assert len(snn_relu) == len(CLASSES) and all(r["seeds"] == [0, 2] for r in snn_relu)
     assert not any(r["activation"] == "selu" for r in numbers["per_class"])  # its only run diverged
-    conv1 = context["sections"][0]["recipes"][0]["layers"][0]["stats"]
+    conv1 = context["sections"][0]["parts"][0]["layers"][0]["stats"]
     assert [t["seeds"] for t in conv1 if t["activation"] == "relu"] == [2]
-    assert numbers["depth_profiles"]["Fake<b>/snn"][0]["seeds"] == 2
-    assert "Left out of every mean: selu (seed, seed 0 at step 37), relu (snn, seed 1 at step 5)" in html
+    assert numbers["depth_profiles"]["Fake<b>/cnn/snn"][0]["seeds"] == 2
+    assert f"Left out of every mean: {left}" in html

@@ -84,15 +84,18 @@ def test_paired_seeds_difference_is_the_t_interval_of_the_per_seed_differences()
     assert result["p_value"] == pytest.approx(stats.ttest_rel([0.85, 0.86, 0.84], [0.80, 0.83, 0.80]).pvalue)
 
 
-def _verdict(runs, recipe="snn"):
-    accuracy = evidence.accuracy_rows(runs, ["d"], [recipe], ["relu", "lrelu", "selu"])
-    comparisons = evidence.comparison_rows(runs, accuracy, "d", recipe)
-    return accuracy, comparisons, evidence.recipe_verdict(accuracy, comparisons, "d", recipe)
+SETUP = ("d", "cnn", "snn")
+
+
+def _verdict(runs):
+    accuracy = evidence.accuracy_rows(runs, [SETUP], ["relu", "lrelu", "selu"])
+    comparisons = evidence.comparison_rows(runs, accuracy, SETUP)
+    return accuracy, comparisons, evidence.verdict(accuracy, comparisons, SETUP)
 
 
 def test_no_winner_is_named_when_the_top_two_are_within_noise():
     relu, lrelu = _pair(1600, 60, 45)  # 83.0% against 82.25%: p = 0.17
-    runs = {("d", "snn", "relu", 0): _run(correct=relu), ("d", "snn", "lrelu", 0): _run(correct=lrelu)}
+    runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu)}
     _, comparisons, verdict = _verdict(runs)
     assert verdict["top"]["activation"] == "relu" and verdict["winner"] is None
     sentence = evidence.accuracy_sentence(verdict, "snn")
@@ -104,8 +107,8 @@ def test_no_winner_is_named_when_the_top_two_are_within_noise():
 def test_the_winner_is_named_when_it_beats_every_other_beyond_noise():
     relu, lrelu = _pair(1500, 150, 50)
     _, selu = _pair(1500, 200, 40)
-    runs = {("d", "snn", "relu", 0): _run(correct=relu), ("d", "snn", "lrelu", 0): _run(correct=lrelu),
-            ("d", "snn", "selu", 0): _run(correct=selu)}
+    runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu),
+            ("d", "cnn", "snn", "selu", 0): _run(correct=selu)}
     _, comparisons, verdict = _verdict(runs)
     assert verdict["winner"]["activation"] == "relu"
     assert all(c["distinguishable"] for c in comparisons if c["activation_a"] == "relu")
@@ -115,20 +118,20 @@ def test_the_winner_is_named_when_it_beats_every_other_beyond_noise():
 
 
 def test_a_winner_over_seeds_needs_its_paired_interval_above_zero():
-    runs = {("d", "snn", a, s): _run(accuracy=v) for a, values in (("relu", (0.85, 0.86, 0.84)),
+    runs = {("d", "cnn", "snn", a, s): _run(accuracy=v) for a, values in (("relu", (0.85, 0.86, 0.84)),
                                                                   ("lrelu", (0.80, 0.83, 0.80)))
             for s, v in enumerate(values)}
     accuracy, comparisons, verdict = _verdict(runs)
     assert comparisons[0]["method"] == "paired t over 3 seeds" and verdict["winner"]["activation"] == "relu"
     assert accuracy[0]["interval"] == "t over 3 seeds" and accuracy[0]["test_accuracy_std"] == pytest.approx(0.01)
-    runs["d", "snn", "lrelu", 1]["metrics"]["test_accuracy"] = 0.87  # now one seed reverses the order
+    runs["d", "cnn", "snn", "lrelu", 1]["metrics"]["test_accuracy"] = 0.87  # now one seed reverses the order
     assert _verdict(runs)[2]["winner"] is None
 
 
 def test_a_diverged_seed_is_left_out_of_the_accuracy_and_the_comparisons():
-    runs = {("d", "snn", "relu", s): _run(accuracy=v) for s, v in enumerate((0.85, 0.86, 0.84))}
-    runs |= {("d", "snn", "selu", s): _run(accuracy=v) for s, v in enumerate((0.81, 0.82, 0.80))}
-    runs["d", "snn", "relu", 1] = _run(diverged=37)
+    runs = {("d", "cnn", "snn", "relu", s): _run(accuracy=v) for s, v in enumerate((0.85, 0.86, 0.84))}
+    runs |= {("d", "cnn", "snn", "selu", s): _run(accuracy=v) for s, v in enumerate((0.81, 0.82, 0.80))}
+    runs["d", "cnn", "snn", "relu", 1] = _run(diverged=37)
     accuracy, comparisons, _ = _verdict(runs)
     relu = next(r for r in accuracy if r["activation"] == "relu")
     assert relu["seeds"] == [0, 2] and relu["all_seeds"] == [0, 1, 2] and relu["diverged"] == "seed 1 at step 37"
@@ -137,24 +140,25 @@ def test_a_diverged_seed_is_left_out_of_the_accuracy_and_the_comparisons():
 
 
 def test_a_diverged_seed_is_left_out_of_the_depth_profiles_and_learning_curves():
-    runs = {("d", "snn", "selu", s): _run(accuracy=0.8, stats=(0.1 * s, 1.0 + s)) for s in range(3)}
-    runs["d", "snn", "selu", 2] = _run(diverged=5, stats=(99.0, 99.0))
-    profiles = numbers.depth_profiles(runs, "d", "snn", ["selu"], ["conv1", "dense1", "logits"])
+    runs = {("d", "cnn", "snn", "selu", s): _run(accuracy=0.8, stats=(0.1 * s, 1.0 + s)) for s in range(3)}
+    runs["d", "cnn", "snn", "selu", 2] = _run(diverged=5, stats=(99.0, 99.0))
+    profiles = numbers.depth_profiles(runs, SETUP, ["selu"], ["conv1", "dense1", "logits"])
     assert profiles["selu", "trained"]["mean"] == pytest.approx([0.05] * 3)
     assert profiles["selu", "trained"]["seeds"] == 2
     assert profiles["selu", "trained"]["std"] == pytest.approx([1.5] * 3)
-    curves = numbers.learning_curves(runs, "d", ["snn"], ["selu"])
-    assert curves["test_accuracy"]["snn", "selu"] == ([0, 800], [0.0, 0.8])
+    curves = numbers.learning_curves(runs, [SETUP], ["selu"])
+    assert curves["test_accuracy"]["cnn/snn", "selu"] == ([0, 800], [0.0, 0.8])
 
 
 def test_a_diverged_seed_is_left_out_of_the_layer_tables_and_per_class_results():
-    runs = {("d", "snn", "selu", s): _run(correct=_correct(0.8, None, s)) for s in range(2)}
-    runs["d", "snn", "selu", 1]["metrics"]["diverged_at_step"] = 9
-    layers = [{"dataset": "d", "recipe": "snn", "activation": "selu", "seed": s, "layer": "conv1",
+    runs = {("d", "cnn", "snn", "selu", s): _run(correct=_correct(0.8, None, s)) for s in range(2)}
+    runs["d", "cnn", "snn", "selu", 1]["metrics"]["diverged_at_step"] = 9
+    layers = [{"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": "selu", "seed": s,
+               "layer": "conv1",
                **{k: float(s * 10 + 1) for k in numbers.LAYER_TABLE}} for s in range(2)]
-    table = numbers.final_layer_table(runs, layers, "d", "snn", "conv1", ["selu"])
+    table = numbers.final_layer_table(runs, layers, SETUP, "conv1", ["selu"])
     assert table == [{"activation": "selu", "seeds": 1, **{k: 1.0 for k in numbers.LAYER_TABLE}}]
-    per_class = evidence.per_class_rows(runs, "d", "snn", ["selu"], ["a", "b"])
+    per_class = evidence.per_class_rows(runs, SETUP, ["selu"], ["a", "b"])
     assert per_class[0]["seeds"] == [0] and per_class[0]["accuracy_mean"] == 1.0
 
 

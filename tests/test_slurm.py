@@ -141,7 +141,7 @@ def test_tiny_workflow_runs_every_training_job_through_slurm(slurm_cluster, tmp_
         ["squeue", "--states=all", "--noheader", "--format=%i|%T"], capture_output=True, text=True,
         check=True).stdout.split())
     for activation in tiny["activations"]:
-        log = (tmp_path / "results" / "joblogs" / "train" / "FashionMNIST-sample" / "snn" / activation
+        log = (tmp_path / "results" / "joblogs" / "train" / "FashionMNIST-sample" / "cnn" / "snn" / activation
                / "seed0.log").read_text()
         job = re.search(r"SLURM job (\d+)", log)
         assert job, f"the {activation} training job did not run under SLURM:\n{log[-2000:]}"

@@ -64,7 +64,7 @@ def test_training_writes_metrics_checkpoint_and_every_summary(selu_run):
     assert metrics["test_size"] == 64  # the whole test split
     assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]
     assert [h["step"] for h in metrics["training"]] == [4, 8, 12]
-    assert metrics["run"] == "tiny/snn/selu/seed0" and metrics["recipe"] == "snn"
+    assert metrics["run"] == "tiny/cnn/snn/selu/seed0" and (metrics["architecture"], metrics["recipe"]) == ("cnn", "snn")
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_loss"] > 0
     assert metrics["checkpoint"].endswith("ckpt-12")
     assert metrics["settings"] == SMALL.as_dict()
@@ -137,7 +137,7 @@ def test_layer_statistics_over_training_are_written_as_tidy_csv(selu_run):
 def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, recipe, activation):
     metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, recipe=recipe, histogram_range="auto"), activation)
     assert metrics["final_step"] == 6 and np.isfinite(metrics["test_loss"])
-    assert metrics["run"] == f"tiny/{recipe}/{activation}/seed0"
+    assert metrics["run"] == f"tiny/cnn/{recipe}/{activation}/seed0"
     # histogram_range auto: each step's histogram spans its own values (and 0), so none fall outside
     with open(tmp_path / "training_histograms.csv") as f:
         bins = list(csv.DictReader(f))
@@ -212,7 +212,7 @@ def test_evaluation_of_the_train_split_reads_it_batch_by_batch(tiny_h5, selu_run
     train = evaluate_checkpoint(selu_run[1] / "ckpt", tiny_h5, "train")
     assert train["split"] == "train" and train["images"] == 256 and train["step"] == 12
     assert np.array(train["confusion"]).sum() == 256 and len(train["per_class_accuracy"]) == 4
-    assert train["run"] == {"dataset": "tiny", "recipe": "snn", "activation": "selu", "seed": 0}
+    assert train["run"] == {"dataset": "tiny", "architecture": "cnn", "recipe": "snn", "activation": "selu", "seed": 0}
 
 
 def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, selu_run, tmp_path):

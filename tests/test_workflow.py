@@ -37,12 +37,12 @@ def test_list_overrides_on_the_command_line_are_typed():
 def test_the_run_path_pattern_is_written_once_and_rules_refer_to_each_others_outputs():
     rules = {path.name: path.read_text() for path in (REPO / "rules").glob("*.smk")}
     assert sum(text.count("seed{seed}") for text in rules.values()) == 1
-    assert 'RUN = "{dataset}/{recipe}/{activation}/seed{seed}"' in rules["common.smk"]
+    assert 'RUN = "{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"' in rules["common.smk"]
     assert "rules.train.output.metrics" in rules["extract.smk"] and "rules.train.params.checkpoints" in rules[
         "extract.smk"]
     result = snakemake(REPO, "-n", "--config", "seeds=[3]", "activations=[selu]", "recipes=[snn]")
     assert result.returncode == 0, result.stderr
-    run = "FashionMNIST-sample/snn/selu/seed3"
+    run = "FashionMNIST-sample/cnn/snn/selu/seed3"
     for path in (f"results/runs/{run}/metrics.json", f"--checkpoint-dir results/checkpoints/{run} ",
                  f"--log-dir results/logs/{run} ", f"results/activations/{run}.h5", f"results/joblogs/train/{run}.log",
                  "--html results/report.html", "--numbers-json results/tables/report.json"):
@@ -50,7 +50,7 @@ def test_the_run_path_pattern_is_written_once_and_rules_refer_to_each_others_out
 
 
 def _metrics(project, recipe, activation, dataset="FashionMNIST-sample"):
-    return json.loads((project / "results" / "runs" / dataset / recipe / activation / "seed0" /
+    return json.loads((project / "results" / "runs" / dataset / "cnn" / recipe / activation / "seed0" /
                        "metrics.json").read_text())
 
 
@@ -81,22 +81,22 @@ def test_report_compares_every_recipe_and_activation_on_every_layer(project):
 
 @pytest.mark.e2e
 def test_selu_statistics_under_snn_are_recorded_at_init_and_after_training(project):
-    with open(project / "results" / "runs" / "FashionMNIST-sample" / "snn" / "selu" / "seed0" /
+    with open(project / "results" / "runs" / "FashionMNIST-sample" / "cnn" / "snn" / "selu" / "seed0" /
               "training_stats.csv") as f:
         rows = list(csv.DictReader(f))
     assert sorted({int(r["step"]) for r in rows}) == [0, 10, 20]
     assert {r["layer"] for r in rows} == set(LAYER_NAMES)
     numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
-    profiles = numbers["depth_profiles"]["FashionMNIST-sample/snn"]
+    profiles = numbers["depth_profiles"]["FashionMNIST-sample/cnn/snn"]
     wanted = {(a, w) for a in ACTIVATIONS for w in ("init", "trained")}
     assert {(p["activation"], p["when"]) for p in profiles} == wanted
 
 
 @pytest.mark.e2e
 def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(project):
-    runs = sorted((project / "results" / "logs").glob("*/*/*/seed*"))
+    runs = sorted((project / "results" / "logs").glob("*/*/*/*/seed*"))
     assert [r.relative_to(project / "results" / "logs").as_posix() for r in runs] == sorted(
-        f"FashionMNIST-sample/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS)
+        f"FashionMNIST-sample/cnn/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS)
     for run in runs:
         tags, _ = tensorboard_tags(run)
         for plugin, wanted in expected_tags(LAYER_NAMES).items():
@@ -106,7 +106,7 @@ def test_every_run_logs_scalars_histograms_and_tfplot_images_for_every_layer(pro
 
 @pytest.mark.e2e
 def test_each_training_job_uses_exactly_the_threads_snakemake_gives_it(project):
-    logs = sorted((project / "results" / "joblogs" / "train").glob("*/*/*/seed0.log"))
+    logs = sorted((project / "results" / "joblogs" / "train").glob("*/*/*/*/seed0.log"))
     assert len(logs) == len(RECIPES) * len(ACTIVATIONS)
     for log in logs:  # threads: 1 in rules/train.smk, for TensorFlow and OpenMP alike
         assert "CPU threads: 1 per op, 1 ops at once; OMP_NUM_THREADS=1" in log.read_text(), log
@@ -118,7 +118,7 @@ def test_extracted_activations_use_the_same_probe_images(project):
     import numpy as np
 
     probes = []
-    for path in sorted((project / "results" / "activations" / "FashionMNIST-sample").glob("*/*/seed0.h5")):
+    for path in sorted((project / "results" / "activations" / "FashionMNIST-sample").glob("*/*/*/seed0.h5")):
         with h5py.File(path) as f:
             probes.append(f["probe/images"][:])
             assert set(f["activations"]) == set(LAYER_NAMES) and len(f["activations/conv1"]) == 40
@@ -189,7 +189,7 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
         process.wait(timeout=30)
     assert {"recipe", "activation", "seed", "learning_rate"} <= {h["name"] for h in experiment["hparamInfos"]}
     assert {"final/test_accuracy", "accuracy/test"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
-    for run in (f"FashionMNIST-sample/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS):
+    for run in (f"FashionMNIST-sample/cnn/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS):
         assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])
 

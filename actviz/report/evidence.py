@@ -21,23 +21,30 @@ def final_correct(metrics):
     return unpack_bits(evaluation["correct"], evaluation["images"])
 
 
-def accuracy_rows(runs, datasets, recipes, activations):
-    """One row per (dataset, recipe, activation): test accuracy over the finite seeds with its 95%
-    interval (Wilson for one seed, t over several), every seed's value, and the diverged seeds."""
+SETUP = ("dataset", "architecture", "recipe")  # a row's setup columns
+
+
+def setup_of(row):
+    return tuple(row[k] for k in SETUP)
+
+
+def accuracy_rows(runs, setups, activations):
+    """One row per (setup, activation): test accuracy over the finite seeds with its 95% interval
+    (Wilson for one seed, t over several), every seed's value, and the diverged seeds."""
     rows = []
-    for dataset, recipe, activation in itertools.product(datasets, recipes, activations):
-        all_seeds = seeds_of(runs, dataset, recipe, activation, finite=False)
+    for setup, activation in itertools.product(setups, activations):
+        all_seeds = seeds_of(runs, setup, activation, finite=False)
         if not all_seeds:
             continue
-        seeds = seeds_of(runs, dataset, recipe, activation)
-        metrics = {s: runs[dataset, recipe, activation, s]["metrics"] for s in all_seeds}
+        seeds = seeds_of(runs, setup, activation)
+        metrics = {s: runs[(*setup, activation, s)]["metrics"] for s in all_seeds}
         correct = final_correct(metrics[seeds[0]]) if len(seeds) == 1 else None
         one = metrics[seeds[0]] if seeds else metrics[all_seeds[0]]
         estimate = uncertainty.accuracy_estimate(
             [metrics[s]["test_accuracy"] for s in seeds],
             int(correct.sum()) if correct is not None else round(one["test_accuracy"] * one["test_size"])
             if seeds else None, one["test_size"])
-        rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
+        rows.append({**dict(zip(SETUP, setup)), "activation": activation, "seeds": seeds,
                      "test_accuracy_mean": estimate["mean"], "test_accuracy_std": estimate["std"],
                      "ci_low": estimate["ci_low"], "ci_high": estimate["ci_high"], "interval": estimate["method"],
                      "all_seeds": all_seeds,
@@ -48,18 +55,20 @@ def accuracy_rows(runs, datasets, recipes, activations):
     return rows
 
 
-def comparison_rows(runs, accuracy, dataset, recipe):
-    """Every two activations of a (dataset, recipe) with finite runs, the better mean first: the
-    accuracy difference with its 95% interval, paired by seed (two or more common seeds) or by test
-    image (exact McNemar, one common seed)."""
-    ranked = sorted((r for r in accuracy if (r["dataset"], r["recipe"]) == (dataset, recipe) and r["seeds"]),
-                    key=lambda r: -r["test_accuracy_mean"])
+def _ranked(accuracy, setup):
+    return sorted((r for r in accuracy if setup_of(r) == setup and r["seeds"]), key=lambda r: -r["test_accuracy_mean"])
+
+
+def comparison_rows(runs, accuracy, setup):
+    """Every two activations of a setup with finite runs, the better mean first: the accuracy
+    difference with its 95% interval, paired by seed (two or more common seeds) or by test image
+    (exact McNemar, one common seed)."""
     rows = []
-    for better, worse in itertools.combinations(ranked, 2):
+    for better, worse in itertools.combinations(_ranked(accuracy, setup), 2):
         a, b = better["activation"], worse["activation"]
         common = sorted(set(better["seeds"]) & set(worse["seeds"]))
-        row = {"dataset": dataset, "recipe": recipe, "activation_a": a, "activation_b": b, "seeds": common}
-        metrics = {(act, s): runs[dataset, recipe, act, s]["metrics"] for act in (a, b) for s in common}
+        row = {**dict(zip(SETUP, setup)), "activation_a": a, "activation_b": b, "seeds": common}
+        metrics = {(act, s): runs[(*setup, act, s)]["metrics"] for act in (a, b) for s in common}
         if len(common) >= 2:
             row.update(uncertainty.paired_seeds_difference([metrics[a, s]["test_accuracy"] for s in common],
                                                            [metrics[b, s]["test_accuracy"] for s in common]))
@@ -75,16 +84,14 @@ def comparison_rows(runs, accuracy, dataset, recipe):
     return rows
 
 
-def recipe_verdict(accuracy, comparisons, dataset, recipe):
-    """The top activation of a (dataset, recipe) and whether the data supports calling it the winner:
-    only if its difference to every other activation has a 95% interval above zero."""
-    ranked = sorted((r for r in accuracy if (r["dataset"], r["recipe"]) == (dataset, recipe) and r["seeds"]),
-                    key=lambda r: -r["test_accuracy_mean"])
+def verdict(accuracy, comparisons, setup):
+    """The top activation of a setup and whether the data supports calling it the winner: only if its
+    difference to every other activation has a 95% interval above zero."""
+    ranked = _ranked(accuracy, setup)
     if not ranked:
         return None
     top = ranked[0]
-    against = [c for c in comparisons if (c["dataset"], c["recipe"], c["activation_a"]) == (dataset, recipe,
-                                                                                              top["activation"])]
+    against = [c for c in comparisons if setup_of(c) == setup and c["activation_a"] == top["activation"]]
     tied = [c for c in against if not c["distinguishable"]]
     return {"top": top, "winner": top if against and not tied else None, "tied": tied,
             "below": [c for c in against if c["distinguishable"]], "ranked": ranked}
@@ -110,10 +117,10 @@ def _budget(rows):
     return f"{seed_words}, {rows[0]['steps']:,} steps, {rows[0]['test_images']:,} test images"
 
 
-def accuracy_sentence(verdict, recipe):
-    """What the accuracy data of one recipe supports, in plain words with the numbers."""
+def accuracy_sentence(verdict, name):
+    """What the accuracy data of one setup (called ``name``) supports, in plain words with the numbers."""
     top, ranked = verdict["top"], verdict["ranked"]
-    head = (f"{recipe}: {top['activation']} has the highest test accuracy, {top['test_accuracy_mean']:.4f} "
+    head = (f"{name}: {top['activation']} has the highest test accuracy, {top['test_accuracy_mean']:.4f} "
             f"(95% CI {top['ci_low']:.4f}–{top['ci_high']:.4f})")
     if len(ranked) == 1:
         return head + "; it is the only activation with a finished run."
@@ -122,7 +129,7 @@ def accuracy_sentence(verdict, recipe):
         return (head + f", and the data supports it: it is ahead of every other activation beyond noise, "
                        f"of the runner-up by {_comparison_words(closest)}.")
     tied = [top["activation"]] + [c["activation_b"] for c in verdict["tied"]]
-    sentence = (f"{recipe}: {', '.join(tied[:-1])} and {tied[-1]} are not distinguishable at this budget "
+    sentence = (f"{name}: {', '.join(tied[:-1])} and {tied[-1]} are not distinguishable at this budget "
                 f"({_budget(ranked)}): " + "; ".join(_comparison_words(c) for c in verdict["tied"]) + ".")
     if verdict["below"]:
         sentence += " Below them beyond noise: " + "; ".join(_comparison_words(c) for c in verdict["below"]) + "."
@@ -149,11 +156,12 @@ def _layer_words(layer, mean, std):
     return f"{layer} mean {_two(mean)}, std {_two(std)}"
 
 
-def fixed_point_sentences(profiles_by_recipe, layers):
-    """Where the layers sit against mean 0 / std 1 after training, and at what depth SELU leaves it."""
+def fixed_point_sentences(profiles_by_setup, layers):
+    """Where the layers of one architecture (``layers``) sit against mean 0 / std 1 after training, and
+    at what depth SELU leaves it; ``profiles_by_setup``: {setup label: ``numbers.depth_profiles``}."""
     last = len(layers) - 2  # the last hidden layer (before the logits)
     trained = sorted(((recipe, activation, values["mean"][last], values["std"][last])
-                      for recipe, profiles in profiles_by_recipe.items()
+                      for recipe, profiles in profiles_by_setup.items()
                       for (activation, when), values in profiles.items() if when == "trained"),
                      key=lambda c: abs(c[2]) + abs(c[3] - 1))
     sentences = []
@@ -165,7 +173,7 @@ def fixed_point_sentences(profiles_by_recipe, layers):
             f"for: {listed}." if near else
             f"After training, no activation keeps {layers[last]} (the last hidden layer) near mean 0 and std 1 "
             f"({DOMAIN_WORDS}): {listed}.")
-    for recipe, profiles in profiles_by_recipe.items():
+    for recipe, profiles in profiles_by_setup.items():
         if ("selu", "init") not in profiles:
             continue
         parts = []
@@ -179,8 +187,9 @@ def fixed_point_sentences(profiles_by_recipe, layers):
     return sentences
 
 
-def summary_sentences(dataset, verdicts, profiles_by_recipe, layers, left):
-    """Plain sentences stating what the numbers of one dataset support, and no more."""
+def summary_sentences(dataset, verdicts, depth, left):
+    """Plain sentences stating what the numbers of one dataset support, and no more. ``verdicts``:
+    {setup label: ``verdict``}; ``depth``: {architecture: (layers, {setup label: depth profiles})}."""
     sentences = [accuracy_sentence(v, recipe) for recipe, v in verdicts.items() if v is not None]
     if not sentences:
         sentences = [f"Every run on {dataset} diverged: no test accuracy to compare."]
@@ -190,41 +199,46 @@ def summary_sentences(dataset, verdicts, profiles_by_recipe, layers, left):
                          "two or more seeds for that).")
     if left:
         sentences.append(f"Diverged (loss NaN or infinite), and left out of every mean: {', '.join(left)}.")
-    return sentences + fixed_point_sentences(profiles_by_recipe, layers)
+    for layers, profiles in depth.values():
+        sentences += fixed_point_sentences(profiles, layers)
+    return sentences
 
 
-def per_class_rows(runs, dataset, recipe, activations, classes):
+def _evaluated_seeds(runs, setup, activation):
+    return [s for s in seeds_of(runs, setup, activation) if runs[(*setup, activation, s)]["metrics"].get(
+        "final_evaluation")]
+
+
+def per_class_rows(runs, setup, activations, classes):
     """Each class's test accuracy per activation, mean over the finite seeds that recorded their final
     evaluation, and every seed's value."""
     rows = []
     for activation in activations:
-        seeds = [s for s in seeds_of(runs, dataset, recipe, activation)
-                 if runs[dataset, recipe, activation, s]["metrics"].get("final_evaluation")]
+        seeds = _evaluated_seeds(runs, setup, activation)
         if not seeds:
             continue
-        confusions = [np.array(runs[dataset, recipe, activation, s]["metrics"]["final_evaluation"]["confusion"])
+        confusions = [np.array(runs[(*setup, activation, s)]["metrics"]["final_evaluation"]["confusion"])
                       for s in seeds]
         per_seed = [np.diag(c) / np.maximum(c.sum(axis=1), 1) for c in confusions]
         for index, name in enumerate(classes):
-            rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "class": name,
+            rows.append({**dict(zip(SETUP, setup)), "activation": activation, "class": name,
                          "images": int(confusions[0][index].sum()), "seeds": seeds,
                          "accuracy_mean": float(np.mean([p[index] for p in per_seed])),
                          "accuracy_per_seed": [float(p[index]) for p in per_seed]})
     return rows
 
 
-def confusion_rows(runs, dataset, recipe, activations, classes):
+def confusion_rows(runs, setup, activations, classes):
     """The confusion matrix of each activation's final evaluation (true x predicted, images), mean over
     its finite seeds, as tidy rows."""
     rows = []
     for activation in activations:
-        seeds = [s for s in seeds_of(runs, dataset, recipe, activation)
-                 if runs[dataset, recipe, activation, s]["metrics"].get("final_evaluation")]
+        seeds = _evaluated_seeds(runs, setup, activation)
         if not seeds:
             continue
-        mean = np.mean([runs[dataset, recipe, activation, s]["metrics"]["final_evaluation"]["confusion"]
-                        for s in seeds], axis=0)
-        rows += [{"dataset": dataset, "recipe": recipe, "activation": activation, "seeds": seeds,
+        mean = np.mean([runs[(*setup, activation, s)]["metrics"]["final_evaluation"]["confusion"] for s in seeds],
+                       axis=0)
+        rows += [{**dict(zip(SETUP, setup)), "activation": activation, "seeds": seeds,
                   "true_class": classes[t], "predicted_class": classes[p], "images_mean": float(mean[t, p])}
                  for t in range(len(classes)) for p in range(len(classes))]
     return rows

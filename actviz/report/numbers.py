@@ -2,7 +2,8 @@
 depth profiles, histograms, summary sentences. Plain data in, plain data out (numpy, no plotting),
 so that each can be tested alone.
 
-``runs`` is ``{(dataset, recipe, activation, seed): run}`` as ``load_runs`` returns it; a run holds
+``runs`` is ``{(dataset, architecture, recipe, activation, seed): run}`` as ``load_runs`` returns it;
+a *setup* is a (dataset, architecture, recipe) whose activations are compared. A run holds
 its ``metrics`` (metrics.json), ``stats`` (the extraction's statistics JSON), ``activations`` (the
 path of its activations HDF5) and ``training_stats`` (CSV rows). Diverged runs are in ``runs`` but
 out of every mean; ``left_out`` names them.
@@ -41,11 +42,14 @@ def _load_csv(path):
 
 
 def _key(record):
-    return record["dataset"], record["recipe"], record["activation"], int(record["seed"])
+    # Runs from before architectures were a choice are the CNN's.
+    return (record["dataset"], record.get("architecture") or "cnn", record["recipe"], record["activation"],
+            int(record["seed"]))
 
 
 def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths):
-    """Join each run's files by (dataset, recipe, activation, seed); every run must have all four."""
+    """Join each run's files by (dataset, architecture, recipe, activation, seed); every run must have
+    all four."""
     runs = {}
     for path in metrics_paths:
         metrics = _load_json(path)
@@ -61,7 +65,7 @@ def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths
         attach(_key(stats), "stats", stats, path)
     for path in activation_paths:
         with h5py.File(path, "r") as f:
-            key = (f.attrs["dataset"], f.attrs["recipe"], f.attrs["activation"], int(f.attrs["seed"]))
+            key = _key(dict(f.attrs))
         attach(key, "activations", str(path), path)
     for path in training_stats_paths:
         rows = _load_csv(path)
@@ -86,21 +90,34 @@ def diverged_at(run):
     return run["metrics"].get("diverged_at_step")
 
 
-def seeds_of(runs, dataset, recipe, activation, finite=True):
-    """The seeds of a (dataset, recipe, activation): those that did not diverge (default), or all."""
-    return sorted(s for (d, r, a, s), run in runs.items()
-                  if (d, r, a) == (dataset, recipe, activation) and (not finite or diverged_at(run) is None))
+def seeds_of(runs, setup, activation, finite=True):
+    """The seeds of an activation in a setup (dataset, architecture, recipe): those that did not
+    diverge (default), or all."""
+    return sorted(key[-1] for key, run in runs.items()
+                  if key[:-1] == (*setup, activation) and (not finite or diverged_at(run) is None))
+
+
+def setups_of(runs, dataset, architectures, recipes):
+    """The setups of ``dataset`` that have runs, in the given orders."""
+    return [(dataset, a, r) for a in architectures for r in recipes if any(k[:3] == (dataset, a, r) for k in runs)]
+
+
+def label(setup):
+    """A setup's name in sentences and legends: "architecture/recipe"."""
+    return f"{setup[1]}/{setup[2]}"
 
 
 def left_out(runs, dataset):
-    """The diverged runs of ``dataset``, as "activation (recipe, seed N at step S)": out of every mean."""
-    return [f"{a} ({r}, seed {s} at step {diverged_at(run)})" for (d, r, a, s), run in sorted(runs.items())
-            if d == dataset and diverged_at(run) is not None]
+    """The diverged runs of ``dataset``, as "activation (architecture/recipe, seed N at step S)": out of
+    every mean."""
+    return [f"{key[3]} ({label(key)}, seed {key[4]} at step {diverged_at(run)})"
+            for key, run in sorted(runs.items()) if key[0] == dataset and diverged_at(run) is not None]
 
 
-def layer_order(runs):
-    """The recorded layers, input to output, as the model has them (extraction's ``layer_order``)."""
-    first = next(iter(runs.values()))
+def layer_order(runs, architecture):
+    """The recorded layers of ``architecture``, input to output, as the model has them (extraction's
+    ``layer_order``)."""
+    first = next(run for key, run in sorted(runs.items()) if key[1] == architecture)
     if "layer_order" in first["stats"]:
         return list(first["stats"]["layer_order"])
     return list(dict.fromkeys(r["layer"] for r in first["training_stats"]))  # older runs: as training wrote them
@@ -109,26 +126,28 @@ def layer_order(runs):
 def layer_rows(runs, layers, histograms):
     """One row per (run, layer) with the statistics of the extracted activations (after training) and
     the share outside the layer's histogram range; diverged runs are kept here, marked, and left out
-    of every mean. ``histograms``: {dataset: ``run_histograms``}."""
+    of every mean. ``layers``: {architecture: names}; ``histograms``: {(dataset, architecture):
+    ``run_histograms``}."""
     rows = []
-    for (dataset, recipe, activation, seed), run in sorted(runs.items()):
-        for layer in layers:
+    for (dataset, architecture, recipe, activation, seed), run in sorted(runs.items()):
+        for layer in layers[architecture]:
             stats = run["stats"]["layers"][layer]
-            histogram = histograms[dataset].get((recipe, activation, seed, layer))
-            rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed,
+            histogram = histograms[dataset, architecture].get((recipe, activation, seed, layer))
+            rows.append({"dataset": dataset, "architecture": architecture, "recipe": recipe,
+                         "activation": activation, "seed": seed,
                          "diverged_at_step": diverged_at(run), "layer": layer, **{k: stats[k] for k in FINAL_STATS},
                          "min": stats["min"], "max": stats["max"],
                          "outside_range_fraction": outside_fraction(histogram) if histogram else None})
     return rows
 
 
-def final_layer_table(runs, layers, dataset, recipe, layer, activations):
+def final_layer_table(runs, layers, setup, layer, activations):
     """A layer's statistics after training, one row per activation, mean over its finite seeds."""
     table = []
     for activation in activations:
-        seeds = seeds_of(runs, dataset, recipe, activation)
-        rows = [r for r in layers if (r["dataset"], r["recipe"], r["activation"], r["layer"]) == (
-            dataset, recipe, activation, layer) and r["seed"] in seeds]
+        seeds = seeds_of(runs, setup, activation)
+        rows = [r for r in layers if (r["dataset"], r["architecture"], r["recipe"], r["activation"], r["layer"]) == (
+            *setup, activation, layer) and r["seed"] in seeds]
         if rows:
             table.append({"activation": activation, "seeds": len(rows),
                           **{k: None if any(r[k] is None for r in rows) else float(np.mean([r[k] for r in rows]))
@@ -139,12 +158,13 @@ def final_layer_table(runs, layers, dataset, recipe, layer, activations):
 def curve_rows(runs):
     """Learning curves of every run: one row per (run, step) with whichever values were recorded."""
     rows = []
-    for (dataset, recipe, activation, seed), run in sorted(runs.items()):
+    for (dataset, architecture, recipe, activation, seed), run in sorted(runs.items()):
         by_step = defaultdict(dict)
         for record in run["metrics"]["evaluations"] + run["metrics"]["training"]:
             by_step[record["step"]].update(record)
         for step in sorted(by_step):
-            rows.append({"dataset": dataset, "recipe": recipe, "activation": activation, "seed": seed,
+            rows.append({"dataset": dataset, "architecture": architecture, "recipe": recipe,
+                         "activation": activation, "seed": seed,
                          **{k: by_step[step].get(k) for k in ("step", "train_loss", "train_accuracy", "test_loss",
                                                               "test_accuracy")}})
     return rows
@@ -159,47 +179,52 @@ def mean_over_seeds(series):
 LEARNING_CURVES = (("test_accuracy", "evaluations"), ("train_loss", "training"))  # (value, metrics.json list)
 
 
-def learning_curves(runs, dataset, recipes, activations):
-    """{value: {(recipe, activation): (steps, mean over finite seeds)}} for test accuracy and training loss."""
+def learning_curves(runs, setups, activations):
+    """{value: {(setup label, activation): (steps, mean over finite seeds)}} for test accuracy and
+    training loss, over the ``setups`` of one dataset."""
     curves = {}
     for key, kind in LEARNING_CURVES:
         curves[key] = {}
-        for recipe, activation in itertools.product(recipes, activations):
-            series = [([r["step"] for r in runs[dataset, recipe, activation, s]["metrics"][kind]],
-                       [r[key] for r in runs[dataset, recipe, activation, s]["metrics"][kind]])
-                      for s in seeds_of(runs, dataset, recipe, activation)]
+        for setup, activation in itertools.product(setups, activations):
+            series = [([r["step"] for r in runs[(*setup, activation, s)]["metrics"][kind]],
+                       [r[key] for r in runs[(*setup, activation, s)]["metrics"][kind]])
+                      for s in seeds_of(runs, setup, activation)]
             if series:
-                curves[key][recipe, activation] = mean_over_seeds(series)
+                curves[key][label(setup), activation] = mean_over_seeds(series)
     return curves
 
 
-def depth_profiles(runs, dataset, recipe, activations, layers):
-    """{(activation, when): {"mean": [...], "std": [...], "seeds": n}} at init and after training, per
-    layer, mean over the finite seeds."""
+DEPTH_STATS = ("mean", "std")  # what the depth plots and tables show of each layer
+
+
+def depth_profiles(runs, setup, activations, layers, stats=DEPTH_STATS):
+    """{(activation, when): {stat: [per layer], "seeds": n}} at init and after training, mean over
+    the finite seeds (a stat missing at a layer, e.g. a prediction behind batch norm, is None)."""
     profiles = {}
     for activation in activations:
-        seeds = seeds_of(runs, dataset, recipe, activation)
+        seeds = seeds_of(runs, setup, activation)
         if not seeds:
             continue
-        for when in ("init", "trained"):
-            values = {"mean": [], "std": []}
-            for layer in layers:
-                for stat in values:
-                    per_seed = []
-                    for seed in seeds:
-                        rows = [r for r in runs[dataset, recipe, activation, seed]["training_stats"]
-                                if r["layer"] == layer]
-                        row = rows[0] if when == "init" else rows[-1]
-                        per_seed.append(float(row[stat]))
-                    values[stat].append(float(np.mean(per_seed)))
+        by_layer = [{layer: [r for r in runs[(*setup, activation, s)]["training_stats"] if r["layer"] == layer]
+                     for layer in layers} for s in seeds]
+        for when, pick in (("init", 0), ("trained", -1)):
+            values = {}
+            for stat in stats:
+                per_layer = [[_number(rows[layer][pick].get(stat)) for rows in by_layer] for layer in layers]
+                values[stat] = [None if any(v is None for v in vs) else float(np.mean(vs)) for vs in per_layer]
             profiles[activation, when] = {**values, "seeds": len(seeds)}
     return profiles
 
 
-def depth_rows(profiles):
-    """The depth profiles as table rows: activation, when, seeds, mean_0, std_0, mean_1 ... (by layer index)."""
+def _number(text):
+    return None if text in (None, "") else float(text)
+
+
+def depth_rows(profiles, layers):
+    """The depth profiles as table rows: activation, when, seeds, then per layer every stat."""
     return [{"activation": a, "when": w, "seeds": values["seeds"],
-             **{f"{stat}_{i}": v for stat in ("mean", "std") for i, v in enumerate(values[stat])}}
+             **{f"{layer}_{stat}": values[stat][i] for i, layer in enumerate(layers)
+                for stat in values if stat != "seeds"}}
             for (a, w), values in profiles.items()]
 
 
@@ -218,14 +243,15 @@ def first_example(path, layer):
 AUTO_QUANTILES = (0.005, 0.995)  # an automatic range holds at least 99% of every run's values
 
 
-def histogram_ranges(runs, dataset, layers, setting):
-    """{layer: (low, high)} of the final histograms of ``dataset``: ``setting`` if it is a range, else
-    per layer from the finite runs' own values (the lowest 0.5% and highest 99.5% quantile over the
-    runs, extended to include 0), so that every run of a layer is drawn on the same axis."""
+def histogram_ranges(runs, dataset, architecture, layers, setting):
+    """{layer: (low, high)} of the final histograms of an architecture on ``dataset``: ``setting`` if it
+    is a range, else per layer from the finite runs' own values (the lowest 0.5% and highest 99.5%
+    quantile over the runs, extended to include 0), so that every run of a layer is drawn on the
+    same axis."""
     if setting != "auto":
         return {layer: (float(setting[0]), float(setting[1])) for layer in layers}
-    paths = [run["activations"] for (d, *_), run in sorted(runs.items()) if d == dataset and diverged_at(run) is None]
-    paths = paths or [run["activations"] for (d, *_), run in sorted(runs.items()) if d == dataset]
+    mine = [run for key, run in sorted(runs.items()) if key[:2] == (dataset, architecture)]
+    paths = [run["activations"] for run in mine if diverged_at(run) is None] or [run["activations"] for run in mine]
     ranges = {}
     for layer in layers:
         quantiles = np.array([_outer_quantiles(layer_values(path, layer)) for path in paths])
@@ -240,12 +266,13 @@ def _outer_quantiles(values):
             np.quantile(values, AUTO_QUANTILES[1], method="higher"))
 
 
-def run_histograms(runs, dataset, layers, ranges, bins):
-    """{(recipe, activation, seed, layer): histogram} of every finite run of ``dataset`` after training,
-    over the layer's shared range: edges, counts, and the values below and above it."""
+def run_histograms(runs, dataset, architecture, layers, ranges, bins):
+    """{(recipe, activation, seed, layer): histogram} of every finite run of an architecture on
+    ``dataset`` after training, over the layer's shared range: edges, counts, and the values below
+    and above it."""
     histograms = {}
-    for (d, recipe, activation, seed), run in sorted(runs.items()):
-        if d != dataset or diverged_at(run) is not None:
+    for (d, a, recipe, activation, seed), run in sorted(runs.items()):
+        if (d, a) != (dataset, architecture) or diverged_at(run) is not None:
             continue
         for layer in layers:
             counts = histogram_counts(layer_values(run["activations"], layer), ranges[layer], bins)
@@ -261,17 +288,18 @@ def outside_fraction(histogram):
     return outside / (outside + sum(histogram["counts"]))
 
 
-def final_histograms(runs, histograms, dataset, recipe, layer, activations):
+def final_histograms(runs, histograms, setup, layer, activations):
     """A layer after training, per activation: histogram counts summed over the finite seeds, the first
-    finite seed's first probe example. Returns (edges, {activation: counts}, {activation: example})."""
+    finite seed's first probe example. Returns (edges, {activation: counts}, {activation: example});
+    ``histograms`` those of the setup's dataset and architecture (``run_histograms``)."""
     summed, examples, edges = {}, {}, None
     for activation in activations:
-        seeds = seeds_of(runs, dataset, recipe, activation)
+        seeds = seeds_of(runs, setup, activation)
         if not seeds:
             continue
-        per_seed = [histograms[recipe, activation, s, layer] for s in seeds]
+        per_seed = [histograms[setup[2], activation, s, layer] for s in seeds]
         summed[activation] = np.sum([h["counts"] for h in per_seed], axis=0)
-        examples[activation] = first_example(runs[dataset, recipe, activation, seeds[0]]["activations"], layer)
+        examples[activation] = first_example(runs[(*setup, activation, seeds[0])]["activations"], layer)
         edges = per_seed[0]["edges"]
     return edges, summed, examples
 
@@ -279,15 +307,15 @@ def final_histograms(runs, histograms, dataset, recipe, layer, activations):
 BANDS = ("p1", "p5", "p50", "p95", "p99")  # the percentiles training records at every stats step
 
 
-def percentiles_over_training(runs, dataset, recipe, layer, activations):
+def percentiles_over_training(runs, setup, layer, activations):
     """A layer's 1st, 5th, 50th, 95th and 99th percentile at every recorded step, per activation, mean
     over its finite seeds on the steps they share: {activation: (steps, {percentile: values})}."""
     bands = {}
     for activation in activations:
-        seeds = seeds_of(runs, dataset, recipe, activation)
+        seeds = seeds_of(runs, setup, activation)
         if not seeds:
             continue
-        per_seed = [[r for r in runs[dataset, recipe, activation, s]["training_stats"] if r["layer"] == layer]
+        per_seed = [[r for r in runs[(*setup, activation, s)]["training_stats"] if r["layer"] == layer]
                     for s in seeds]
         series = {p: mean_over_seeds([([int(r["step"]) for r in rows], [float(r[p]) for r in rows])
                                       for rows in per_seed]) for p in BANDS}
@@ -297,9 +325,10 @@ def percentiles_over_training(runs, dataset, recipe, layer, activations):
 
 def run_rows(runs):
     """One row per run: its final numbers and timings, as the runs table shows them."""
-    return [{"dataset": d, "recipe": r, "activation": a, "seed": s, **{k: run["metrics"].get(k) for k in (
-        "final_step", "diverged_at_step", "test_accuracy", "train_loss", "train_seconds", "images_per_second")}}
-            for (d, r, a, s), run in sorted(runs.items())]
+    return [{"dataset": d, "architecture": arch, "recipe": r, "activation": a, "seed": s,
+             **{k: run["metrics"].get(k) for k in ("final_step", "diverged_at_step", "test_accuracy", "train_loss",
+                                                    "train_seconds", "images_per_second")}}
+            for (d, arch, r, a, s), run in sorted(runs.items())]
 
 
 def version_table(runs):
@@ -311,7 +340,7 @@ def version_table(runs):
     groups = defaultdict(list)
     for key, run in sorted(runs.items()):
         versions = run["metrics"].get("versions") or {}
-        groups[json.dumps(versions, sort_keys=True)].append("/".join(map(str, key[:3])) + f"/seed{key[3]}")
+        groups[json.dumps(versions, sort_keys=True)].append("/".join(map(str, key[:-1])) + f"/seed{key[-1]}")
     rows = [{"versions": json.loads(versions), "runs": names} for versions, names in groups.items()]
     packages = list(dict.fromkeys(name for row in rows for name in row["versions"]))
     return {"packages": packages, "rows": rows}

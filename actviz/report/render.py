@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from actviz.architectures import ARCHITECTURES
 from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
@@ -51,67 +52,83 @@ class Evidence:
     """What every section draws on: the runs and every number computed across them."""
 
     runs: dict
-    layer_names: list
+    layer_names: dict  # {architecture: recorded layers, input to output}
     accuracy: list
     comparisons: list
     layers: list
-    ranges: dict  # {dataset: {layer: (low, high)}}
-    histograms: dict  # {dataset: numbers.run_histograms}
+    ranges: dict  # {(dataset, architecture): {layer: (low, high)}}
+    histograms: dict  # {(dataset, architecture): numbers.run_histograms}
 
 
-def recipe_section(ev, dataset, classes, recipe, activations, profiles):
-    """One recipe of one dataset: per-class accuracy, depth profile, and every layer's figures and table."""
-    per_class = evidence.per_class_rows(ev.runs, dataset, recipe, activations, classes)
+OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
+
+
+def shown_layers(layers):
+    """The layers whose sections are open (the rest are one click away)."""
+    if len(layers) <= OPEN_LAYERS:
+        return set(layers)
+    return {layers[0], layers[(len(layers) - 1) // 2], layers[-2], layers[-1]}
+
+
+def setup_section(ev, setup, classes, activations, profiles):
+    """One setup (dataset, architecture, recipe): per-class accuracy, depth profile, every layer's figures
+    and table."""
+    dataset, architecture, _ = setup
+    layers = ev.layer_names[architecture]
+    per_class = evidence.per_class_rows(ev.runs, setup, activations, classes)
     rows = list(dict.fromkeys(r["activation"] for r in per_class))
+    histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     return {
-        "recipe": recipe,
+        "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
         "per_class_figure": figures.per_class_figure(rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
-        "depth_figure": figures.depth_figure(ev.layer_names, profiles),
-        "depth": numbers.depth_rows(profiles),
+        "depth_figure": figures.depth_figure(layers, profiles),
+        "depth": numbers.depth_rows(profiles, layers),
         "layers": [{
-            "name": layer,
-            "range": ev.ranges[dataset][layer],
-            "figure": figures.layer_figure(*numbers.final_histograms(ev.runs, ev.histograms[dataset], dataset, recipe,
-                                                                     layer, activations)),
-            "bands": figures.percentile_figure(numbers.percentiles_over_training(ev.runs, dataset, recipe, layer,
-                                                                                 activations)),
-            "stats": numbers.final_layer_table(ev.runs, ev.layers, dataset, recipe, layer, activations),
-        } for layer in ev.layer_names],
+            "name": layer, "open": layer in shown,
+            "range": ev.ranges[dataset, architecture][layer],
+            "figure": figures.layer_figure(*numbers.final_histograms(ev.runs, histograms, setup, layer, activations)),
+            "bands": figures.percentile_figure(numbers.percentiles_over_training(ev.runs, setup, layer, activations)),
+            "stats": numbers.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
+        } for layer in layers],
     }
 
 
-def dataset_section(ev, dataset, info, recipes, activations):
-    """One dataset: summary, accuracy with intervals, comparisons, learning curves, a section per recipe."""
-    accuracy = [r for r in ev.accuracy if r["dataset"] == dataset]
-    dataset_recipes = [r for r in recipes if any(k[:2] == (dataset, r) for k in ev.runs)]
-    profiles = {recipe: numbers.depth_profiles(ev.runs, dataset, recipe, activations, ev.layer_names)
-                for recipe in dataset_recipes}
-    verdicts = {recipe: evidence.recipe_verdict(ev.accuracy, ev.comparisons, dataset, recipe)
-                for recipe in dataset_recipes}
+def dataset_section(ev, dataset, info, architectures, recipes, activations):
+    """One dataset: summary, accuracy with intervals, comparisons, learning curves, a section per setup."""
+    setups = numbers.setups_of(ev.runs, dataset, architectures, recipes)
+    profiles = {setup: numbers.depth_profiles(ev.runs, setup, activations, ev.layer_names[setup[1]])
+                for setup in setups}
+    verdicts = {setup: evidence.verdict(ev.accuracy, ev.comparisons, setup) for setup in setups}
+    depth = {architecture: (ev.layer_names[architecture], {numbers.label(s): profiles[s] for s in setups
+                                                           if s[1] == architecture})
+             for architecture in dict.fromkeys(s[1] for s in setups)}
     classes = info.get("classes") or [str(c) for c in range(info.get("num_classes", 0))]
     left = numbers.left_out(ev.runs, dataset)
     return {
-        "dataset": dataset, "info": info, "accuracy": accuracy, "left_out": left,
-        "comparisons": {recipe: [c for c in ev.comparisons if (c["dataset"], c["recipe"]) == (dataset, recipe)]
-                        for recipe in dataset_recipes},
-        "winners": [(recipe, v["winner"]["activation"]) for recipe, v in verdicts.items() if v and v["winner"]],
-        "summary": evidence.summary_sentences(dataset, verdicts, profiles, ev.layer_names, left),
-        "curves": figures.learning_curves_figure(numbers.learning_curves(ev.runs, dataset, dataset_recipes,
-                                                                         activations)),
-        "recipes": [recipe_section(ev, dataset, classes, recipe, activations, profiles[recipe])
-                    for recipe in dataset_recipes],
+        "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
+        "left_out": left,
+        "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
+                        for setup in setups},
+        "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
+        "summary": evidence.summary_sentences(dataset, {numbers.label(s): v for s, v in verdicts.items()}, depth,
+                                              left),
+        "curves": figures.learning_curves_figure(numbers.learning_curves(ev.runs, setups, activations)),
+        "parts": [setup_section(ev, setup, classes, activations, profiles[setup]) for setup in setups],
     }
 
 
-def gather(runs, settings, datasets, recipes, activations):
+def gather(runs, settings, datasets, architectures, recipes, activations):
     """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers."""
-    layer_names = numbers.layer_order(runs)
-    ranges = {d: numbers.histogram_ranges(runs, d, layer_names, settings.histogram_range) for d in datasets}
-    histograms = {d: numbers.run_histograms(runs, d, layer_names, ranges[d], settings.histogram_bins)
-                  for d in datasets}
-    accuracy = evidence.accuracy_rows(runs, datasets, recipes, activations)
-    comparisons = [c for d in datasets for r in recipes for c in evidence.comparison_rows(runs, accuracy, d, r)]
+    layer_names = {a: numbers.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
+    pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
+    ranges = {(d, a): numbers.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range)
+              for d, a in pairs}
+    histograms = {(d, a): numbers.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins)
+                  for d, a in pairs}
+    setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
+    accuracy = evidence.accuracy_rows(runs, setups, activations)
+    comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup)]
     return Evidence(runs, layer_names, accuracy, comparisons, numbers.layer_rows(runs, layer_names, histograms),
                     ranges, histograms)
 
@@ -129,16 +146,16 @@ def render_report(inputs, settings, config, outputs):
     runs = numbers.load_runs(inputs.metrics, inputs.stats, inputs.activations, inputs.training_stats)
     if not runs:
         raise UserError("no runs to report")
-    datasets = numbers.ordered({k[0] for k in runs}, config.get("datasets", []))
-    recipes = numbers.ordered({k[1] for k in runs}, config.get("recipes", []))
-    activations = numbers.ordered({k[2] for k in runs}, config.get("activations", []))
+    datasets, architectures, recipes, activations = (
+        numbers.ordered({k[i] for k in runs}, config.get(key, []))
+        for i, key in enumerate(("datasets", "architectures", "recipes", "activations")))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
-    ev = gather(runs, settings, datasets, recipes, activations)
+    ev = gather(runs, settings, datasets, architectures, recipes, activations)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), recipes, activations)
+        "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations)
                      for dataset in datasets],
-        "layer_names": ev.layer_names,
+        "architectures": {a: ARCHITECTURES.get(a.rstrip("0123456789"), "") for a in architectures},
         "recipes": {r: RECIPES[r].description if r in RECIPES else "" for r in recipes},
         "activations": activations,
         "probe_images": next(iter(runs.values()))["stats"]["probe_images"],
@@ -158,18 +175,17 @@ def render_report(inputs, settings, config, outputs):
                                      undefined=jinja2.StrictUndefined)
     environment.globals["zip"] = zip
     html = environment.get_template("report.html.j2").render(**context)
-    write_tables(ev, data_info, datasets, recipes, activations, context, outputs)
+    setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
+    write_tables(ev, data_info, setups, activations, context, outputs)
     write_text(outputs.html, html)
     return context
 
 
-def write_tables(ev, data_info, datasets, recipes, activations, context, outputs):
+def write_tables(ev, data_info, setups, activations, context, outputs):
     """Every number of the report as CSV tables and one JSON file."""
-    classes = {d: data_info.get(d, {}).get("classes") or [] for d in datasets}
-    per_class = [r for d in datasets for recipe in recipes
-                 for r in evidence.per_class_rows(ev.runs, d, recipe, activations, classes[d])]
-    confusion = [r for d in datasets for recipe in recipes
-                 for r in evidence.confusion_rows(ev.runs, d, recipe, activations, classes[d])]
+    classes = {d: data_info.get(d, {}).get("classes") or [] for d in {s[0] for s in setups}}
+    per_class = [r for s in setups for r in evidence.per_class_rows(ev.runs, s, activations, classes[s[0]])]
+    confusion = [r for s in setups for r in evidence.confusion_rows(ev.runs, s, activations, classes[s[0]])]
     tables = ((outputs.accuracy_csv, ev.accuracy), (outputs.comparisons_csv, ev.comparisons),
               (outputs.per_class_csv, per_class), (outputs.confusion_csv, confusion),
               (outputs.layer_stats_csv, ev.layers),
@@ -185,8 +201,9 @@ def write_tables(ev, data_info, datasets, recipes, activations, context, outputs
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
-        "histogram_ranges": {f"{d}/{layer}": list(r) for d, ranges in ev.ranges.items() for layer, r in ranges.items()},
-        "depth_profiles": {f"{s['dataset']}/{r['recipe']}": r["depth"] for s in sections for r in s["recipes"]},
-        "histograms": {f"{d}/{recipe}/{activation}/{seed}/{layer}": h for d, runs in ev.histograms.items()
+        "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
+                             for layer, r in ranges.items()},
+        "depth_profiles": {f"{s['dataset']}/{p['name']}": p["depth"] for s in sections for p in s["parts"]},
+        "histograms": {f"{d}/{a}/{recipe}/{activation}/{seed}/{layer}": h for (d, a), runs in ev.histograms.items()
                        for (recipe, activation, seed, layer), h in runs.items()},
     })
