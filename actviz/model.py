@@ -130,3 +130,25 @@ def layer_outputs_model(model):
     (its ``output_names``)."""
     names = recorded_layer_names(model)
     return keras.Model(model.input, [model.get_layer(name).output for name in names], name=f"{model.name}_layers")
+
+
+def behind_batchnorm(model):
+    """{recorded layer: whether batch norm lies between it and the recorded layer (or input) below}:
+    the moment map cannot predict such a layer from the one below (see ``actviz.moments``)."""
+    recorded = set(recorded_layer_names(model))
+    result = {}
+    for name in recorded_layer_names(model):
+        tensor, found = model.get_layer(name).input, False
+        while True:
+            operation = tensor._keras_history.operation
+            if operation.name in recorded or isinstance(operation, (keras.layers.InputLayer, keras.layers.Rescaling)):
+                break
+            found = found or isinstance(operation, keras.layers.BatchNormalization)
+            tensor = operation.input
+        result[name] = found
+    return result
+
+
+def input_layer_name(model):
+    """The layer that scales or standardises the images: the network's input as its first layer sees it."""
+    return next(layer.name for layer in model.layers if isinstance(layer, keras.layers.Rescaling))

@@ -154,17 +154,27 @@ def draw_curves(ax, curves, ylabel):
     ax.grid(True, alpha=0.3)
 
 
-def draw_depth_profile(ax, layers, profiles, target, ylabel):
+PREDICTION_STYLES = {"predicted": ":", "path": "-."}  # the moment map's one-step and path predictions
+
+
+def draw_depth_profile(ax, layers, profiles, target, ylabel, predictions=None):
     """Lines of a statistic against depth: ``profiles`` {(activation, when): values per layer}.
 
-    ``when`` is "init" (dashed) or "trained" (solid); ``target`` is drawn as a thick grey line.
+    ``when`` is "init" (dashed) or "trained" (solid); ``target`` (or None) is drawn as a thick grey
+    line. ``predictions`` {(kind, activation, when): values, None where not predicted}, ``kind`` a key
+    of ``PREDICTION_STYLES``, are drawn as thin lines of the activation's colour.
     """
     positions = np.arange(len(layers))
-    ax.axhline(target, color="0.5", linewidth=3, alpha=0.5, label=f"target {target}")
+    if target is not None:
+        ax.axhline(target, color="0.5", linewidth=3, alpha=0.5, label=f"target {target}")
     for (activation, when), values in profiles.items():
-        ax.plot(positions, values, "-" if when == "trained" else "--", marker="o", markersize=4,
-                color=activation_color(activation), label=f"{activation}, {when}")
-    ax.set_xticks(positions, layers)
+        ax.plot(positions, [np.nan if v is None else v for v in values], "-" if when == "trained" else "--",
+                marker="o", markersize=3 if len(layers) > 12 else 4, color=activation_color(activation),
+                label=f"{activation}, {when}")
+    for (kind, activation, when), values in (predictions or {}).items():
+        ax.plot(positions, [np.nan if v is None else v for v in values], PREDICTION_STYLES[kind], linewidth=0.9,
+                color=activation_color(activation), alpha=0.9 if when == "trained" else 0.6)
+    ax.set_xticks(positions, layers, rotation=90 if len(layers) > 8 else 0, fontsize=7 if len(layers) > 8 else 9)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
 

@@ -6,6 +6,11 @@ PERCENTILES = (1, 5, 50, 95, 99)
 # The statistics recorded of every layer over training (training_stats.csv, TensorBoard stats/LAYER/...).
 STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction", "dead_fraction",
                 "negative_fraction", "saturated_fraction")
+# Beside them (TensorBoard grads/LAYER/...): the std of the loss gradient with respect to the layer's output,
+# the L2 norm of its kernel's gradient, and the kernel's change since the last statistics relative to it.
+GRADIENT_COLUMNS = ("grad_output_std", "grad_kernel_norm", "update_ratio")
+# And the moment map's predictions (actviz.moments): from the measured layer below, and along the path.
+MOMENT_COLUMNS = ("predicted_mean", "predicted_std", "path_mean", "path_std")
 
 
 class LayerStatistics:

@@ -79,13 +79,18 @@ def histogram_buckets(summary):
     return np.array(buckets, dtype=np.float64)
 
 
-def layer_summary(layer, summary, stats, histograms, pictures):
+GRADIENT_TAGS = {"grad_output_std": "output_std", "grad_kernel_norm": "kernel_norm", "update_ratio": "update_ratio"}
+
+
+def layer_summary(layer, summary, stats, histograms, pictures, gradients=None):
     """Every TensorBoard value of one layer at one step, as one serialized ``Summary`` proto.
 
-    The statistics as scalars (``stats``), the histogram (``histograms``) and the two tfplot
-    pictures (RGBA arrays, or None) as PNG images, in the formats of ``tf.summary.scalar``,
-    ``histogram`` and ``image``. Built on the summary worker, it is written by the training thread
-    with one ``write_raw_pb`` call, where the ``tf.summary`` calls one by one cost ~1 ms each.
+    The statistics as scalars (``stats``), the gradient statistics (``gradients``, a dict of
+    ``stats.GRADIENT_COLUMNS``, or None) as scalars ``grads/LAYER/...``, the histogram
+    (``histograms``) and the two tfplot pictures (RGBA arrays, or None) as PNG images, in the
+    formats of ``tf.summary.scalar``, ``histogram`` and ``image``. Built on the summary worker, it is
+    written by the training thread with one ``write_raw_pb`` call, where the ``tf.summary`` calls one
+    by one cost ~1 ms each.
     """
     import tensorflow as tf
     from tensorboard.compat.proto.summary_pb2 import Summary
@@ -100,6 +105,11 @@ def layer_summary(layer, summary, stats, histograms, pictures):
         values += [Summary.Value(tag=f"stats/{layer}/{key}", metadata=scalar,
                                  tensor=make_tensor_proto(np.float32(summary[key])))
                    for key in STAT_COLUMNS if summary[key] is not None]
+    if gradients:
+        scalar = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+        values += [Summary.Value(tag=f"grads/{layer}/{GRADIENT_TAGS[key]}", metadata=scalar,
+                                 tensor=make_tensor_proto(np.float32(value)))
+                   for key, value in gradients.items() if value is not None]
     if histograms:
         values.append(Summary.Value(tag=f"activations/{layer}", tensor=make_tensor_proto(histogram_buckets(summary)),
                                     metadata=histogram_metadata.create_summary_metadata(None, None)))

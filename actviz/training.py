@@ -23,6 +23,7 @@ from actviz.atomic import write_csv, write_json
 from actviz.errors import UserError
 from actviz.evaluation import Evaluator, in_batches
 from actviz.formats import read_info, read_split
+from actviz.moments import moment_columns, predict
 from actviz.runs import (
     configure_threads,
     float32_layer_outputs,
@@ -31,7 +32,7 @@ from actviz.runs import (
     run_name,
     start_run_dirs,
 )
-from actviz.stats import STAT_COLUMNS, layer_statistics
+from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, STAT_COLUMNS, layer_statistics
 from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
@@ -92,6 +93,7 @@ class TrainingRun:
         self.train_images, self.train_labels = train_split
         self.test_images, self.test_labels = test_split
         self.probe = self.test_images[: settings.probe_size]
+        self.probe_labels = self.test_labels[: settings.probe_size]
         self.saturation = ACTIVATIONS[activation].saturation
 
     @classmethod
@@ -124,7 +126,15 @@ class TrainingRun:
     def _build_model(self):
         import keras
 
-        from actviz.model import build_model, input_statistics, layer_outputs_model, recorded_layer_names
+        from actviz.model import (
+            activation_function,
+            behind_batchnorm,
+            build_model,
+            input_layer_name,
+            input_statistics,
+            layer_outputs_model,
+            recorded_layer_names,
+        )
 
         settings = self.settings
         mean, std = input_statistics(self.train_images)
@@ -135,6 +145,14 @@ class TrainingRun:
                                  settings.architecture, settings.depth, settings.width)
         self.layers_model = layer_outputs_model(self.model)
         self.layer_names = recorded_layer_names(self.model)
+        recorded = [self.model.get_layer(name) for name in self.layer_names]
+        self.kernels = [(layer.kernel, layer.bias) for layer in recorded]
+        # For the moment map: each layer's activation (the logits have none) and the batch norm before it.
+        act = activation_function(self.activation, settings.lrelu_slope)
+        self.functions = [act if layer.activation is not keras.activations.linear else (lambda x: x)
+                          for layer in recorded]
+        self.behind_batchnorm = behind_batchnorm(self.model)
+        self.input_model = keras.Model(self.model.input, self.model.get_layer(input_layer_name(self.model)).output)
         self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=settings.clip_norm)
         self.optimizer.build(self.model.trainable_variables)
 
@@ -160,6 +178,7 @@ class TrainingRun:
         self.train_step, self.evaluator = train_step, Evaluator(model)
         # Statistics in float32 whatever the precision of the layers.
         self.probe_outputs = float32_layer_outputs(self.layers_model)
+        self.probe_gradients = self._probe_gradients(loss_fn)
         # Traced now, so that the first step of the loop is timed like every other.
         shape = self.train_images.shape[1:]
         train_step.get_concrete_function(tf.TensorSpec((self.settings.batch_size, *shape), tf.uint8),
@@ -189,6 +208,37 @@ class TrainingRun:
         """Every recorded layer's float32 output on the probe batch, as numpy arrays."""
         return [o.numpy() for o in self.probe_outputs(self.probe)]
 
+    def _probe_gradients(self, loss_fn):
+        """A tf.function: on the probe batch (inference mode: no dropout, no random draws), the input as
+        the first layer sees it, every recorded layer's output, the std of the loss gradient with
+        respect to each output (the back-propagated signal) and the L2 norm of each kernel's gradient."""
+        import tensorflow as tf
+
+        layers_model, input_model = self.layers_model, self.input_model
+        kernels = [kernel for kernel, _ in self.kernels]
+
+        @tf.function(reduce_retracing=True)
+        def probe_gradients(images, labels):
+            with tf.GradientTape() as tape:
+                outputs = layers_model(images, training=False)
+                loss = loss_fn(labels, tf.cast(outputs[-1], tf.float32))
+            output_grads, kernel_grads = tape.gradient(loss, (outputs, kernels))
+            as32 = [tf.cast(o, tf.float32) for o in outputs]
+            return (tf.cast(input_model(images, training=False), tf.float32), as32,
+                    tf.stack([tf.math.reduce_std(tf.cast(g, tf.float32)) for g in output_grads]),
+                    tf.stack([tf.norm(tf.cast(g, tf.float32)) for g in kernel_grads]))
+
+        return probe_gradients
+
+    def probe_with_gradients(self):
+        """``(input, outputs, output gradient stds, kernel gradient norms)`` on the probe batch, numpy."""
+        inputs, outputs, output_stds, kernel_norms = self.probe_gradients(self.probe, self.probe_labels)
+        return inputs.numpy(), [o.numpy() for o in outputs], output_stds.numpy(), kernel_norms.numpy()
+
+    def weights(self):
+        """Every recorded layer's (kernel, bias) as numpy copies (bias None where there is none)."""
+        return [(kernel.numpy().copy(), None if bias is None else bias.numpy().copy()) for kernel, bias in self.kernels]
+
 
 def _log_devices(name, settings, log):
     import tensorflow as tf
@@ -212,12 +262,12 @@ class Progress:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.records = {"evaluations": [], "training": [], "layer_stats": [], "histograms": []}
+        self.records = {"evaluations": [], "training": [], "layer_stats": [], "histograms": [], "moments": []}
 
     def load(self, up_to_step):
         if self.path.exists():
             saved = json.loads(self.path.read_text())
-            self.records = {k: [r for r in v if r["step"] <= up_to_step] for k, v in saved.items()}
+            self.records |= {k: [r for r in v if r["step"] <= up_to_step] for k, v in saved.items()}
         return self
 
     def add(self, kind, **record):
@@ -273,6 +323,8 @@ class Observer:
         self.pictures = TensorBoardPictures()
         self.queue = SummaryQueue()
         self.last_evaluation = None  # (step, Evaluation)
+        self.weights = None  # the recorded layers' weights at the last statistics, for the update ratios
+        self.measured = {}  # layer -> (mean, variance) of the statistics being computed (summary worker)
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self._contexts = ExitStack()
 
@@ -331,32 +383,71 @@ class Observer:
         return {"loss": f"{loss:.3f}", "acc": f"{accuracy:.3f}"}
 
     def observe_layers(self, step, stats, histograms, images):
-        """Layer statistics, histograms and tfplot images of the probe batch, as due."""
+        """Layer statistics, histograms and tfplot images of the probe batch, as due; with the statistics,
+        the gradients and the moment map."""
         with self.clock("probe"):
-            outputs = self.run.probe_layers()
+            if stats:
+                inputs, outputs, output_stds, kernel_norms = self.run.probe_with_gradients()
+            else:
+                outputs = self.run.probe_layers()
         with self.clock("summaries"):
+            gradients = self._gradients(output_stds, kernel_norms) if stats else {}
             for layer, values in zip(self.run.layer_names, outputs):
-                self.queue.submit(step, functools.partial(self._summarise, layer, stats, histograms, images),
-                                  functools.partial(self._log_layer, step, layer, stats), values)
+                self.queue.submit(step, functools.partial(self._summarise, layer, stats, histograms, images,
+                                                          gradients.get(layer)),
+                                  functools.partial(self._log_layer, step, layer, stats, gradients.get(layer)), values)
+            if stats:  # after the layers: the worker has their measured moments by then
+                self.queue.submit(step, functools.partial(self._moment_map, step, self.weights), self._log_moments,
+                                  inputs)
 
-    def _summarise(self, layer, stats, histograms, images, values):
+    def remember_weights(self):
+        """The weights the next update ratios are measured against (at step 0, and where a run resumes)."""
+        self.weights = self.run.weights()
+
+    def _gradients(self, output_stds, kernel_norms):
+        """Each layer's gradient statistics, and the update since the last statistics relative to the weights."""
+        previous, self.weights = self.weights, self.run.weights()
+        ratios = [None] * len(self.weights) if previous is None else [
+            float(np.linalg.norm(now - before) / max(np.linalg.norm(before), 1e-30))
+            for (now, _), (before, _) in zip(self.weights, previous)]
+        return {layer: {"grad_output_std": float(std), "grad_kernel_norm": float(norm), "update_ratio": ratio}
+                for layer, std, norm, ratio in zip(self.run.layer_names, output_stds, kernel_norms, ratios)}
+
+    def _summarise(self, layer, stats, histograms, images, gradients, values):
         """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures."""
         settings = self.run.settings
         fixed = None if settings.histogram_range == "auto" else settings.histogram_range  # None: the step's own
         summary = layer_statistics(values, fixed, settings.histogram_bins, self.run.saturation, percentiles=stats)
+        if stats:
+            self.measured[layer] = (summary["mean"], summary["std"] ** 2)
         histogram = summary["histogram"]
         drawn = self.pictures(layer, histogram["counts"], histogram["edges"], values[0]) if images else None
-        return summary, layer_summary(layer, summary, stats, histograms, drawn)
+        return summary, layer_summary(layer, summary, stats, histograms, drawn, gradients)
 
-    def _log_layer(self, step, layer, stats, result):
+    def _log_layer(self, step, layer, stats, gradients, result):
         import tensorflow as tf
 
         summary, proto = result
         if stats:
-            self.progress.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS})
+            self.progress.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS},
+                              **gradients)
             self.progress.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"],
                               edges=summary["histogram"]["edges"])
         tf.summary.experimental.write_raw_pb(proto, step=step)
+
+    def _moment_map(self, step, weights, inputs):
+        """(On the summary worker, after the step's layers.) The moment map's one-step and path predictions."""
+        run = self.run
+        layers = [(kernel, bias, function, run.behind_batchnorm[name])
+                  for (kernel, bias), function, name in zip(weights, run.functions, run.layer_names)]
+        measured = [self.measured[name] for name in run.layer_names]
+        inputs = inputs.astype(np.float64)
+        return step, predict(layers, measured, (float(inputs.mean()), float(inputs.var())))
+
+    def _log_moments(self, result):
+        step, predictions = result
+        for layer, prediction in zip(self.run.layer_names, predictions):
+            self.progress.add("moments", step=step, layer=layer, **moment_columns(prediction))
 
     def log_ready(self):
         with self.clock("summaries"):
@@ -453,6 +544,8 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     run = TrainingRun.build(h5_path, activation, settings, threads, log)
     store = RunStore(checkpoint_dir, log_dir, run, log, clock)
     observer = Observer(run, store.progress, clock, log_dir)
+    if store.start_step:
+        observer.remember_weights()  # the first update ratios after a resume are measured from here
     batches = run.batches(store.start_step, threads)
     clock.seconds["setup"] = time.perf_counter() - setup_began
     with observer:
@@ -511,10 +604,12 @@ def write_layer_tables(run, records, stats_path, histograms_path):
     """The layer statistics and histograms over training as tidy CSVs (one row per step and layer / bin)."""
     settings = run.settings
     ident = {"dataset": run.info["name"], "architecture": settings.architecture, "recipe": settings.recipe,
-             "activation": run.activation,
-             "seed": settings.seed}
-    write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"], **{k: r[k] for k in STAT_COLUMNS}}
-                           for r in records["layer_stats"]], (*ident, "step", "layer", *STAT_COLUMNS))
+             "activation": run.activation, "seed": settings.seed}
+    moments = {(r["step"], r["layer"]): r for r in records["moments"]}
+    columns = (*STAT_COLUMNS, *GRADIENT_COLUMNS, *MOMENT_COLUMNS)
+    write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"],
+                            **{k: {**r, **moments.get((r["step"], r["layer"]), {})}.get(k) for k in columns}}
+                           for r in records["layer_stats"]], (*ident, "step", "layer", *columns))
     write_csv(histograms_path, [{**ident, "step": r["step"], "layer": r["layer"], "bin_low": r["edges"][i],
                                  "bin_high": r["edges"][i + 1], "count": count}
                                 for r in records["histograms"] for i, count in enumerate(r["counts"])],

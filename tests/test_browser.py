@@ -50,7 +50,7 @@ def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(p
         print(f"screenshot: {SCREENSHOT}")
     finally:
         browser.quit()
-    # the learning curves, and per recipe per-class accuracy, a depth profile and two figures per layer
-    assert len(images) == in_file == 1 + len(RECIPES) * (2 + 2 * len(LAYER_NAMES))
+    # the learning curves, and per recipe per-class accuracy, depth profile, gradients and two figures per layer
+    assert len(images) == in_file == 1 + len(RECIPES) * (3 + 2 * len(LAYER_NAMES))
     assert [alt for alt, loaded in images if not loaded] == []
     assert errors == []

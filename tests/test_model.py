@@ -113,3 +113,35 @@ def test_bfloat16_layers_keep_float32_weights_and_float32_logits():
     for mine, theirs in zip(model.trainable_weights, reference.trainable_weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     np.testing.assert_allclose(model(IMAGES), reference(IMAGES), atol=0.1, rtol=0.05)
+
+
+@pytest.mark.parametrize("architecture, depth", [("mlp", 5), ("mlp3", 16)])
+def test_an_mlp_has_depth_hidden_layers_of_width_units_then_the_logits(architecture, depth):
+    from actviz.model import recorded_layer_names
+
+    model = _model("relu", architecture=architecture, depth=depth, width=48)
+    hidden = int(architecture[3:] or depth)
+    assert recorded_layer_names(model) == [f"dense{i}" for i in range(1, hidden + 1)] + ["logits"]
+    assert [model.get_layer(f"dense{i}").units for i in range(1, hidden + 1)] == [48] * hidden
+    assert model.get_layer("dense1").kernel.shape == (28 * 28, 48) and model.get_layer("logits").units == 10
+    assert np.isfinite(np.asarray(model(IMAGES))).all()
+
+
+def test_mlp_recipes_are_those_of_the_cnns_dense_layers():
+    selu, relu = (_model(a, architecture="mlp", depth=4, width=200, dropout=0.1) for a in ("selu", "relu"))
+    assert _layer_types(selu)["dense4_dropout"] == "AlphaDropout" and _layer_types(relu)["dense4_dropout"] == "Dropout"
+    assert not any(t == "BatchNormalization" for t in _layer_types(relu).values())
+    for model, gain in ((selu, 1.0), (relu, 2.0)):  # LeCun normal, He normal
+        assert np.std(np.asarray(model.get_layer("dense3").kernel)) == pytest.approx(np.sqrt(gain / 200), rel=0.05)
+    seed_relu, seed_selu = (_model(a, "seed", architecture="mlp", depth=4, width=200) for a in ("relu", "selu"))
+    assert [_layer_types(seed_relu).get(f"dense{i}_bn") for i in range(1, 5)] == ["BatchNormalization"] * 4
+    assert not any(t == "BatchNormalization" for t in _layer_types(seed_selu).values())
+    assert "dense1_dropout" not in _layer_types(seed_relu)  # the seed recipe has no dense dropout
+    limit = np.sqrt(6 / (200 + 200))  # Glorot uniform
+    assert np.abs(np.asarray(seed_relu.get_layer("dense3").kernel)).max() <= limit + 1e-6
+
+
+def test_the_cnn_is_unchanged_by_the_architecture_choice():
+    default, named = _model("selu"), _model("selu", architecture="cnn", depth=99, width=7)
+    assert [layer.name for layer in default.layers] == [layer.name for layer in named.layers]
+    assert all(np.array_equal(a, b) for a, b in zip(default.get_weights(), named.get_weights()))

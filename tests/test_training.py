@@ -64,7 +64,8 @@ def test_training_writes_metrics_checkpoint_and_every_summary(selu_run):
     assert metrics["test_size"] == 64  # the whole test split
     assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12]
     assert [h["step"] for h in metrics["training"]] == [4, 8, 12]
-    assert metrics["run"] == "tiny/cnn/snn/selu/seed0" and (metrics["architecture"], metrics["recipe"]) == ("cnn", "snn")
+    assert metrics["run"] == "tiny/cnn/snn/selu/seed0"
+    assert (metrics["architecture"], metrics["recipe"]) == ("cnn", "snn")
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_loss"] > 0
     assert metrics["checkpoint"].endswith("ckpt-12")
     assert metrics["settings"] == SMALL.as_dict()
@@ -325,3 +326,42 @@ def test_a_bfloat16_run_trains_and_records_float32_statistics(tiny_h5, tmp_path)
     with h5py.File(tmp_path / "extracted" / "a.h5", "r") as f:
         assert f["activations/conv2"].dtype == np.float32
     assert result["layers"]["dense1"]["std"] > 0
+
+
+def test_gradient_statistics_equal_a_direct_gradient_tape_computation(tiny_h5):
+    import tensorflow as tf
+
+    from actviz.training import TrainingRun
+
+    run = TrainingRun.build(tiny_h5, "selu", SMALL, threads=1, log=lambda *_: None)
+    _, outputs, output_stds, kernel_norms = run.probe_with_gradients()
+    images, labels = run.probe, run.probe_labels.astype(np.int64)
+    model = run.model
+    with tf.GradientTape() as tape:  # the whole model's loss, every trainable weight: another route
+        loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, model(images, training=False))
+    gradients = dict(zip((v.path for v in model.trainable_variables), tape.gradient(loss, model.trainable_variables)))
+    for name, norm in zip(run.layer_names, kernel_norms):
+        assert norm == pytest.approx(float(tf.norm(gradients[f"{name}/kernel"])), rel=1e-5), name
+    logits = outputs[-1].astype(np.float64)
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    d_logits = (softmax - np.eye(4)[labels]) / len(labels)  # d(mean cross-entropy)/d(logits)
+    assert output_stds[-1] == pytest.approx(d_logits.std(), rel=1e-4)
+    d_dense2 = d_logits @ np.asarray(model.get_layer("logits").kernel).T  # dropout is off in inference
+    assert output_stds[run.layer_names.index("dense2")] == pytest.approx(d_dense2.std(), rel=1e-4)
+
+
+def test_gradients_and_moment_predictions_are_recorded_for_every_layer(selu_run):
+    from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS
+
+    with open(selu_run[1] / "training_stats.csv") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        assert all(row[k] != "" for k in ("grad_output_std", "grad_kernel_norm", *MOMENT_COLUMNS)), row
+        assert float(row["grad_output_std"]) > 0 and float(row["predicted_std"]) > 0
+        assert (row["update_ratio"] == "") == (row["step"] == "0")  # no interval before the first step
+    _, accumulator = tensorboard_tags(selu_run[1] / "logs")
+    assert [e.step for e in accumulator.Tensors("grads/conv2/output_std")] == [0, 6, 12]
+    assert {f"grads/{layer}/{tag}" for layer in LAYER_NAMES for tag in ("output_std", "kernel_norm")} <= set(
+        accumulator.Tags()["tensors"])
+    assert set(GRADIENT_COLUMNS) <= set(rows[0])

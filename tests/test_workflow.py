@@ -49,8 +49,8 @@ def test_the_run_path_pattern_is_written_once_and_rules_refer_to_each_others_out
         assert path in result.stdout, path
 
 
-def _metrics(project, recipe, activation, dataset="FashionMNIST-sample"):
-    return json.loads((project / "results" / "runs" / dataset / "cnn" / recipe / activation / "seed0" /
+def _metrics(project, recipe, activation, dataset="FashionMNIST-sample", architecture="cnn"):
+    return json.loads((project / "results" / "runs" / dataset / architecture / recipe / activation / "seed0" /
                        "metrics.json").read_text())
 
 
@@ -66,12 +66,13 @@ def test_report_compares_every_recipe_and_activation_on_every_layer(project):
             assert metrics["final_step"] == 20 and metrics["test_size"] == 2000
             assert float(rows[recipe, activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
             assert f"{metrics['test_accuracy']:.4f}" in html
-    # learning curves; per recipe per-class accuracy, depth profile, and two figures per layer
-    assert html.count('src="data:image/png;base64,') == 1 + len(RECIPES) * (2 + 2 * len(LAYER_NAMES))
+    # learning curves; per recipe per-class accuracy, depth profile, gradients, and two figures per layer
+    assert html.count('src="data:image/png;base64,') == 1 + len(RECIPES) * (3 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36" in html
     summary = json.loads((project / "results" / "tables" / "report.json").read_text())["summary"]
-    assert [s.split(":")[0] for s in summary["FashionMNIST-sample"][:2]] == RECIPES  # a verdict per recipe
+    verdicts = [s.split(":")[0] for s in summary["FashionMNIST-sample"][:2]]
+    assert verdicts == [f"cnn/{r}" for r in RECIPES]  # a verdict per setup
     with open(project / "results" / "tables" / "comparisons.csv") as f:
         pairs = [(r["recipe"], r["method"]) for r in csv.DictReader(f)]
     assert pairs == [(r, "exact McNemar, 2000 test images") for r in RECIPES for _ in range(3)]  # 3 pairs, 1 seed
@@ -217,3 +218,19 @@ def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project, tm
         assert metrics["test_size"] == test_size and metrics["final_step"] == 20
     html = (project / "results" / "report.html").read_text()
     assert "<h2>legacy_own</h2>" in html and "<h2>h5_own</h2>" in html
+
+
+@pytest.mark.e2e
+def test_a_16_layer_mlp_runs_through_the_workflow_and_its_report_shows_every_layer(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml", "--config",
+                       "architectures=[mlp16]", "activations=[selu,relu]", "recipes=[snn]")
+    assert result.returncode == 0, result.stderr[-5000:]
+    html = (project / "results" / "report.html").read_text()
+    layers = [f"dense{i}" for i in range(1, 17)] + ["logits"]
+    assert re.findall(r"<h4>mlp16/snn · (\w+)</h4>", html) == layers
+    folded = re.findall(r"<summary>mlp16/snn · (\w+): histograms", html)
+    assert folded == [layer for layer in layers if layer not in ("dense1", "dense9", "dense16", "logits")]
+    assert "gradients against depth" in html and "The moment map, one step from the measured layer below (mlp16/snn" \
+        in html
+    assert _metrics(project, "snn", "selu", architecture="mlp16")["run"] == "FashionMNIST-sample/mlp16/snn/selu/seed0"

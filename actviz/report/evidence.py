@@ -187,6 +187,50 @@ def fixed_point_sentences(profiles_by_setup, layers):
     return sentences
 
 
+PART = 0.1  # the moment map parts from a measurement by more than this share of the layer's measured std
+
+
+def parts_at(values, layers):
+    """Where the one-step prediction first parts from the measurement in a depth profile:
+    ``(layer, measured std, predicted std)``, ``()`` if it never does, None if nothing was predicted."""
+    predicted = False
+    for i, layer in enumerate(layers):
+        mean, std = values["mean"][i], values["std"][i]
+        predicted_mean, predicted_std = values.get("predicted_mean", [None] * len(layers))[i], \
+            values.get("predicted_std", [None] * len(layers))[i]
+        if predicted_mean is None or predicted_std is None:
+            continue
+        predicted = True
+        if abs(predicted_std - std) > PART * std or abs(predicted_mean - mean) > PART * std:
+            return layer, std, predicted_std
+    return () if predicted else None
+
+
+def moment_map_sentences(profiles_by_setup, layers):
+    """Per setup, where the moment map (one step from the measured layer below) parts from the measured
+    layers at initialisation and after training: where its assumptions stop holding."""
+    sentences = []
+    for name, profiles in profiles_by_setup.items():
+        parts = []
+        for activation in dict.fromkeys(a for a, _ in profiles):
+            words = []
+            for when, label in (("init", "at initialisation"), ("trained", "after training")):
+                found = parts_at(profiles[activation, when], layers) if (activation, when) in profiles else None
+                if found == ():
+                    words.append(f"matches every predicted layer {label}")
+                elif found:
+                    words.append(f"parts from it {label} at {found[0]} (std {_two(found[1])} measured, "
+                                 f"{_two(found[2])} predicted)")
+            if words:
+                parts.append(f"{activation} {' and '.join(words)}")
+        if parts:
+            sentences.append(f"The moment map, one step from the measured layer below ({name}; parting: off by more "
+                             f"than {PART:.0%} of the layer's std): {'; '.join(parts)}. Where it parts, its "
+                             f"assumptions fail: inputs that are not independent (neighbouring pixels in a conv "
+                             f"layer) or weights no longer random (training).")
+    return sentences
+
+
 def summary_sentences(dataset, verdicts, depth, left):
     """Plain sentences stating what the numbers of one dataset support, and no more. ``verdicts``:
     {setup label: ``verdict``}; ``depth``: {architecture: (layers, {setup label: depth profiles})}."""
@@ -201,6 +245,8 @@ def summary_sentences(dataset, verdicts, depth, left):
         sentences.append(f"Diverged (loss NaN or infinite), and left out of every mean: {', '.join(left)}.")
     for layers, profiles in depth.values():
         sentences += fixed_point_sentences(profiles, layers)
+    for layers, profiles in depth.values():
+        sentences += moment_map_sentences(profiles, layers)
     return sentences
 
 

@@ -30,12 +30,29 @@ def learning_curves_figure(curves):
 
 
 def depth_figure(layers, profiles):
-    """Mean (left) and std (right, log scale) against depth of ``numbers.depth_profiles``."""
-    fig = new_figure(11, 3.6)
+    """Mean (left) and std (right, log scale) against depth of ``numbers.depth_profiles``, measured, and
+    as the moment map predicts them (thin: dotted one step from the layer below, dash-dot along the
+    path from the input)."""
+    fig = new_figure(11, 3.6 if len(layers) <= 8 else 4.2)
     axes = fig.subplots(1, 2)
     for axis, stat, target in ((axes[0], "mean", 0.0), (axes[1], "std", 1.0)):
-        draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, target, stat)
+        predictions = {(kind, a, w): v[f"{kind}_{stat}"] for (a, w), v in profiles.items()
+                       for kind in ("predicted", "path") if f"{kind}_{stat}" in v}
+        draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, target, stat, predictions)
     axes[1].set_yscale("log")
+    axes[1].legend(fontsize=7, ncol=2)
+    return figure_to_png_base64(fig)
+
+
+def gradient_figure(layers, profiles):
+    """Against depth, log scale: the std of the loss gradient with respect to each layer's output (left)
+    and the L2 norm of each kernel's gradient (right), at initialisation (dashed) and after training."""
+    fig = new_figure(11, 3.4 if len(layers) <= 8 else 4.0)
+    axes = fig.subplots(1, 2)
+    for axis, stat, label in ((axes[0], "grad_output_std", "std of dLoss/d(layer output)"),
+                              (axes[1], "grad_kernel_norm", "norm of dLoss/d(kernel)")):
+        draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, None, label)
+        axis.set_yscale("log")
     axes[1].legend(fontsize=7, ncol=2)
     return figure_to_png_base64(fig)
 

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from actviz.errors import UserError
-from actviz.stats import histogram_counts
+from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, histogram_counts
 
 FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
 LAYER_TABLE = (*FINAL_STATS, "outside_range_fraction")  # a layer's table in the report: mean over finite seeds
@@ -194,7 +194,8 @@ def learning_curves(runs, setups, activations):
     return curves
 
 
-DEPTH_STATS = ("mean", "std")  # what the depth plots and tables show of each layer
+# What the depth plots and tables show of each layer: measured, predicted by the moment map, gradients.
+DEPTH_STATS = ("mean", "std", *MOMENT_COLUMNS, *GRADIENT_COLUMNS)
 
 
 def depth_profiles(runs, setup, activations, layers, stats=DEPTH_STATS):

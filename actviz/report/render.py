@@ -83,6 +83,8 @@ def setup_section(ev, setup, classes, activations, profiles):
         "per_class_figure": figures.per_class_figure(rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
         "depth_figure": figures.depth_figure(layers, profiles),
+        "gradient_figure": figures.gradient_figure(layers, profiles) if any(
+            v is not None for p in profiles.values() for v in p["grad_output_std"]) else None,
         "depth": numbers.depth_rows(profiles, layers),
         "layers": [{
             "name": layer, "open": layer in shown,
