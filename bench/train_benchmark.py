@@ -10,7 +10,8 @@ one-off set-up and step-0 summaries are shown apart); their ratio; the GFLOP/s a
 analytic count of the model's multiply-adds, x3 for forward + backward) against the best of
 several fp32 4096x4096 matmuls; where the trainer's time went; and the peak memory. Then times
 extraction (images/s and peak memory of a fresh process at 1,000 and 10,000 probe images) and
-the rendering of a report of three runs.
+the rendering of a report of three runs; and what the gradient statistics and the moment map cost
+per statistics step.
 
     python bench/train_benchmark.py [--threads 2] [--steps 800] [--precision bfloat16]
 """
@@ -123,6 +124,32 @@ def project_trainer(h5, activation, settings, threads, workdir):
                  log=lambda *_: None)
 
 
+def gradient_cost(h5, settings, threads, repeats=20):
+    """Milliseconds of the probe batch's forward pass alone, with the gradient statistics (forward and
+    backward, on the training thread), and of the moment map (on the summary worker), mean of ``repeats``."""
+    import numpy as np
+
+    from actviz.moments import predict
+    from actviz.training import TrainingRun
+
+    run = TrainingRun.build(h5, "relu", settings, threads, log=lambda *_: None)
+
+    def timed_ms(function):
+        function()  # traced before it is timed
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = function()
+        return (time.perf_counter() - start) / repeats * 1e3, result
+
+    plain, _ = timed_ms(run.probe_layers)
+    full, (inputs, outputs, _, _) = timed_ms(run.probe_with_gradients)
+    layers = [(kernel, bias, function, run.behind_batchnorm[name]) for (kernel, bias), function, name in
+              zip(run.weights(), run.functions, run.layer_names)]
+    measured = [(float(np.mean(o)), float(np.var(o))) for o in outputs]
+    moments, _ = timed_ms(lambda: predict(layers, measured, (float(inputs.mean()), float(inputs.var()))))
+    return plain, full, moments
+
+
 def peak_memory_mb():
     """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited over exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -233,6 +260,15 @@ def main(argv=None):
             print(f"{'x'.join(map(str, shape)):<10}{metrics['train_seconds']:>7.2f}"
                   + "".join(f"{metrics['seconds'].get(p, 0):>{max(len(p) + 2, 8)}.2f}" for p in phases))
         print(f"peak memory of this process after training: {peak_memory_mb():.0f} MB", flush=True)
+        print("\ngradient statistics and moment map, per statistics step (the default run has "
+              f"{args.steps // settings.stats_every + 1} of them):")
+        print(f"{'input':<10}{'probe ms':>9}{'+ gradients ms':>15}{'moment map ms':>14}{'share of the loop':>19}")
+        for shape, metrics in rows:
+            h5 = Path(workdir) / f"bench{shape[0]}.h5"
+            plain, full, moments = gradient_cost(h5, settings, args.threads)
+            share = (full - plain) * (args.steps // settings.stats_every + 1) / 1e3 / metrics["train_seconds"]
+            print(f"{'x'.join(map(str, shape)):<10}{plain:>9.1f}{full:>15.1f}{moments:>14.1f}{share:>19.1%}",
+                  flush=True)
 
         first_h5 = Path(workdir) / f"bench{SHAPES[0][0]}.h5"
         # Same image shape and (empty) checksums, so the checkpoint extracts from it: 10,000 test images.

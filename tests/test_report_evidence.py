@@ -176,3 +176,21 @@ def test_sentences_about_mean_0_and_std_1_say_when_no_activation_is_near():
                             "std 1.00); after training inside the domain at conv1 only (dense2 mean 8.74, std 25.11).")
     near = {"snn": {**far["snn"], ("selu", "trained"): {"mean": [0, 0.05, 0], "std": [1, 1.1, 1]}}}
     assert evidence.fixed_point_sentences(near, layers)[0].endswith("for: selu (snn) mean 0.05, std 1.10.")
+
+
+def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
+    layers = ["dense1", "dense2", "dense3", "logits"]
+    close = {"mean": [0.0, 0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0, 1.0], "predicted_mean": [0.02, -0.05, 0.0, 0.0],
+             "predicted_std": [1.05, 0.95, 1.0, 1.08]}
+    parted = {**close, "std": [1.0, 2.0, 4.0, 1.0], "predicted_std": [1.0, 1.2, 2.0, 1.0]}
+    behind_batchnorm = {**close, "predicted_mean": [0.0, None, None, None], "predicted_std": [1.0, None, None, None]}
+    assert evidence.parts_at(close, layers) == ()
+    assert evidence.parts_at(parted, layers) == ("dense2", 2.0, 1.2)
+    assert evidence.parts_at({**close, "predicted_mean": [None] * 4, "predicted_std": [None] * 4}, layers) is None
+    assert evidence.parts_at(behind_batchnorm, layers) == ()
+    sentence, = evidence.moment_map_sentences({"mlp4/snn": {("selu", "init"): close, ("selu", "trained"): parted}},
+                                              layers)
+    assert sentence.startswith("The moment map, one step from the measured layer below (mlp4/snn; parting: off by "
+                               "more than 10% of the layer's std): selu matches every predicted layer at "
+                               "initialisation and parts from it after training at dense2 (std 2.00 measured, 1.20 "
+                               "predicted).")

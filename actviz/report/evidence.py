@@ -149,7 +149,7 @@ def near_fixed_point(mean, std):
 
 
 def _two(value):
-    return f"{value:.2f}".replace("-0.00", "0.00")
+    return f"{value:.2f}".replace("-0.00", "0.00").replace("-", "−")
 
 
 def _layer_words(layer, mean, std):

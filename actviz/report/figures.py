@@ -39,6 +39,9 @@ def depth_figure(layers, profiles):
         predictions = {(kind, a, w): v[f"{kind}_{stat}"] for (a, w), v in profiles.items()
                        for kind in ("predicted", "path") if f"{kind}_{stat}" in v}
         draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, target, stat, predictions)
+    means = [abs(m) for v in profiles.values() for m in v["mean"] if m is not None]
+    if means and max(means) > 10:  # a mean that grows by orders of magnitude: linear near 0, log beyond 1
+        axes[0].set_yscale("symlog", linthresh=1.0)
     axes[1].set_yscale("log")
     axes[1].legend(fontsize=7, ncol=2)
     return figure_to_png_base64(fig)
