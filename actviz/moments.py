@@ -12,6 +12,8 @@ the measured (standardised) input through predictions only. A layer whose input 
 norm is not predicted (its input moments are batch norm's), nor, on the path, any layer after it.
 """
 
+import functools
+
 import numpy as np
 
 # The activations' kink at 0 slows Gauss-Hermite to an error of about 0.16/n of the std on E[relu(z)]
@@ -19,14 +21,13 @@ import numpy as np
 QUADRATURE_POINTS = 2000
 
 
+@functools.cache
 def _nodes():
+    """Computed at first use (on the summary worker), so that a run's start does not wait on scipy."""
     from scipy.special import roots_hermite  # numpy's hermgauss overflows beyond ~300 points
 
     points, weights = roots_hermite(QUADRATURE_POINTS)
     return np.sqrt(2.0) * points, weights / np.sqrt(np.pi)  # for z = mean + std * node, z ~ N(mean, std^2)
-
-
-_NODES = _nodes()
 
 
 def expectations(function, mean, var):
@@ -34,7 +35,7 @@ def expectations(function, mean, var):
 
     ``function`` maps an array of values to f of each (e.g. an activation); it is called once.
     """
-    nodes, weights = _NODES
+    nodes, weights = _nodes()
     mean, std = np.asarray(mean, np.float64), np.sqrt(np.maximum(np.asarray(var, np.float64), 0.0))
     values = np.asarray(function(mean[..., None] + std[..., None] * nodes), dtype=np.float64)
     return values @ weights, (values * values) @ weights
