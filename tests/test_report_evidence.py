@@ -185,7 +185,9 @@ def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
     parted = {**close, "std": [1.0, 2.0, 4.0, 1.0], "predicted_std": [1.0, 1.2, 2.0, 1.0]}
     behind_batchnorm = {**close, "predicted_mean": [0.0, None, None, None], "predicted_std": [1.0, None, None, None]}
     assert evidence.parts_at(close, layers) == ()
-    assert evidence.parts_at(parted, layers) == ("dense2", 2.0, 1.2)
+    assert evidence.parts_at(parted, layers) == ("dense2", "std", 2.0, 1.2)
+    shifted = {**close, "predicted_mean": [0.0, 0.5, 0.0, 0.0]}  # std right, mean off by half a std
+    assert evidence.parts_at(shifted, layers) == ("dense2", "mean", 0.0, 0.5)
     assert evidence.parts_at({**close, "predicted_mean": [None] * 4, "predicted_std": [None] * 4}, layers) is None
     assert evidence.parts_at(behind_batchnorm, layers) == ()
     sentence, = evidence.moment_map_sentences({"mlp4/snn": {("selu", "init"): close, ("selu", "trained"): parted}},

@@ -192,17 +192,20 @@ PART = 0.1  # the moment map parts from a measurement by more than this share of
 
 def parts_at(values, layers):
     """Where the one-step prediction first parts from the measurement in a depth profile:
-    ``(layer, measured std, predicted std)``, ``()`` if it never does, None if nothing was predicted."""
+    ``(layer, "std" or "mean", measured, predicted)``, ``()`` if it never does, None if nothing was
+    predicted."""
     predicted = False
     for i, layer in enumerate(layers):
         mean, std = values["mean"][i], values["std"][i]
-        predicted_mean, predicted_std = values.get("predicted_mean", [None] * len(layers))[i], \
-            values.get("predicted_std", [None] * len(layers))[i]
+        predicted_mean = values.get("predicted_mean", [None] * len(layers))[i]
+        predicted_std = values.get("predicted_std", [None] * len(layers))[i]
         if predicted_mean is None or predicted_std is None:
             continue
         predicted = True
-        if abs(predicted_std - std) > PART * std or abs(predicted_mean - mean) > PART * std:
-            return layer, std, predicted_std
+        if abs(predicted_std - std) > PART * std:
+            return layer, "std", std, predicted_std
+        if abs(predicted_mean - mean) > PART * std:
+            return layer, "mean", mean, predicted_mean
     return () if predicted else None
 
 
@@ -219,8 +222,9 @@ def moment_map_sentences(profiles_by_setup, layers):
                 if found == ():
                     words.append(f"matches every predicted layer {label}")
                 elif found:
-                    words.append(f"parts from it {label} at {found[0]} (std {_two(found[1])} measured, "
-                                 f"{_two(found[2])} predicted)")
+                    layer, stat, measured, predicted = found
+                    words.append(f"parts from it {label} at {layer} ({stat} {_two(measured)} measured, "
+                                 f"{_two(predicted)} predicted)")
             if words:
                 parts.append(f"{activation} {' and '.join(words)}")
         if parts:
