@@ -1,5 +1,6 @@
 """Faults: a training job killed mid-run resumes; parallel runs keep to their own files; disk full."""
 
+import csv
 import errno
 import json
 import os
@@ -105,8 +106,8 @@ def test_two_trainings_in_parallel_in_one_results_tree_keep_to_their_own_files(t
         run = tmp_path / "results" / "runs" / "tiny" / "snn" / activation / "seed0"
         metrics = json.loads((run / "metrics.json").read_text())
         assert metrics["activation"] == activation and metrics["final_step"] == 30
-        assert {line.split(",")[2] for line in (run / "training_stats.csv").read_text().splitlines()[1:]} == {
-            activation}
+        with open(run / "training_stats.csv") as f:
+            assert {row["activation"] for row in csv.DictReader(f)} == {activation}
         checkpoints = tmp_path / "results" / "checkpoints" / "tiny" / "snn" / activation / "seed0"
         assert json.loads((checkpoints / "run.json").read_text())["activation"] == activation
         tags, _ = tensorboard_tags(tmp_path / "results" / "logs" / "tiny" / "snn" / activation / "seed0")
