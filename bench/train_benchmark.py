@@ -190,25 +190,26 @@ def measure_extraction(h5, checkpoint_dir, probe_images, threads, workdir):
 
 def time_report(h5, runs, workdir):
     """Seconds to extract (500 images) and render the report of ``runs`` ({activation: metrics})."""
+    from dataclasses import fields
+
     from actviz.extraction import extract
     from actviz.report.render import ReportInputs, ReportOutputs, render_report
-    from actviz.settings import ExtractSettings
+    from actviz.settings import ExtractSettings, ReportSettings
 
-    paths = {key: [] for key in ("metrics", "stats", "activations", "training_stats", "training_histograms")}
+    paths = {key: [] for key in ("metrics", "stats", "activations", "training_stats")}
     for activation in runs:
         run = Path(workdir) / f"{Path(h5).stem}-{activation}"
         extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", ExtractSettings(),
                 progress=False)
         for key, name in (("metrics", "metrics.json"), ("stats", "stats.json"), ("activations", "act.h5"),
-                          ("training_stats", "training_stats.csv"),
-                          ("training_histograms", "training_histograms.csv")):
+                          ("training_stats", "training_stats.csv")):
             paths[key].append(run / name)
     out = Path(workdir) / "report"
     start = time.perf_counter()
-    render_report(ReportInputs(datasets=[h5], **paths), {"activations": list(runs)},
-                  ReportOutputs(out / "report.html", out / "accuracy.csv", out / "layer_stats.csv",
-                                out / "training_stats.csv", out / "learning_curves.csv", out / "report.json"))
-    return time.perf_counter() - start, (out / "report.html").stat().st_size
+    outputs = ReportOutputs(**{spec.name: out / spec.name.replace("_csv", ".csv").replace("_json", ".json")
+                               for spec in fields(ReportOutputs)} | {"html": out / "report.html"})
+    render_report(ReportInputs(datasets=[h5], **paths), ReportSettings(), {"activations": list(runs)}, outputs)
+    return time.perf_counter() - start, Path(outputs.html).stat().st_size
 
 
 def main(argv=None):
