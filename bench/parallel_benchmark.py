@@ -43,7 +43,7 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
     parser.add_argument("--steps", type=int, default=800, help="training steps per job")
     args = parser.parse_args(argv)
-    targets = [f"results/runs/FashionMNIST-sample/snn/{a}/seed0/metrics.json" for a in ACTIVATIONS]
+    targets = [f"results/runs/FashionMNIST-sample/cnn/snn/{a}/seed0/metrics.json" for a in ACTIVATIONS]
     config = ["--config", f"steps={args.steps}", "recipes=[snn]", f"activations=[{','.join(ACTIVATIONS)}]"]
     ways = {"parallel": ["--cores", str(args.cores)],
             "one by one": ["--cores", str(args.cores), "--set-threads", f"train={args.cores}"],
