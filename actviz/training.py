@@ -8,6 +8,7 @@ scalars) and ``final_metrics``.
 """
 
 import functools
+import itertools
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from actviz.activations import ACTIVATIONS, check_activation
-from actviz.atomic import write_csv, write_json
+from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.errors import UserError
 from actviz.evaluation import Evaluator, in_batches
 from actviz.formats import read_info, read_split
@@ -36,6 +37,7 @@ from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, STAT_COLUMNS, layer_s
 from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
+RATIO_WEIGHTS = "ratio_weights.npz"  # beside each checkpoint: the kernels the next update ratios are measured from
 
 
 def learning_rate_schedule(settings):
@@ -184,21 +186,23 @@ class TrainingRun:
         train_step.get_concrete_function(tf.TensorSpec((self.settings.batch_size, *shape), tf.uint8),
                                          tf.TensorSpec((self.settings.batch_size,), tf.int32))
 
-    def batches(self, start_step, threads=None):
-        """An endless iterator of shuffled training batches, from step ``start_step`` on."""
-        import tensorflow as tf
+    def batches(self, start_step):
+        """The training batches of steps ``start_step`` + 1, + 2, ... (images, labels), endlessly.
 
-        dataset = (tf.data.Dataset.from_tensor_slices((self.train_images, self.train_labels))
-                   .shuffle(len(self.train_images), seed=self.settings.seed + start_step,
-                            reshuffle_each_iteration=True)
-                   .repeat()
-                   .batch(self.settings.batch_size, drop_remainder=True)
-                   .prefetch(tf.data.AUTOTUNE))
-        if threads:
-            options = tf.data.Options()
-            options.threading.private_threadpool_size = threads
-            dataset = dataset.with_options(options)
-        return iter(dataset)
+        Each is a function of (seed, step) alone — epoch e is the permutation drawn with the seed
+        sequence (seed, e), cut into whole batches — so that a resumed or extended run sees exactly
+        the batches an uninterrupted one would, and no shuffle state needs checkpointing.
+        """
+        size = self.settings.batch_size
+        per_epoch = len(self.train_labels) // size
+        epoch, order = None, None
+        for step in itertools.count(start_step):
+            current, position = divmod(step, per_epoch)
+            if current != epoch:
+                epoch = current
+                order = np.random.default_rng([self.settings.seed, epoch]).permutation(len(self.train_labels))
+            chosen = order[position * size:(position + 1) * size]
+            yield self.train_images[chosen], self.train_labels[chosen]
 
     def evaluate(self):
         """The model on the whole test split (``actviz.evaluation.Evaluation``)."""
@@ -262,7 +266,8 @@ class Progress:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.records = {"evaluations": [], "training": [], "layer_stats": [], "histograms": [], "moments": []}
+        self.records = {"evaluations": [], "training": [], "layer_stats": [], "histograms": [], "moments": [],
+                        "window": []}
 
     def load(self, up_to_step):
         if self.path.exists():
@@ -286,7 +291,10 @@ class RunStore:
 
         self.checkpoint_dir, self.clock = Path(checkpoint_dir), clock or PhaseClock()
         start_run_dirs(checkpoint_dir, log_dir, run.identity(), run.settings.steps, log)
-        self.checkpoint = tf.train.Checkpoint(model=run.model, optimizer=run.optimizer)
+        # Keras' dropout seed generators are not in a checkpoint of the model: without their state a
+        # resumed run would draw the masks of step 1 again.
+        seeds = [v for v in run.model.variables if "seed_generator" in v.path]
+        self.checkpoint = tf.train.Checkpoint(model=run.model, optimizer=run.optimizer, dropout_seeds=seeds)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(checkpoint_dir), max_to_keep=2)
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
@@ -294,12 +302,31 @@ class RunStore:
         self.start_step = int(run.optimizer.iterations)
         self.progress = Progress(self.checkpoint_dir / "progress.json").load(up_to_step=self.start_step)
 
-    def save(self, step):
-        """A checkpoint at ``step`` (None: none) and the records beside it."""
+    def save(self, step, pending=None, weights=None):
+        """A checkpoint at ``step`` (None: none) and beside it the records, the losses not logged yet
+        (``pending``, ``LossWindow.pending``) and the weights the next update ratios are measured from.
+
+        The records go first: a kill between the two leaves them complete up to the checkpoint a
+        rerun resumes from (records past it are dropped on load)."""
         with self.clock("checkpoints"):
+            if pending is not None:
+                self.progress.records["window"] = pending
+            self.progress.save()
+            if weights is not None and step is not None:
+                with atomic_path(self.checkpoint_dir / RATIO_WEIGHTS) as tmp, open(tmp, "wb") as f:
+                    np.savez(f, np.array(step), *[kernel for kernel, _ in weights])
             if step is not None:
                 self.manager.save(checkpoint_number=step)
-            self.progress.save()
+
+    def saved_weights(self):
+        """The weights saved with the checkpoint resumed from, for the update ratios, or None."""
+        path = self.checkpoint_dir / RATIO_WEIGHTS
+        if not self.start_step or not path.exists():
+            return None
+        with np.load(path) as saved:
+            if int(saved["arr_0"]) != self.start_step:
+                return None  # saved for another checkpoint
+            return [(saved[f"arr_{i}"], None) for i in range(1, len(saved.files))]
 
     def latest_step(self):
         return latest_checkpoint(self.checkpoint_dir)[1]
@@ -400,10 +427,6 @@ class Observer:
                 self.queue.submit(step, functools.partial(self._moment_map, step, self.weights), self._log_moments,
                                   inputs)
 
-    def remember_weights(self):
-        """The weights the next update ratios are measured against (at step 0, and where a run resumes)."""
-        self.weights = self.run.weights()
-
     def _gradients(self, output_stds, kernel_norms):
         """Each layer's gradient statistics, and the update since the last statistics relative to the weights."""
         previous, self.weights = self.weights, self.run.weights()
@@ -453,10 +476,13 @@ class Observer:
         with self.clock("summaries"):
             self.queue.log_ready()
 
-    def flush(self):
-        """Log every pending summary (so that the records are complete up to now)."""
+    def flush(self, to_disk=False):
+        """Log every pending summary (so that the records are complete up to now); ``to_disk``: and
+        write TensorBoard's buffered events out, so that a kill after a checkpoint loses none before it."""
         with self.clock("summaries_wait"):
             self.queue.flush()
+            if to_disk:
+                self.writer.flush()
 
     def final_scalars(self, metrics):
         """The final metrics under their own tags, for TensorBoard's HParams dashboard."""
@@ -499,10 +525,14 @@ class DueWork:
 
 class LossWindow:
     """The [loss, accuracy] of every step since the training scalars were last logged, kept as
-    tensors and read in one go when something is recorded (reading each step would stall it)."""
+    tensors and read in one go when something is recorded (reading each step would stall it).
 
-    def __init__(self, clock):
-        self.clock, self.steps, self.losses, self.accuracies = clock, [], None, None
+    ``pending``: the window a checkpoint kept (``pending()``), so that a resumed run logs the same means.
+    """
+
+    def __init__(self, clock, pending=()):
+        self.clock, self.losses, self.accuracies = clock, None, None
+        self.steps = [np.array([r["loss"], r["accuracy"]], dtype=np.float32) for r in pending]
 
     def append(self, loss_and_accuracy):
         self.steps.append(loss_and_accuracy)
@@ -520,6 +550,14 @@ class LossWindow:
         """(losses, accuracies) as last read, and a new window."""
         self.steps = []
         return self.losses, self.accuracies
+
+    def pending(self, step):
+        """The steps not logged yet, up to ``step``, as records a checkpoint keeps."""
+        import tensorflow as tf
+
+        values = tf.stack(self.steps).numpy().tolist() if self.steps else []
+        return [{"step": step - len(values) + 1 + i, "loss": loss, "accuracy": accuracy}
+                for i, (loss, accuracy) in enumerate(values)]
 
 
 def _progress_bar(run, start_step, progress):
@@ -544,18 +582,18 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     run = TrainingRun.build(h5_path, activation, settings, threads, log)
     store = RunStore(checkpoint_dir, log_dir, run, log, clock)
     observer = Observer(run, store.progress, clock, log_dir)
-    if store.start_step:
-        observer.remember_weights()  # the first update ratios after a resume are measured from here
-    batches = run.batches(store.start_step, threads)
+    observer.weights = store.saved_weights()  # what the next update ratios are measured from
+    batches = run.batches(store.start_step)
     clock.seconds["setup"] = time.perf_counter() - setup_began
+    window = LossWindow(clock, store.progress.records["window"])
     with observer:
         if store.start_step == 0:
             with clock("initial_state"):
                 observer.initial_state()
-                observer.flush()  # the records saved beside the checkpoint are complete up to it
-                store.save(0)  # so that even a run that diverges at once has finite weights to extract
+                observer.flush(to_disk=True)  # records and TensorBoard complete up to the checkpoint
+                store.save(0, [], observer.weights)  # even a run that diverges at once has weights to extract
         bar = _progress_bar(run, store.start_step, progress)
-        window, diverged_at, started = LossWindow(clock), None, time.perf_counter()
+        diverged_at, started = None, time.perf_counter()
         for step in range(store.start_step + 1, settings.steps + 1):
             with clock("train_steps"):
                 window.append(run.train_step(*next(batches)))
@@ -574,12 +612,12 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                 if due.evaluation:
                     observer.evaluate(step)
                 if due.checkpoint:
-                    observer.flush()  # the records saved beside the checkpoint are complete up to it
-                    store.save(step)
+                    observer.flush(to_disk=True)  # records and TensorBoard complete up to the checkpoint
+                    store.save(step, window.pending(step), observer.weights)
                 observer.log_ready()
             bar.update(1)
         bar.close()
-        final_step, evaluation = finish(run, store, observer, diverged_at)
+        final_step, evaluation = finish(run, store, observer, diverged_at, window)
     elapsed = time.perf_counter() - started
     write_layer_tables(run, store.progress.records, stats_path, histograms_path)
     metrics = final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, clock)
@@ -589,13 +627,14 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     return metrics
 
 
-def finish(run, store, observer, diverged_at):
+def finish(run, store, observer, diverged_at, window):
     """After the loop: the final evaluation, every pending summary, the last checkpoint (never of a
     diverged run). Returns the final step and evaluation (None for a diverged run)."""
     final_step = int(run.optimizer.iterations)
     evaluation = observer.final_evaluation(final_step) if diverged_at is None else None
     observer.flush()
-    store.save(final_step if diverged_at is None and store.latest_step() != final_step else None)
+    store.save(final_step if diverged_at is None and store.latest_step() != final_step else None,
+               window.pending(final_step), observer.weights)
     observer.writer.flush()
     return final_step, evaluation
 

@@ -1,6 +1,7 @@
 """What the tests share besides fixtures: fixture files in the exact upstream formats, readers of
 TensorBoard logs, and running the workflow in a copy of the project."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -118,3 +119,34 @@ def copy_finished_project(project, folder):
     ``folder``: a test that runs Snakemake again there changes nothing another test reads."""
     shutil.copytree(project, folder, symlinks=True, dirs_exist_ok=True)
     return folder
+
+
+TIMING = {"train_seconds", "images_per_second", "seconds", "versions", "checkpoint", "resumed_from_step"}
+
+
+def assert_same_run(first, second):
+    """Assert two finished runs are the same run. Each is {"run": folder of metrics.json and the CSVs,
+    "checkpoints": folder, "logs": TensorBoard folder}: metrics (timings aside), every layer's
+    statistics and histograms over training byte for byte, every weight, optimizer slot and dropout
+    seed of the last checkpoint, and the TensorBoard scalars (the last value logged at each step)."""
+    import tensorflow as tf
+
+    metrics = [{k: v for k, v in json.loads((paths["run"] / "metrics.json").read_text()).items() if k not in TIMING}
+               for paths in (first, second)]
+    assert metrics[0] == metrics[1]
+    for table in ("training_stats.csv", "training_histograms.csv"):
+        assert (first["run"] / table).read_bytes() == (second["run"] / table).read_bytes(), table
+    readers = [tf.train.load_checkpoint(str(paths["checkpoints"])) for paths in (first, second)]
+    names = [sorted(n for n in reader.get_variable_to_shape_map() if not n.startswith(("_CHECKPOINTABLE",
+                                                                                       "save_counter")))
+             for reader in readers]
+    assert names[0] == names[1] and len(names[0]) > 20
+    assert any(name.startswith("dropout_seeds/") for name in names[0])  # the dropout masks' generators too
+    for name in names[0]:
+        assert np.array_equal(readers[0].get_tensor(name), readers[1].get_tensor(name)), name
+    scalars = []
+    for paths in (first, second):
+        tags, accumulator = tensorboard_tags(paths["logs"])
+        scalars.append({tag: {e.step: tf.make_ndarray(e.tensor_proto).item() for e in accumulator.Tensors(tag)}
+                        for tag in tags["scalars"] if not tag.startswith("final/")})
+    assert scalars[0] == scalars[1]

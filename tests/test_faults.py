@@ -4,6 +4,7 @@ import csv
 import errno
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,14 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, copy_project, snakemake, tensorboard_tags
+from helpers import REPO, assert_same_run, copy_project, snakemake, tensorboard_tags
 
 from actviz.errors import UserError
 
 RUN = "FashionMNIST-sample/cnn/snn/selu/seed0"
-LONG = {"activations": ["selu"], "recipes": ["snn"], "steps": 1500, "batch_size": 32, "log_every": 20,
-        "eval_every": 500, "stats_every": 100, "histogram_every": 100, "image_every": 1500,
-        "checkpoint_every": 100, "probe_size": 16, "probe_images": 40}
+# Cadences that do not divide the checkpoints' on purpose: the losses not logged yet and the weights of the
+# last statistics must travel with a checkpoint for the resumed run to be the same run.
+LONG = {"activations": ["selu"], "recipes": ["snn"], "steps": 600, "batch_size": 32, "log_every": 30,
+        "eval_every": 200, "stats_every": 75, "histogram_every": 75, "image_every": 600, "checkpoint_every": 100,
+        "probe_size": 16, "probe_images": 40}
 
 
 def _python_processes(script, cwd):
@@ -41,49 +44,59 @@ def _checkpoint_steps(folder):
     return sorted(int(p.name.split("-")[1].split(".")[0]) for p in folder.glob("ckpt-*.index"))
 
 
+def _paths(project):
+    return {"run": project / "results" / "runs" / RUN, "checkpoints": project / "results" / "checkpoints" / RUN,
+            "logs": project / "results" / "logs" / RUN}
+
+
 @pytest.mark.system
 @pytest.mark.e2e
-def test_a_training_job_killed_mid_run_resumes_from_its_last_checkpoint(tmp_path):
-    copy_project(tmp_path)
-    (tmp_path / "long.yaml").write_text(yaml.safe_dump(LONG))
-    checkpoints = tmp_path / "results" / "checkpoints" / RUN
+def test_a_training_job_killed_at_a_random_checkpoint_resumes_into_the_same_run(tmp_path):
+    kill_after = random.Random().choice([100, 200, 300, 400])  # a different checkpoint from run to run
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    for project in (killed, straight):
+        copy_project(project)
+        (project / "long.yaml").write_text(yaml.safe_dump(LONG))
+    checkpoints = _paths(killed)["checkpoints"]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     first = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "report", "--configfile",
-                              "long.yaml"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              "long.yaml"], cwd=killed, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
     try:
         deadline = time.monotonic() + 600
-        while not [s for s in _checkpoint_steps(checkpoints) if s >= 300]:
-            assert first.poll() is None and time.monotonic() < deadline, "the run ended before a checkpoint at 300"
+        while not [s for s in _checkpoint_steps(checkpoints) if s >= kill_after]:
+            assert first.poll() is None and time.monotonic() < deadline, f"ended before a checkpoint at {kill_after}"
             time.sleep(0.05)
-        trainers = _python_processes("scripts/train.py", tmp_path)
+        trainers = _python_processes("scripts/train.py", killed)
         assert len(trainers) == 1
         os.kill(trainers[0], signal.SIGKILL)  # as the OOM killer or a preempting scheduler would
         output, _ = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()
-            for pid in _python_processes("scripts/train.py", tmp_path):
+            for pid in _python_processes("scripts/train.py", killed):
                 os.kill(pid, signal.SIGKILL)
     assert first.returncode != 0, output[-3000:]
     killed_at = max(_checkpoint_steps(checkpoints))
-    assert 300 <= killed_at < LONG["steps"]
-    metrics_path = tmp_path / "results" / "runs" / RUN / "metrics.json"
+    assert kill_after <= killed_at < LONG["steps"]
+    metrics_path = _paths(killed)["run"] / "metrics.json"
     assert not metrics_path.exists()  # nothing that looks finished
 
-    again = snakemake(tmp_path, "--cores", "2", "report", "--configfile", "long.yaml")
+    again = snakemake(killed, "--cores", "2", "report", "--configfile", "long.yaml")
     assert again.returncode == 0, again.stderr[-5000:]
     metrics = json.loads(metrics_path.read_text())
     assert metrics["resumed_from_step"] == killed_at and metrics["final_step"] == LONG["steps"]
-    # What the killed part recorded before its last checkpoint is kept: curves start at step 0.
-    assert [e["step"] for e in metrics["evaluations"]] == [0, 500, 1000, 1500]
-    assert metrics["training"][0]["step"] == 20 and metrics["training"][-1]["step"] == 1500
-    assert "selu" in (tmp_path / "results" / "report.html").read_text()
+    assert [e["step"] for e in metrics["evaluations"]] == [0, 200, 400, 600]  # kept from before the kill
+    assert "selu" in (killed / "results" / "report.html").read_text()
     # TensorBoard shows one continuous run: every train-loss step once, in order, up to the end
     # (what the killed process logged after its last checkpoint is superseded by the resumed run).
-    _, accumulator = tensorboard_tags(tmp_path / "results" / "logs" / RUN)
-    steps = [e.step for e in accumulator.Tensors("loss/train")]
-    assert steps == list(range(20, LONG["steps"] + 1, 20))
+    _, accumulator = tensorboard_tags(_paths(killed)["logs"])
+    assert sorted({e.step for e in accumulator.Tensors("loss/train")}) == list(range(30, LONG["steps"] + 1, 30))
+
+    uninterrupted = snakemake(straight, "--cores", "2", str(_paths(straight)["run"].relative_to(straight) /
+                                                             "metrics.json"), "--configfile", "long.yaml")
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-5000:]
+    assert_same_run(_paths(killed), _paths(straight))  # killed after step {killed_at}: the same run
 
 
 @pytest.mark.system

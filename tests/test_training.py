@@ -12,7 +12,7 @@ from dataclasses import replace
 import h5py
 import numpy as np
 import pytest
-from helpers import expected_tags, tensorboard_tags
+from helpers import assert_same_run, expected_tags, tensorboard_tags
 
 from actviz.errors import UserError
 from actviz.extraction import extract
@@ -216,16 +216,15 @@ def test_evaluation_of_the_train_split_reads_it_batch_by_batch(tiny_h5, selu_run
     assert train["run"] == {"dataset": "tiny", "architecture": "cnn", "recipe": "snn", "activation": "selu", "seed": 0}
 
 
-def test_a_longer_run_resumes_from_the_checkpoint(tiny_h5, selu_run, tmp_path):
-    run = _copy(selu_run, tmp_path)
-    metrics = _train(tiny_h5, run, replace(SMALL, steps=18))
+def test_a_run_extended_to_more_steps_is_the_run_it_would_have_been(tiny_h5, selu_run, tmp_path):
+    extended = _copy(selu_run, tmp_path)
+    metrics = _train(tiny_h5, extended, replace(SMALL, steps=18))
     assert metrics["resumed_from_step"] == 12 and metrics["final_step"] == 18
     assert [h["step"] for h in metrics["evaluations"]] == [0, 6, 12, 18]  # kept from before the resume
-    with open(run / "training_stats.csv") as f:
-        assert sorted({int(r["step"]) for r in csv.DictReader(f)}) == [0, 6, 12, 18]
-    _, accumulator = tensorboard_tags(run / "logs")
-    steps = [e.step for e in accumulator.Tensors("loss/train")]
-    assert steps == sorted(set(steps)) and steps[-1] == 18  # the log continues, no step repeated
+    _train(tiny_h5, tmp_path / "straight", replace(SMALL, steps=18))
+    # the same batches, dropout masks, logged means and update ratios
+    assert_same_run(*({"run": run, "checkpoints": run / "ckpt", "logs": run / "logs"}
+                      for run in (extended, tmp_path / "straight")))
 
 
 def test_changed_settings_start_over_instead_of_resuming(tiny_h5, selu_run, tmp_path):
