@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 7007
 CORES ?= all
+# Extra Snakemake arguments for `make report`, e.g. REPORT_ARGS="--configfile configs/deep.yaml".
+REPORT_ARGS ?=
+# Held while `make report` runs: a second one in this folder stops instead of racing it (after
+# REPORT_LOCK_WAIT seconds: time enough for the processes of a killed one to go).
+REPORT_LOCK := results/.make-report.lock
+REPORT_LOCK_WAIT ?= 10
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The workflow's rules call `python scripts/...`: run them with the virtualenv's Python.
@@ -20,8 +26,15 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 ## report: run the whole comparison on the default config -> results/report.html
+# Run again after a kill (a time limit, the OOM killer, a power cut), it simply continues: holding its
+# own lock, it knows no other `make report` uses the folder, so Snakemake's lock left by the killed
+# session is stale and is cleared; training resumes from its checkpoints.
 report: $(STAMP)
-	snakemake --cores $(CORES) report
+	@mkdir -p results
+	@flock --timeout $(REPORT_LOCK_WAIT) --conflict-exit-code 75 $(REPORT_LOCK) sh -c \
+	    'snakemake --unlock $(REPORT_ARGS) > /dev/null 2>&1; snakemake --cores $(CORES) report $(REPORT_ARGS)' \
+	    || { status=$$?; [ $$status -ne 75 ] || echo "make report: another make report is running in this" \
+	        "folder ($(REPORT_LOCK)); wait for it to finish" >&2; exit $$status; }
 
 ## test: the whole test suite: unit tests, lint, tiny end-to-end workflow runs (e2e), SLURM, Chromium, kills (system)
 test: $(STAMP)

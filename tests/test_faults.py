@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,3 +152,62 @@ def test_a_full_disk_while_converting_is_one_clear_line_and_leaves_no_file(tmp_p
         write_dataset_h5(tmp_path / "d.h5", splits, {"name": "d", "num_classes": 2})
     assert "\n" not in str(error.value)
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
+
+
+def _holding(path):
+    """The command lines of the processes that have ``path`` open."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and any(fd.resolve() == path.resolve() for fd in (proc / "fd").iterdir()):
+                found.append((proc.name, (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except OSError:
+            continue
+    return found
+
+
+def _make_report(project, *variables):
+    """`make report` of ``project`` with this virtualenv (never reinstalled), in its own process group."""
+    venv = Path(sys.executable).parent.parent
+    return subprocess.Popen(["make", "report", f"VENV={venv}", "-o", str(venv / ".installed"),
+                             "REPORT_ARGS=--configfile long.yaml", *variables], cwd=project, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.system
+@pytest.mark.e2e
+def test_make_report_killed_with_its_whole_session_continues_when_run_again(tmp_path):
+    if shutil.which("flock") is None:
+        pytest.fail("flock (util-linux) is needed by make report")
+    copy_project(tmp_path)
+    (tmp_path / "long.yaml").write_text(yaml.safe_dump(LONG))
+    checkpoints = _paths(tmp_path)["checkpoints"]
+    first = _make_report(tmp_path)
+    try:
+        deadline = time.monotonic() + 600
+        while not [s for s in _checkpoint_steps(checkpoints) if s >= 100]:
+            assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()[-3000:]
+            time.sleep(0.05)
+        second = _make_report(tmp_path, "REPORT_LOCK_WAIT=0")  # while the first holds the folder: refused
+        output, _ = second.communicate(timeout=120)
+        assert second.returncode != 0 and "another make report is running in this folder" in output, output
+        trainers = _python_processes("scripts/train.py", tmp_path)
+        assert trainers and {os.getpgid(pid) for pid in trainers} == {first.pid}  # all in make's process group
+        os.killpg(first.pid, signal.SIGKILL)  # make, flock, snakemake and the training job: a power cut
+        first.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while _holding(tmp_path / "results" / ".make-report.lock"):  # the killed processes take a moment to go
+            assert time.monotonic() < deadline, _holding(tmp_path / "results" / ".make-report.lock")
+            time.sleep(0.05)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert list((tmp_path / ".snakemake" / "locks").iterdir())  # Snakemake's lock is left behind
+    killed_at = max(_checkpoint_steps(checkpoints))
+
+    again = _make_report(tmp_path)
+    output, _ = again.communicate(timeout=900)
+    assert again.returncode == 0, output[-5000:]
+    metrics = json.loads((_paths(tmp_path)["run"] / "metrics.json").read_text())
+    assert metrics["resumed_from_step"] == killed_at >= 100 and metrics["final_step"] == LONG["steps"]
+    assert (tmp_path / "results" / "report.html").exists()
