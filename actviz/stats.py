@@ -43,15 +43,16 @@ class LayerStatistics:
         alive = (values != 0).reshape(-1, values.shape[-1]).any(axis=0)  # per channel / unit
         self.alive = alive if self.alive is None else self.alive | alive
         flat = values.astype(np.float64).ravel()
-        n, mean = flat.size, flat.mean()
-        centred = flat - mean
-        m2 = float(centred @ centred)
-        delta, total = mean - self.mean, self.count + n
-        self.m2 += m2 + delta**2 * self.count * n / total
-        self.mean += delta * n / total
+        with np.errstate(invalid="ignore"):  # NaN or infinite values make the moments NaN, and say so
+            n, mean = flat.size, flat.mean()
+            centred = flat - mean
+            m2 = float(centred @ centred)
+            delta, total = mean - self.mean, self.count + n
+            self.m2 += m2 + delta**2 * self.count * n / total
+            self.mean += delta * n / total
         self.count = total
-        self.min = min(self.min, flat.min())
-        self.max = max(self.max, flat.max())
+        self.min = np.minimum(self.min, flat.min())  # NaN propagates (Python's min would drop it)
+        self.max = np.maximum(self.max, flat.max())
         self.zeros += int(np.count_nonzero(flat == 0))
         self.negative += int(np.count_nonzero(flat < 0))
         sat_low, sat_high = self.saturation
@@ -87,8 +88,12 @@ class LayerStatistics:
 
 
 def own_range(values):
-    """The range of ``values`` extended to include 0 (a layer's histogram then shows where 0 falls)."""
-    low, high = min(float(np.min(values)), 0.0), max(float(np.max(values)), 0.0)
+    """The range of the finite ``values`` extended to include 0 (a layer's histogram then shows where 0
+    falls); NaN and infinite values are left to the histogram's below/above counts and the statistics."""
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    low = min(float(finite.min()), 0.0) if finite.size else 0.0
+    high = max(float(finite.max()), 0.0) if finite.size else 0.0
     return (low, high) if low < high else (low - 0.5, high + 0.5)
 
 

@@ -69,3 +69,16 @@ def test_a_histogram_without_a_range_spans_the_values_and_zero():
     fixed = layer_statistics(values, (2.0, 4.0), 2)
     assert fixed["histogram"]["counts"] == [1, 1] and (fixed["histogram"]["below"], fixed["histogram"]["above"]) == (
         1, 1)
+
+
+def test_nan_and_infinite_values_show_in_the_statistics_instead_of_vanishing():
+    stats = LayerStatistics()
+    stats.update(np.ones((2, 3)))
+    stats.update(np.array([[np.nan, 1.0, -2.0]]))  # a NaN in a later batch
+    result = stats.result()
+    assert all(np.isnan(result[key]) for key in ("mean", "std", "min", "max"))
+    infinite = layer_statistics(np.array([[1.0, np.inf, -2.0, 0.0]]), None, 4)
+    assert (infinite["min"], infinite["max"]) == (-2.0, np.inf)
+    # the histogram spans the finite values and 0; the infinite one counts as above it
+    assert infinite["histogram"]["edges"][::4] == [-2.0, 1.0] and infinite["histogram"]["above"] == 1
+    assert layer_statistics(np.full((1, 3), np.nan), None, 2)["histogram"]["counts"] == [0, 0]
