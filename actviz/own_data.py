@@ -15,6 +15,7 @@ problem stops with one line naming the file and, where there is one, the id.
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -46,11 +47,55 @@ def own_dataset_files(folder):
     return files + ([folder / TEST_IDS] if (folder / TEST_IDS).is_file() else [])
 
 
+# What h5py raises on a damaged file (bad bytes, a truncated file, an unsupported type): a read of the
+# user's file turns them into one line naming it.
+READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, MemoryError)
+NUMBERS = "biuf"  # dtype kinds of pixel values: bool, signed and unsigned integers, floats
+MAX_CLASSES = 10_000  # a larger label is taken for a mistake (without `classes`, the largest label sets the count)
+
+
+def _open(path):
+    try:
+        return h5py.File(path, "r")
+    except READ_ERRORS as error:
+        raise UserError(f"{path}: cannot read HDF5 file ({error})") from None
+
+
+def _member(parent, key, where):
+    """``parent[key]`` (a dataset or a group), or None when ``parent`` is no group or has no such member."""
+    if not isinstance(parent, h5py.Group):
+        return None
+    try:
+        return parent[key] if key in parent else None
+    except READ_ERRORS as error:
+        raise UserError(f"{where}: cannot read ({error})") from None
+
+
+def _array(node, where, kinds, ndims):
+    """The values of HDF5 dataset ``node``, which must hold ``kinds`` of numbers in ``ndims`` dimensions."""
+    if not isinstance(node, h5py.Dataset):
+        raise UserError(f"{where} is a group, not an array" if isinstance(node, h5py.Group)
+                        else f"{where} is not an array")
+    if node.dtype.kind not in kinds:
+        raise UserError(f"{where} must hold {'integers' if kinds == 'iu' else 'numbers'}, got {node.dtype}")
+    if node.ndim not in ndims:
+        raise UserError(f"{where} has shape {node.shape}; expected {' or '.join(map(str, ndims))} dimensions")
+    size = node.size * node.dtype.itemsize
+    if size > _memory():
+        raise UserError(f"{where} declares {size / 2**30:.0f} GiB, more than this machine's memory")
+    try:
+        return node[()]
+    except READ_ERRORS as error:
+        raise UserError(f"{where}: cannot read ({error})") from None
+
+
+def _memory():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def _pixels(images, where):
     """Check pixel values and return uint8 images (N, H, W, C)."""
     images = np.asarray(images)
-    if not np.issubdtype(images.dtype, np.number) and images.dtype != bool:
-        raise UserError(f"{where}: image data of type {images.dtype} is not numeric")
     if images.dtype.kind == "f":
         if not np.isfinite(images).all():
             bad = int(np.argmin(np.isfinite(images).reshape(len(images), -1).all(axis=1)))
@@ -63,41 +108,79 @@ def _pixels(images, where):
         images = images[..., None]
     if images.ndim != 4:
         raise UserError(f"{where}: images must be N x H x W x C, got shape {images.shape}")
+    if 0 in images.shape[1:]:
+        raise UserError(f"{where}: images of shape {images.shape[1:]} hold no pixels")
     return np.rint(images).astype(np.uint8)
+
+
+def _classes(value, where):
+    """The class names of attribute ``classes``: a JSON list of names (or an array of strings)."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode()
+        except UnicodeDecodeError:
+            raise UserError(f"{where} is not UTF-8 text") from None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{where} is not JSON ({error.msg} at character {error.pos})") from None
+    elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "OSU":
+        value = [v.decode(errors="replace") if isinstance(v, bytes) else v for v in value.tolist()]
+    if not (isinstance(value, list) and value and all(isinstance(name, str) for name in value)):
+        raise UserError(f"{where} must be a JSON list of class names, got {_short(value)}")
+    if len(value) > MAX_CLASSES:
+        raise UserError(f"{where} names {len(value)} classes; at most {MAX_CLASSES} are supported")
+    return value
+
+
+def _short(value, limit=60):
+    """``value`` as at most ``limit`` characters of Python (numpy values as plain ones)."""
+    text = repr(value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_project_layout(folder):
     path = folder / PROJECT_LAYOUT
-    try:
-        f = h5py.File(path, "r")
-    except OSError as error:
-        raise UserError(f"{path}: cannot read HDF5 file ({error})") from None
-    with f:
+    with _open(path) as f:
         splits = {}
         for split in SPLITS:
-            for key in ("images", "labels"):
-                if f"{split}/{key}" not in f:
+            group = _member(f, split, f"{path}: {split}")
+            nodes = {key: _member(group, key, f"{path}: {split}") for key in ("images", "labels")}
+            for key, node in nodes.items():
+                if node is None:
                     raise UserError(f"{path}: missing dataset {split}/{key}")
-            images = _pixels(f[split]["images"][:], f"{path}: {split}/images")
-            labels = f[split]["labels"][:]
-            if labels.ndim != 1 or len(labels) != len(images):
+            images = _pixels(_array(nodes["images"], f"{path}: {split}/images", NUMBERS, (3, 4)),
+                             f"{path}: {split}/images")
+            labels = _array(nodes["labels"], f"{path}: {split}/labels", "iu", (1,))
+            if len(labels) != len(images):
                 raise UserError(f"{path}: {split}/labels must be {len(images)} integers, got shape "
                                 f"{labels.shape}")
-            if labels.dtype.kind not in "iu":
-                raise UserError(f"{path}: {split}/labels must be integers, got {labels.dtype}")
             splits[split] = (images, labels)
-        classes = f.attrs.get("classes")
+        try:
+            classes = f.attrs.get("classes")
+        except READ_ERRORS as error:
+            raise UserError(f"{path}: cannot read attribute classes ({error})") from None
     if classes is not None:
-        classes = json.loads(classes)
+        classes = _classes(classes, f"{path}: attribute classes")
     return splits, classes, path
 
 
 def _read_ids(path):
     if not path.is_file():
         raise UserError(f"{path}: not found")
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise UserError(f"{path}: not UTF-8 text (line {line})") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror or error})") from None
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
     seen = set()
     for number, id_ in enumerate(ids, start=1):
+        if "\0" in id_:
+            raise UserError(f"{path}: line {number} holds a NUL character")
         if id_ in seen:
             raise UserError(f"{path}: id {id_!r} listed twice (line {number})")
         seen.add(id_)
@@ -109,38 +192,40 @@ def _read_legacy_layout(folder, test_fraction, seed):
     ids = _read_ids(ids_path)
     if not ids:
         raise UserError(f"{ids_path}: no ids (empty dataset)")
-    try:
-        f = h5py.File(data_path, "r")
-    except OSError as error:
-        raise UserError(f"{data_path}: cannot read HDF5 file ({error})") from None
     images, labels = [], []
-    with f:
+    with _open(data_path) as f:
         for id_ in ids:
-            if id_ not in f:
+            where = f"{data_path}: id {id_!r}"
+            group = _member(f, id_, where)
+            if group is None:
                 raise UserError(f"{data_path}: id {id_!r} from {ids_path.name} is not in the file")
-            group = f[id_]
-            for key in ("image", "label"):
-                if not isinstance(group, h5py.Group) or key not in group:
-                    raise UserError(f"{data_path}: id {id_!r} has no {key!r}")
-            image, label = group["image"][()], np.asarray(group["label"][()])
+            found = {key: _member(group, key, where) for key in ("image", "label")}
+            for key, node in found.items():
+                if node is None:
+                    raise UserError(f"{where} has no {key!r}")
+            image = _array(found["image"], f"{where}: image", NUMBERS, (2, 3))
+            label = _array(found["label"], f"{where}: label", NUMBERS, (1,))
             if images and image.shape != images[0].shape:
-                raise UserError(f"{data_path}: id {id_!r} has an image of shape {image.shape}, "
+                raise UserError(f"{where} has an image of shape {image.shape}, "
                                 f"id {ids[0]!r} one of shape {images[0].shape}")
             if labels and label.shape != labels[0].shape:
-                raise UserError(f"{data_path}: id {id_!r} has a label of {label.size} entries, "
+                raise UserError(f"{where} has a label of {label.size} entries, "
                                 f"id {ids[0]!r} one of {labels[0].size}")
             values = label.astype(np.float64).ravel()
-            if label.ndim != 1 or np.count_nonzero(values) != 1 or values.max() != 1:
-                raise UserError(f"{data_path}: id {id_!r} has label {values.tolist()}, not one-hot")
+            if np.count_nonzero(values) != 1 or values.max() != 1:
+                raise UserError(f"{where} has label {_short(values.tolist())}, not one-hot")
+            if image.dtype.kind == "f" and not np.isfinite(image).all():
+                raise UserError(f"{where} has NaN or infinite pixels")
+            if image.size and (image.min() < 0 or image.max() > 255):
+                raise UserError(f"{where} has pixel values outside 0..255 "
+                                f"(min {image.min()}, max {image.max()})")
             images.append(image)
             labels.append(label)
-            if image.dtype.kind == "f" and not np.isfinite(image).all():
-                raise UserError(f"{data_path}: id {id_!r} has NaN or infinite pixels")
-            if image.size and (image.min() < 0 or image.max() > 255):
-                raise UserError(f"{data_path}: id {id_!r} has pixel values outside 0..255 "
-                                f"(min {image.min()}, max {image.max()})")
     images = _pixels(np.stack(images), f"{data_path}")
     labels = np.argmax(np.stack(labels), axis=1)
+    if labels.max() >= MAX_CLASSES:
+        raise UserError(f"{data_path}: labels of {MAX_CLASSES + 1} or more classes; at most {MAX_CLASSES} "
+                        f"are supported")
 
     test_path = folder / TEST_IDS
     if test_path.is_file():
@@ -152,11 +237,17 @@ def _read_legacy_layout(folder, test_fraction, seed):
     else:
         if not 0 < test_fraction < 1:
             raise UserError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-        order = np.random.default_rng(seed).permutation(len(ids))
-        is_test = np.zeros(len(ids), bool)
-        is_test[order[: int(round(test_fraction * len(ids)))]] = True
+        is_test = _test_draw(len(ids), test_fraction, seed)
     splits = {"train": (images[~is_test], labels[~is_test]), "test": (images[is_test], labels[is_test])}
     return splits, None, data_path
+
+
+def _test_draw(count, test_fraction, seed):
+    """Which of ``count`` ids form the test split without a test_ids.txt: a seeded draw."""
+    order = np.random.default_rng(seed).permutation(count)
+    is_test = np.zeros(count, bool)
+    is_test[order[: int(round(test_fraction * count))]] = True
+    return is_test
 
 
 def convert_own(name, folder, out_path, test_fraction=0.2, seed=0):
@@ -174,7 +265,11 @@ def convert_own(name, folder, out_path, test_fraction=0.2, seed=0):
     shapes = {split: images.shape[1:] for split, (images, _) in splits.items()}
     if shapes["train"] != shapes["test"]:
         raise UserError(f"{source}: train images are {shapes['train']}, test images {shapes['test']}")
-    num_classes = int(max(labels.max() for _, labels in splits.values())) + 1
+    largest = int(max(labels.max() for _, labels in splits.values()))
+    if classes is None and largest >= MAX_CLASSES:
+        raise UserError(f"{source}: label {largest} without a classes attribute; at most {MAX_CLASSES} classes "
+                        f"are supported")
+    num_classes = largest + 1
     if classes is None:
         classes = [str(c) for c in range(num_classes)]
     num_classes = len(classes)

@@ -111,7 +111,20 @@ MALFORMED = {
     "everything in the test split": (lambda d: (d / "test_ids.txt").write_text("".join(f"{i}\n" for i in range(20))),
                                      r"data\.hy: the train split is empty"),
     "not an HDF5 file": (lambda d: (d / "data.hy").write_bytes(b"plain text"), r"data\.hy: cannot read HDF5 file"),
+    "image stored as a string": (lambda d: _rewrite(d, "3", "image", "a picture"),
+                                 r"data\.hy: id '3': image must hold numbers, got object"),
+    "image stored as a group": (lambda d: (_rewrite(d, "3", "image", None), _group(d, "3/image")),
+                                r"data\.hy: id '3': image is a group, not an array"),
+    "label as a scalar": (lambda d: _rewrite(d, "8", "label", 1),
+                          r"data\.hy: id '8': label has shape \(\); expected 1 dimensions"),
+    "id.txt not UTF-8": (lambda d: (d / "id.txt").write_bytes(b"0\n1\n\xff\xfe2\n"),
+                         r"id\.txt: not UTF-8 text \(line 3\)"),
 }
+
+
+def _group(folder, name):
+    with h5py.File(folder / "data.hy", "a") as f:
+        f.create_group(name)
 
 
 @pytest.mark.parametrize("case", MALFORMED)
@@ -128,7 +141,7 @@ def test_a_malformed_legacy_dataset_is_one_line_naming_file_and_id(tmp_path, cas
 PROJECT_MALFORMED = {
     "missing labels": (lambda f: f["test"].pop("labels"), "missing dataset test/labels"),
     "float labels": (lambda f: (f["train"].pop("labels"), f["train"].create_dataset("labels", data=np.zeros(6))),
-                     "train/labels must be integers"),
+                     "train/labels must hold integers, got float64"),
     "label count": (lambda f: (f["train"].pop("labels"), f["train"].create_dataset("labels", data=np.zeros(4, int))),
                     "train/labels must be 6 integers"),
     "negative label": (lambda f: (f["test"].pop("labels"), f["test"].create_dataset("labels", data=-np.ones(6, int))),
@@ -139,6 +152,24 @@ PROJECT_MALFORMED = {
     "NaN pixel": (lambda f: (f["test"].pop("images"),
                              f["test"].create_dataset("images", data=np.full((6, 8, 8, 1), np.nan))),
                   "test/images: image 0 has NaN or infinite pixels"),
+    "images a scalar": (lambda f: (f["train"].pop("images"), f["train"].create_dataset("images", data=7)),
+                        r"train/images has shape \(\); expected 3 or 4 dimensions"),
+    "images a group": (lambda f: (f["train"].pop("images"), f["train"].create_group("images")),
+                       "train/images is a group, not an array"),
+    "split a dataset": (lambda f: (f.pop("test"), f.create_dataset("test", data=[1, 2])),
+                        "missing dataset test/images"),
+    "classes not JSON": (lambda f: f.attrs.__setitem__("classes", "cat, dog"),
+                         "attribute classes is not JSON"),
+    "classes not a list": (lambda f: f.attrs.__setitem__("classes", '{"cat": 0, "dog": 1}'),
+                           r"attribute classes must be a JSON list of class names, got \{'cat': 0"),
+    "classes a number": (lambda f: f.attrs.__setitem__("classes", 2),
+                         "attribute classes must be a JSON list of class names, got 2"),
+    "too few classes": (lambda f: f.attrs.__setitem__("classes", '["cat"]'), r"train labels outside 0\.\.0"),
+    "a huge label": (lambda f: (f["test"].pop("labels"), f["test"].create_dataset("labels", data=[2**40] * 6)),
+                     "label 1099511627776 without a classes attribute; at most 10000 classes"),
+    "images of no pixels": (lambda f: [(f[s].pop("images"), f[s].create_dataset("images", shape=(6, 8, 0, 1)))
+                                       for s in ("train", "test")],
+                            r"train/images: images of shape \(8, 0, 1\) hold no pixels"),
 }
 
 
@@ -148,7 +179,14 @@ def test_a_malformed_project_layout_dataset_is_one_clear_line(tmp_path, case):
     _break_project_layout(tmp_path / "mine", change)
     with pytest.raises(UserError, match=message) as error:
         convert_own("mine", tmp_path / "mine", tmp_path / "a.h5")
-    assert "data.h5" in str(error.value) and "\n" not in str(error.value)
+    assert str(tmp_path / "mine" / "data.h5") in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "a.h5").exists()
+
+
+def test_class_names_may_be_an_array_of_strings(tmp_path):
+    _break_project_layout(tmp_path / "mine", lambda f: f.attrs.__setitem__("classes", ["cat", "dog"]))
+    convert_own("mine", tmp_path / "mine", tmp_path / "a.h5")
+    assert read_info(tmp_path / "a.h5")["classes"] == ["cat", "dog"]
 
 
 def test_a_folder_without_a_known_layout_is_not_a_dataset(tmp_path):
