@@ -10,7 +10,7 @@ import yaml
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS
 from actviz.errors import UserError
-from actviz.own_data import find_own_dataset
+from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
 
@@ -31,13 +31,28 @@ def coerce_list_items(config, properties):
             config[key] = [yaml.safe_load(v) if isinstance(v, str) else v for v in value]
 
 
+def integral_floats_to_int(config, properties):
+    """Make ``800.0`` where the schema wants an integer ``800``: JSON Schema counts it as an integer, the
+    scripts' options and the run paths (``seed0``) do not."""
+    def whole(value):
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    for key, value in config.items():
+        spec = properties.get(key, {})
+        if spec.get("type") == "integer":
+            config[key] = whole(value)
+        elif spec.get("items", {}).get("type") == "integer" and isinstance(value, list):
+            config[key] = [whole(v) for v in value]
+
+
 def check_config(config, schema_path):
     """Check ``config`` (changed in place: typed list items, the schema's defaults filled in)."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     with open(schema_path) as f:
-        coerce_list_items(config, yaml.safe_load(f)["properties"])
+        properties = yaml.safe_load(f)["properties"]
+    coerce_list_items(config, properties)
     try:
         validate(config, str(schema_path))
     except WorkflowError as error:
@@ -46,6 +61,7 @@ def check_config(config, schema_path):
             raise
         key = "/".join(str(p) for p in cause.absolute_path)
         raise UserError(f"config: {key}: {cause.message}" if key else f"config: {cause.message}") from None
+    integral_floats_to_int(config, properties)
     for settings in SETTINGS:
         try:
             from_config(settings, config).check()
@@ -59,4 +75,9 @@ def check_config(config, schema_path):
         if name not in DATASETS and find_own_dataset(name, config["datasets_dir"]) is None:
             raise UserError(f"config: datasets: unknown {name!r}: not one of {', '.join(DATASETS)}, and "
                             f"{config['datasets_dir']}/{name}/ holds neither data.h5 nor data.hy + id.txt")
+        sizes = split_sizes(name, config["datasets_dir"], config["test_fraction"])
+        for key, split in (("batch_size", "train"), ("probe_size", "test"), ("probe_images", "test")):
+            if sizes is not None and config[key] > sizes[split]:
+                raise UserError(f"config: {key}: {config[key]} is more than the {sizes[split]} images in the "
+                                f"{split} split of dataset {name!r}")
     return config

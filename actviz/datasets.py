@@ -67,6 +67,7 @@ class DatasetSpec:
     files: dict  # role ("train_images", ...) -> RawFile
     sources: tuple  # local folders and URL prefixes, in the order to try
     classes: tuple
+    sizes: tuple  # images in the (train, test) splits
     description: str
     homepage: str
     license: str
@@ -96,6 +97,7 @@ DATASETS = {
                 "http://yann.lecun.com/exdb/mnist/",
             ),
             classes=DIGITS,
+            sizes=(60_000, 10_000),
             description="MNIST: 70,000 28x28 grey images of handwritten digits (LeCun et al. 1998), "
                         "official 60,000/10,000 split.",
             homepage="http://yann.lecun.com/exdb/mnist/",
@@ -110,6 +112,7 @@ DATASETS = {
             },
             sources=("http://ufldl.stanford.edu/housenumbers/",),
             classes=DIGITS,
+            sizes=(73_257, 26_032),
             description="SVHN: 99,289 32x32 colour images of house-number digits from Street View "
                         "(Netzer et al. 2011), official 73,257/26,032 split (the extra set is not used).",
             homepage="http://ufldl.stanford.edu/housenumbers/",
@@ -124,6 +127,7 @@ DATASETS = {
             },
             sources=("https://www.cs.toronto.edu/~kriz/",),
             classes=CIFAR10_CLASSES,
+            sizes=(50_000, 10_000),
             description="CIFAR-10: 60,000 32x32 colour images in 10 classes (Krizhevsky 2009), "
                         "official 50,000/10,000 split.",
             homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
@@ -151,6 +155,7 @@ DATASETS = {
                 "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
             ),
             classes=FASHION_MNIST_CLASSES,
+            sizes=(60_000, 10_000),
             description="Fashion-MNIST: 70,000 28x28 grey images of clothing in 10 classes "
                         "(Xiao, Rasul and Vollgraf 2017), official 60,000/10,000 split.",
             homepage="https://github.com/zalandoresearch/fashion-mnist",
@@ -173,6 +178,7 @@ DATASETS = {
             ),
             sources=(str(SAMPLE_DIR),),
             classes=FASHION_MNIST_CLASSES,
+            sizes=(10_000, 2_000),
             description="A class-balanced sample of Fashion-MNIST shipped with the project: "
                         "10,000 images of the official train split and 2,000 of the official test "
                         "split (see actviz/data/fashion-mnist-sample/README.md).",

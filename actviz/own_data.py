@@ -250,6 +250,29 @@ def _test_draw(count, test_fraction, seed):
     return is_test
 
 
+def split_sizes(name, datasets_dir, test_fraction=0.2, seed=0):
+    """Images in the train and test splits of dataset ``name`` (``{"train": n, "test": m}``), read cheaply
+    (no pixels) for the config's checks; None where an own dataset cannot tell: its conversion names the
+    problem."""
+    if name in DATASETS:
+        return dict(zip(SPLITS, DATASETS[name].sizes))
+    folder = find_own_dataset(name, datasets_dir)
+    try:
+        if folder is None:
+            return None
+        if (folder / PROJECT_LAYOUT).is_file():
+            with _open(folder / PROJECT_LAYOUT) as f:
+                return {split: len(f[split]["labels"]) for split in SPLITS}
+        ids = _read_ids(folder / LEGACY_LAYOUT[1])
+        if (folder / TEST_IDS).is_file():
+            test = len(set(_read_ids(folder / TEST_IDS)) & set(ids))
+        else:
+            test = int(_test_draw(len(ids), test_fraction, seed).sum())
+        return {"train": len(ids) - test, "test": test}
+    except (UserError, *READ_ERRORS):
+        return None
+
+
 def convert_own(name, folder, out_path, test_fraction=0.2, seed=0):
     """Check the own dataset in ``folder`` and write it in the project's HDF5 layout to ``out_path``."""
     folder = Path(folder)

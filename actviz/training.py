@@ -115,6 +115,9 @@ class TrainingRun:
         if len(run.train_images) < settings.batch_size:
             raise UserError(f"{h5_path}: {len(run.train_images)} train images, fewer than one batch "
                             f"of {settings.batch_size}")
+        if len(run.test_images) < settings.probe_size:
+            raise UserError(f"{h5_path}: the test split has {len(run.test_images)} images, fewer than "
+                            f"probe_size={settings.probe_size}")
         run._build_model()
         run._compile_steps()
         return run

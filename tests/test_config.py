@@ -42,10 +42,109 @@ def test_lists_from_the_command_line_are_typed_and_defaults_filled_in():
     assert checked["steps"] == 800  # the schema's default
 
 
+def test_integers_written_as_floats_become_integers():
+    checked = check_config(_config(steps=800.0, seeds=[0.0, 2.0], histogram_range=[-3.0, 6.0]), SCHEMA)
+    assert checked["steps"] == 800 and type(checked["steps"]) is int and checked["seeds"] == [0, 2]
+    assert all(type(seed) is int for seed in checked["seeds"])
+    assert [type(v) for v in checked["histogram_range"]] == [float, float]  # numbers stay as given
+
+
 def test_an_own_dataset_folder_is_a_known_dataset(tmp_path):
     import numpy as np
 
     write_legacy_layout(tmp_path / "mine", np.zeros((4, 8, 8, 1), np.uint8), np.arange(4) % 2, 2)
-    assert check_config(_config(datasets=["mine"], datasets_dir=str(tmp_path)), SCHEMA)["datasets"] == ["mine"]
+    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), batch_size=2, probe_size=1, probe_images=1)
+    assert check_config(config, SCHEMA)["datasets"] == ["mine"]
     with pytest.raises(UserError, match=rf"{tmp_path}/other/ holds neither data.h5 nor data.hy"):
         check_config(_config(datasets=["other"], datasets_dir=str(tmp_path)), SCHEMA)
+
+
+# A value of another JSON type than a schema entry wants.
+WRONG_TYPE = {"integer": ["many", 1.5], "number": ["fast"], "string": [3], "boolean": ["yes"], "array": ["x"]}
+
+
+def _bad_values(spec):
+    """Values the schema entry ``spec`` rejects: of a wrong type, and one across each limit it sets."""
+    bad = list(WRONG_TYPE.get(spec.get("type"), []))
+    step = 1 if spec.get("type") == "integer" else 0.5
+    if "minimum" in spec:
+        bad.append(spec["minimum"] - step)
+    bad += [spec[limit] for limit in ("exclusiveMinimum", "exclusiveMaximum") if limit in spec]
+    if "maximum" in spec:
+        bad.append(spec["maximum"] + step)
+    if "enum" in spec:
+        bad.append("nope")
+    if spec.get("minLength"):
+        bad.append("")
+    if spec.get("minItems"):
+        bad.append([])
+    if spec.get("uniqueItems") and spec["default"]:
+        bad.append(spec["default"][:1] * 2)
+    items = spec.get("items", {})
+    bad += [[value] for value in _bad_values(items)] if items else []
+    if "pattern" in items:
+        bad.append(["bad name!"])
+    if "oneOf" in spec:  # histogram_range: auto or [low, high]
+        bad += ["wide", [1], [1, 2, 3], ["a", "b"], [None, 1], [float("nan"), 1], [float("inf"), 8], [3, 3], 7]
+    return bad
+
+
+PROPERTIES = yaml.safe_load(SCHEMA.read_text())["properties"]
+BAD = [(key, value) for key, spec in PROPERTIES.items() for value in _bad_values(spec)]
+
+
+def test_every_key_of_the_schema_has_values_to_reject():
+    assert {key for key, _ in BAD} == set(PROPERTIES)
+
+
+@pytest.mark.parametrize("key, value", BAD, ids=[f"{key}={value!r}" for key, value in BAD])
+def test_every_key_with_a_wrong_type_or_out_of_range_is_one_line_naming_it(key, value):
+    with pytest.raises(UserError) as error:
+        check_config(_config(**{key: value}), SCHEMA)
+    message = str(error.value)
+    assert message.startswith((f"config: {key}: ", f"config: {key}/")) and "\n" not in message, message
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"probe_images": 2001}, "config: probe_images: 2001 is more than the 2000 images in the test split of "
+                             "dataset 'FashionMNIST-sample'"),
+    ({"probe_size": 10_001, "datasets": ["MNIST"]}, "config: probe_size: 10001 is more than the 10000 images"),
+    ({"batch_size": 73_258, "datasets": ["SVHN"]}, "config: batch_size: 73258 is more than the 73257 images in "
+                                                   "the train split of dataset 'SVHN'"),
+])
+def test_probe_and_batch_sizes_larger_than_a_split_of_a_builtin_dataset_are_refused(changes, message):
+    with pytest.raises(UserError, match=f"^{message}"):
+        check_config(_config(**changes), SCHEMA)
+    limits = {key: value - 1 for key, value in changes.items() if key != "datasets"}
+    assert check_config(_config(**{**changes, **limits}), SCHEMA)
+
+
+@pytest.mark.parametrize("layout", ["project", "legacy", "legacy with test_ids.txt"])
+def test_probe_and_batch_sizes_are_checked_against_own_datasets(tmp_path, layout):
+    import numpy as np
+
+    from actviz.formats import write_dataset_h5
+
+    folder = tmp_path / "mine"
+    images, labels = np.zeros((20, 8, 8, 1), np.uint8), np.arange(20) % 2
+    if layout == "project":  # 15 train, 5 test
+        folder.mkdir()
+        write_dataset_h5(folder / "data.h5", {"train": (images[:15], labels[:15]), "test": (images[15:], labels[15:])},
+                         {})
+    else:  # 20 ids; a test fraction of 0.25 draws 5 of them; test_ids.txt names 5 (and an unknown id, ignored)
+        write_legacy_layout(folder, images, labels, 2)
+        if layout == "legacy with test_ids.txt":
+            (folder / "test_ids.txt").write_text("0\n1\n2\n3\n4\nnot-an-id\n")
+    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), test_fraction=0.25, batch_size=15, probe_size=5,
+                     probe_images=5)
+    assert check_config(dict(config), SCHEMA)
+    for key, split, size in (("batch_size", "train", 15), ("probe_size", "test", 5), ("probe_images", "test", 5)):
+        with pytest.raises(UserError, match=rf"^config: {key}: {size + 1} is more than the {size} images in the "
+                                            rf"{split} split of dataset 'mine'$"):
+            check_config({**config, key: size + 1}, SCHEMA)
+
+
+def test_an_unreadable_own_dataset_is_left_to_its_conversion_to_name(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "data.h5").write_bytes(b"not HDF5")
+    assert check_config(_config(datasets=["mine"], datasets_dir=str(tmp_path)), SCHEMA)["datasets"] == ["mine"]

@@ -249,6 +249,8 @@ def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
         _train(tiny_h5, tmp_path, TrainSettings(steps=0))
     with pytest.raises(UserError, match="fewer than one batch"):
         _train(tiny_h5, tmp_path, TrainSettings(steps=2, batch_size=1000))
+    with pytest.raises(UserError, match="the test split has 64 images, fewer than probe_size=65"):
+        _train(tiny_h5, tmp_path, TrainSettings(steps=2, probe_size=65))
 
 
 def test_extraction_writes_every_layer_and_matching_statistics(tiny_h5, selu_extracted):
