@@ -121,6 +121,22 @@ def copy_finished_project(project, folder):
     return folder
 
 
+def assert_report_shows(results, runs):
+    """The report in ``results`` (the workflow's results/ folder) compares exactly the finished ``runs``
+    (their folders, each holding metrics.json): one accuracy row per run, with the run's seed, final
+    test accuracy and step, and the HTML shows that accuracy."""
+    html = (results / "report.html").read_text()
+    accuracy = json.loads((results / "tables" / "report.json").read_text())["accuracy"]
+    rows = {(r["dataset"], r["architecture"], r["recipe"], r["activation"]): r for r in accuracy}
+    assert len(rows) == len(accuracy) == len(runs), sorted(rows)
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text())
+        row = rows[metrics["dataset"], metrics["architecture"], metrics["recipe"], metrics["activation"]]
+        assert row["seeds"] == [metrics["seed"]] and row["steps"] == metrics["final_step"]
+        assert row["test_accuracy_mean"] == metrics["test_accuracy"]
+        assert f"{metrics['test_accuracy']:.4f}" in html, run
+
+
 TIMING = {"train_seconds", "images_per_second", "seconds", "versions", "checkpoint", "resumed_from_step"}
 
 

@@ -93,9 +93,13 @@ def test_fetch_falls_back_from_dead_and_forged_sources(tmp_path, upstream, http_
     dead = "http://127.0.0.1:9/"  # discard port: connection refused at once
     spec = _spec_for(folder, [dead, str(forged), url])
     logged = []
-    fetch(spec, tmp_path / "raw", progress=False, log=logged.append)
-    assert all(url in line for line in logged)
-    assert not list((tmp_path / "raw").glob("*.part"))
+    verified = fetch(spec, tmp_path / "raw", progress=False, log=logged.append)
+    # every file came from the one source that serves the real thing, and says so
+    assert logged == [f"{f.name}: from {url}, archive {f.archive}" for f in spec.files.values()]
+    assert verified == {f.name: f"archive {f.archive}" for f in spec.files.values()}
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(IDX_FILES.values())  # no *.part left
+    for name in IDX_FILES.values():
+        assert (tmp_path / "raw" / name).read_bytes() == (folder / name).read_bytes()
 
 
 def test_fetch_reuses_a_verified_file_and_replaces_a_corrupt_one(tmp_path, upstream):

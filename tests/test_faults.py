@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, assert_same_run, copy_project, snakemake, tensorboard_tags
+from helpers import REPO, assert_report_shows, assert_same_run, copy_project, snakemake, tensorboard_tags
 
 from actviz.errors import UserError
 
@@ -210,4 +210,4 @@ def test_make_report_killed_with_its_whole_session_continues_when_run_again(tmp_
     assert again.returncode == 0, output[-5000:]
     metrics = json.loads((_paths(tmp_path)["run"] / "metrics.json").read_text())
     assert metrics["resumed_from_step"] == killed_at >= 100 and metrics["final_step"] == LONG["steps"]
-    assert (tmp_path / "results" / "report.html").exists()
+    assert_report_shows(tmp_path / "results", [_paths(tmp_path)["run"]])

@@ -108,11 +108,17 @@ def test_bfloat16_layers_keep_float32_weights_and_float32_logits():
     assert {model.get_layer(name).compute_dtype for name in ("conv2", "dense1")} == {"bfloat16"}
     assert all(w.dtype == "float32" for w in model.trainable_weights)  # weights (and the optimizer) in float32
     assert model.get_layer("logits").compute_dtype == "float32" and model(IMAGES).dtype == "float32"
-    # Same weights as the float32 model from the same seed; outputs close to its at bfloat16's precision.
+    # Same weights as the float32 model from the same seed; outputs as close to its as bfloat16's 8-bit
+    # mantissa allows. Calibrated over every activation, both recipes and 3 batches of 64 (AMD EPYC Zen 4):
+    # the error's RMS is 0.3-1.4% of the float32 logits' spread for the snn recipe (0.013 here), its
+    # largest 4.4% (0.036 here); one layer 5% off in bfloat16 alone gives 0.042 and fails.
     reference = _model("selu")
     for mine, theirs in zip(model.trainable_weights, reference.trainable_weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
-    np.testing.assert_allclose(model(IMAGES), reference(IMAGES), atol=0.1, rtol=0.05)
+    mine, theirs = np.asarray(model(IMAGES)), np.asarray(reference(IMAGES))
+    error, spread = mine - theirs, theirs.std()
+    assert 1e-3 < np.sqrt(np.mean(error ** 2)) / spread < 0.03  # and above zero: it does compute in bfloat16
+    assert np.abs(error).max() / spread < 0.1
 
 
 @pytest.mark.parametrize("architecture, depth", [("mlp", 5), ("mlp3", 16)])

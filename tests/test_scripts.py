@@ -6,6 +6,8 @@ import sys
 import pytest
 from helpers import REPO, write_legacy_layout
 
+from actviz.formats import read_split
+
 SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench")
                  for p in (REPO / folder).glob("*.py") if 'if __name__ == "__main__":' in p.read_text())
 
@@ -68,7 +70,8 @@ def test_download_checks_and_converts_an_own_dataset(tmp_path):
     result = _run(REPO / "scripts" / "download.py", "--dataset", "mine", "--out", "mine.h5", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "mine: 8 train + 2 test images" in result.stdout
-    assert (tmp_path / "mine.h5").exists() and sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["mine"]
+    assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["mine"]
+    assert [len(read_split(tmp_path / "mine.h5", split)[1]) for split in ("train", "test")] == [8, 2]
 
 
 def test_download_takes_every_mirror_given():

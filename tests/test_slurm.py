@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TINY, copy_project, snakemake
+from helpers import TINY, assert_report_shows, copy_project, snakemake
 
 pytestmark = [pytest.mark.system, pytest.mark.e2e]
 
@@ -132,7 +132,8 @@ def test_tiny_workflow_runs_every_training_job_through_slurm(slurm_cluster, tmp_
                        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
                        "report")
     assert result.returncode == 0, result.stderr[-5000:]
-    assert (tmp_path / "results" / "report.html").stat().st_size > 10_000
+    assert_report_shows(tmp_path / "results", [tmp_path / "results" / "runs" / "FashionMNIST-sample" / "cnn" / "snn" / a
+                                               / "seed0" for a in tiny["activations"]])
 
     submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*slurm_logs/rule_(\w+)/", result.stderr))
     assert sorted(submitted.values()).count("train") == 2 and "report" not in submitted.values()

@@ -135,11 +135,14 @@ def test_snakemake_builds_its_own_report_with_the_marked_outputs(project, tmp_pa
     result = snakemake(project, "--report", "results/snakemake-report.zip", "--configfile", "tiny.yaml")
     assert result.returncode == 0, result.stderr[-5000:]
     with zipfile.ZipFile(project / "results" / "snakemake-report.zip") as archive:
-        names = archive.namelist()
-    assert any(name.endswith("report.html") for name in names)
-    for table in ("accuracy.csv", "comparisons.csv", "per_class.csv", "layer_stats.csv", "training_stats.csv",
-                  "learning_curves.csv"):
-        assert any(name.endswith(table) for name in names), table
+        members = {name: archive.read(name) for name in archive.namelist()}
+    # Snakemake's own index page, and each marked output carried in it unchanged (data/raw/<hash>/<file name>)
+    assert "snakemake-report/report.html" in members, sorted(members)
+    for output in ("report.html", "tables/accuracy.csv", "tables/comparisons.csv", "tables/per_class.csv",
+                   "tables/layer_stats.csv", "tables/training_stats.csv", "tables/learning_curves.csv"):
+        copies = [data for name, data in members.items()
+                  if name.startswith("snakemake-report/data/raw/") and name.endswith("/" + output.split("/")[-1])]
+        assert (project / "results" / output).read_bytes() in copies, (output, sorted(members))
 
 
 @pytest.mark.e2e
