@@ -91,9 +91,11 @@ def own_range(values):
     """The range of the finite ``values`` extended to include 0 (a layer's histogram then shows where 0
     falls); NaN and infinite values are left to the histogram's below/above counts and the statistics."""
     values = np.asarray(values)
-    finite = values[np.isfinite(values)]
-    low = min(float(finite.min()), 0.0) if finite.size else 0.0
-    high = max(float(finite.max()), 0.0) if finite.size else 0.0
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not (np.isfinite(low) and np.isfinite(high)):  # the rare case: look at the finite values alone
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    low, high = min(low, 0.0), max(high, 0.0)
     return (low, high) if low < high else (low - 0.5, high + 0.5)
 
 
@@ -110,12 +112,30 @@ def layer_statistics(values, value_range, bins, saturation=(None, None), percent
     """Statistics of one array of activations [N, ...units] (see ``LayerStatistics``), with a histogram
     over ``value_range``, or over the values' ``own_range`` when it is None.
 
-    With ``percentiles``, also the 1st, 5th, 50th, 95th and 99th percentile as p1 ... p99.
+    With ``percentiles``, also the 1st, 5th, 50th, 95th and 99th percentile as p1 ... p99 (numpy's
+    linear interpolation), from one partial sort of a copy for just the order statistics they need.
     """
     stats = LayerStatistics(value_range or own_range(values), bins, saturation)
     stats.update(values)
     result = stats.result()
     if percentiles:
-        values = np.asarray(values, dtype=np.float32).ravel()
-        result.update({f"p{q}": float(v) for q, v in zip(PERCENTILES, np.percentile(values, PERCENTILES))})
+        result.update({f"p{q}": v for q, v in zip(PERCENTILES, percentiles_of(values, PERCENTILES))})
     return result
+
+
+def percentiles_of(values, quantiles):
+    """``np.percentile(values, quantiles)`` (linear interpolation) as floats, partitioning a copy once for the
+    order statistics the ``quantiles`` need instead of sorting (or of numpy's extra passes); NaN if any is."""
+    flat = np.asarray(values, dtype=np.float32).ravel()
+    if flat.size == 0:
+        raise ValueError("no values")
+    if np.isnan(flat.min()):
+        return [float("nan")] * len(quantiles)
+    ranks = np.asarray(quantiles, dtype=np.float64) / 100 * (flat.size - 1)
+    below = np.floor(ranks).astype(np.int64)
+    above = np.minimum(below + 1, flat.size - 1)
+    ordered = np.partition(flat, np.unique(np.concatenate([below, above])))
+    a, b, t = ordered[below], ordered[above], ranks - below
+    difference = (b - a).astype(np.float64)  # numpy's lerp: the difference in the values' float32, then float64,
+    a, b = a.astype(np.float64), b.astype(np.float64)  # from the lower value below t = 0.5, the upper one from there
+    return [float(np.where(t >= 0.5, b - difference * (1 - t), a + difference * t)[i]) for i in range(len(t))]

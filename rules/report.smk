@@ -32,9 +32,11 @@ rule report:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),
         settings=report_args(config),
         config=config_json(config),
+    # The report runs last, alone: it reads the runs' activations and draws its figures on every core.
+    threads: workflow.cores
     conda:
         "../envs/report.yaml"
     log:
         "results/joblogs/report.log",
     shell:
-        "python scripts/report.py {params.files} {params.settings} --config-json {params.config:q} > {log} 2>&1"
+        "python scripts/report.py {params.files} {params.settings} --config-json {params.config:q} --processes {threads} > {log} 2>&1"

@@ -19,6 +19,7 @@ from dataclasses import fields
 
 from actviz.errors import UserError, run_cli
 from actviz.report.render import ReportInputs, ReportOutputs, render_report
+from actviz.report.workers import available_cores
 from actviz.settings import ReportSettings, add_options, flag, from_args
 
 
@@ -28,6 +29,9 @@ def parse_args(argv):
     for spec in fields(ReportInputs):
         inputs.add_argument(flag(spec.name), nargs="+", required=True, help=spec.metadata["help"].replace("%", "%%"))
     inputs.add_argument("--config-json", default="{}", help="the workflow config as JSON, shown in the report")
+    parser.add_argument("--processes", type=int, default=available_cores(),
+                        help="processes that read the runs' activations and draw the figures (default: the cores "
+                             "this process may use, %(default)s here)")
     add_options(parser, ReportSettings, "report settings (config.yaml's keys of the same names)")
     outputs = parser.add_argument_group("what is written")
     for spec in fields(ReportOutputs):
@@ -41,10 +45,12 @@ def main(argv=None):
         config = json.loads(args.config_json)
     except json.JSONDecodeError as error:
         raise UserError(f"--config-json is not JSON ({error})") from None
+    if args.processes < 1:
+        raise UserError(f"--processes must be at least 1, got {args.processes}")
     settings = from_args(ReportSettings, args).check()
     inputs = ReportInputs(**{spec.name: getattr(args, spec.name) for spec in fields(ReportInputs)})
     outputs = ReportOutputs(**{spec.name: getattr(args, spec.name) for spec in fields(ReportOutputs)})
-    render_report(inputs, settings, config, outputs)
+    render_report(inputs, settings, config, outputs, args.processes)
     print(f"report written to {args.html}")
 
 

@@ -88,14 +88,14 @@ def _fake_runs(folder, dataset="Fake<b>", accuracy=ACCURACY, shapes=SHAPES):
     return files
 
 
-def _render(folder, files, config, settings=ReportSettings(), **changes):
+def _render(folder, files, config, settings=ReportSettings(), processes=1, **changes):
     files = {**files, **changes}
     tables = folder / "tables"
     return render_report(ReportInputs(datasets=[folder / "data.h5"], **files), settings, config,
                          ReportOutputs(folder / "report.html", tables / "accuracy.csv", tables / "comparisons.csv",
                                        tables / "per_class.csv", tables / "confusion.csv", tables / "layer_stats.csv",
                                        tables / "training_stats.csv", tables / "learning_curves.csv",
-                                       tables / "report.json"))
+                                       tables / "report.json"), processes)
 
 
 def _table(folder, name):
@@ -301,3 +301,16 @@ def test_a_diverged_run_is_marked_and_left_out_of_every_mean(tmp_path):
     assert [t["seeds"] for t in conv1 if t["activation"] == "relu"] == [2]
     assert numbers["depth_profiles"]["Fake<b>/cnn/snn"][0]["seeds"] == 2
     assert f"Left out of every mean: {left}" in html
+
+
+def test_the_report_drawn_by_several_processes_is_the_same_report(report, tmp_path):
+    folder, config, html = report
+    files = _fake_runs(tmp_path)
+    _render(tmp_path, files, config, processes=3)
+    generated = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    # the same figures, numbers and tables; only the paths of the inputs and the time differ
+    assert generated.sub("", (tmp_path / "report.html").read_text().replace(str(tmp_path), "")) == \
+        generated.sub("", html.replace(str(folder), ""))
+    for table in sorted((folder / "tables").iterdir()):
+        assert (tmp_path / "tables" / table.name).read_text().replace(str(tmp_path), "") == \
+            table.read_text().replace(str(folder), ""), table.name

@@ -1,9 +1,12 @@
 """Per-layer statistics accumulated batch by batch, and of one probe batch."""
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
-from actviz.stats import LayerStatistics, layer_statistics
+from actviz.stats import LayerStatistics, layer_statistics, percentiles_of
 
 
 def test_batched_statistics_equal_those_of_the_whole_array():
@@ -82,3 +85,13 @@ def test_nan_and_infinite_values_show_in_the_statistics_instead_of_vanishing():
     # the histogram spans the finite values and 0; the infinite one counts as above it
     assert infinite["histogram"]["edges"][::4] == [-2.0, 1.0] and infinite["histogram"]["above"] == 1
     assert layer_statistics(np.full((1, 3), np.nan), None, 2)["histogram"]["counts"] == [0, 0]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(values=hnp.arrays(np.float32, st.integers(1, 400), elements=st.floats(-1e6, 1e6, width=32)),
+       quantiles=st.lists(st.floats(0, 100), min_size=1, max_size=6))
+def test_percentiles_are_numpys_to_the_bit(values, quantiles):
+    expected = np.percentile(values, quantiles)
+    assert np.array_equal(percentiles_of(values, quantiles), expected), (percentiles_of(values, quantiles), expected)
+    with_nan = np.append(values, np.float32("nan"))
+    assert np.isnan(percentiles_of(with_nan, quantiles)).all()

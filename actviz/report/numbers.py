@@ -229,12 +229,6 @@ def depth_rows(profiles, layers):
             for (a, w), values in profiles.items()]
 
 
-def layer_values(path, layer):
-    """Every probe image's activations of ``layer`` in a run's activations HDF5."""
-    with h5py.File(path, "r") as f:
-        return f["activations"][layer][:]
-
-
 def first_example(path, layer):
     """The first probe image's activations of ``layer`` in a run's activations HDF5."""
     with h5py.File(path, "r") as f:
@@ -244,42 +238,63 @@ def first_example(path, layer):
 AUTO_QUANTILES = (0.005, 0.995)  # an automatic range holds at least 99% of every run's values
 
 
-def histogram_ranges(runs, dataset, architecture, layers, setting):
+def histogram_ranges(runs, dataset, architecture, layers, setting, workers=None):
     """{layer: (low, high)} of the final histograms of an architecture on ``dataset``: ``setting`` if it
     is a range, else per layer from the finite runs' own values (the lowest 0.5% and highest 99.5%
     quantile over the runs, extended to include 0), so that every run of a layer is drawn on the
-    same axis."""
+    same axis. ``workers`` (``actviz.report.workers.Workers``) reads the runs' files in parallel."""
     if setting != "auto":
         return {layer: (float(setting[0]), float(setting[1])) for layer in layers}
     mine = [run for key, run in sorted(runs.items()) if key[:2] == (dataset, architecture)]
     paths = [run["activations"] for run in mine if diverged_at(run) is None] or [run["activations"] for run in mine]
+    per_run = _map(workers, _run_outer_quantiles, [(path, layers) for path in paths])
     ranges = {}
     for layer in layers:
-        quantiles = np.array([_outer_quantiles(layer_values(path, layer)) for path in paths])
+        quantiles = np.array([run_quantiles[layer] for run_quantiles in per_run])
         low, high = min(float(quantiles[:, 0].min()), 0.0), max(float(quantiles[:, 1].max()), 0.0)
         ranges[layer] = (low, high) if low < high else (low - 0.5, high + 0.5)
     return ranges
 
 
+def _map(workers, function, items):
+    return [function(item) for item in items] if workers is None else workers.map(function, items)
+
+
+def _run_outer_quantiles(task):
+    """(In a worker.) {layer: outer quantiles} of one run's activations file, read once."""
+    path, layers = task
+    with h5py.File(path, "r") as f:
+        return {layer: _outer_quantiles(f["activations"][layer][:]) for layer in layers}
+
+
 def _outer_quantiles(values):
     """The 0.5% and 99.5% quantiles, each rounded outwards to a value: at most 0.5% lie below, 0.5% above."""
-    return (np.quantile(values, AUTO_QUANTILES[0], method="lower"),
-            np.quantile(values, AUTO_QUANTILES[1], method="higher"))
+    return (float(np.quantile(values, AUTO_QUANTILES[0], method="lower")),
+            float(np.quantile(values, AUTO_QUANTILES[1], method="higher")))
 
 
-def run_histograms(runs, dataset, architecture, layers, ranges, bins):
+def run_histograms(runs, dataset, architecture, layers, ranges, bins, workers=None):
     """{(recipe, activation, seed, layer): histogram} of every finite run of an architecture on
     ``dataset`` after training, over the layer's shared range: edges, counts, and the values below
-    and above it."""
+    and above it. ``workers`` reads the runs' files in parallel."""
+    chosen = [(key, run) for key, run in sorted(runs.items())
+              if key[:2] == (dataset, architecture) and diverged_at(run) is None]
+    per_run = _map(workers, _run_histograms, [(run["activations"], layers, ranges, bins) for _, run in chosen])
+    return {(recipe, activation, seed, layer): histogram
+            for ((_, _, recipe, activation, seed), _), histograms in zip(chosen, per_run)
+            for layer, histogram in histograms.items()}
+
+
+def _run_histograms(task):
+    """(In a worker.) {layer: histogram over its range} of one run's activations file, read once."""
+    path, layers, ranges, bins = task
     histograms = {}
-    for (d, a, recipe, activation, seed), run in sorted(runs.items()):
-        if (d, a) != (dataset, architecture) or diverged_at(run) is not None:
-            continue
+    with h5py.File(path, "r") as f:
         for layer in layers:
-            counts = histogram_counts(layer_values(run["activations"], layer), ranges[layer], bins)
-            histograms[recipe, activation, seed, layer] = {
-                "edges": np.linspace(*ranges[layer], bins + 1).tolist(), "counts": counts["counts"].tolist(),
-                "below": counts["below"], "above": counts["above"]}
+            counts = histogram_counts(f["activations"][layer][:], ranges[layer], bins)
+            histograms[layer] = {"edges": np.linspace(*ranges[layer], bins + 1).tolist(),
+                                 "counts": counts["counts"].tolist(), "below": counts["below"],
+                                 "above": counts["above"]}
     return histograms
 
 

@@ -12,6 +12,7 @@ from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
 from actviz.report import evidence, figures, numbers
+from actviz.report.workers import Workers
 from actviz.runs import package_versions
 
 REPORT_PACKAGES = ("numpy", "scipy", "h5py", "matplotlib", "Jinja2")  # what the report process computes with
@@ -70,9 +71,10 @@ def shown_layers(layers):
     return {layers[0], layers[(len(layers) - 1) // 2], layers[-2], layers[-1]}
 
 
-def setup_section(ev, setup, classes, activations, profiles):
+def setup_section(ev, setup, classes, activations, profiles, workers):
     """One setup (dataset, architecture, recipe): per-class accuracy, depth profile, every layer's figures
-    and table."""
+    and table. The figures are drawn by ``workers`` (Futures until ``workers.resolve``)."""
+    draw = workers.submit
     dataset, architecture, _ = setup
     layers = ev.layer_names[architecture]
     per_class = evidence.per_class_rows(ev.runs, setup, activations, classes)
@@ -80,23 +82,25 @@ def setup_section(ev, setup, classes, activations, profiles):
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
-        "per_class_figure": figures.per_class_figure(rows, classes, np.reshape(
+        "per_class_figure": draw(figures.per_class_figure, rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
-        "depth_figure": figures.depth_figure(layers, profiles),
-        "gradient_figure": figures.gradient_figure(layers, profiles) if any(
+        "depth_figure": draw(figures.depth_figure, layers, profiles),
+        "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
             v is not None for p in profiles.values() for v in p["grad_output_std"]) else None,
         "depth": numbers.depth_rows(profiles, layers),
         "layers": [{
             "name": layer, "open": layer in shown,
             "range": ev.ranges[dataset, architecture][layer],
-            "figure": figures.layer_figure(*numbers.final_histograms(ev.runs, histograms, setup, layer, activations)),
-            "bands": figures.percentile_figure(numbers.percentiles_over_training(ev.runs, setup, layer, activations)),
+            "figure": draw(figures.layer_figure, *numbers.final_histograms(ev.runs, histograms, setup, layer,
+                                                                           activations)),
+            "bands": draw(figures.percentile_figure, numbers.percentiles_over_training(ev.runs, setup, layer,
+                                                                                       activations)),
             "stats": numbers.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
         } for layer in layers],
     }
 
 
-def dataset_section(ev, dataset, info, architectures, recipes, activations):
+def dataset_section(ev, dataset, info, architectures, recipes, activations, workers):
     """One dataset: summary, accuracy with intervals, comparisons, learning curves, a section per setup."""
     setups = numbers.setups_of(ev.runs, dataset, architectures, recipes)
     profiles = {setup: numbers.depth_profiles(ev.runs, setup, activations, ev.layer_names[setup[1]])
@@ -115,19 +119,21 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations):
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
         "summary": evidence.summary_sentences(dataset, {numbers.label(s): v for s, v in verdicts.items()}, depth,
                                               left),
-        "curves": figures.learning_curves_figure(numbers.learning_curves(ev.runs, setups, activations)),
-        "parts": [setup_section(ev, setup, classes, activations, profiles[setup]) for setup in setups],
+        "curves": workers.submit(figures.learning_curves_figure, numbers.learning_curves(ev.runs, setups,
+                                                                                          activations)),
+        "parts": [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups],
     }
 
 
-def gather(runs, settings, datasets, architectures, recipes, activations):
-    """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers."""
+def gather(runs, settings, datasets, architectures, recipes, activations, workers=None):
+    """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers (the
+    runs' activations read by ``workers``)."""
     layer_names = {a: numbers.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
-    ranges = {(d, a): numbers.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range)
+    ranges = {(d, a): numbers.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
               for d, a in pairs}
-    histograms = {(d, a): numbers.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins)
-                  for d, a in pairs}
+    histograms = {(d, a): numbers.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
+                                                 workers) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = evidence.accuracy_rows(runs, setups, activations)
     comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup)]
@@ -135,12 +141,18 @@ def gather(runs, settings, datasets, architectures, recipes, activations):
                     ranges, histograms)
 
 
-def render_report(inputs, settings, config, outputs):
+def render_report(inputs, settings, config, outputs, processes=1):
     """Write the self-contained HTML report and the CSV/JSON of every number in it; return the context.
 
     ``settings`` (``actviz.settings.ReportSettings``) says how to draw the histograms; ``config`` is
-    shown as it is.
+    shown as it is. ``processes``: how many processes read the runs' activations and draw the figures
+    (the report is the same for any number).
     """
+    with Workers(processes) as workers:
+        return _render(inputs, settings, config, outputs, workers)
+
+
+def _render(inputs, settings, config, outputs, workers):
     import jinja2
 
     from actviz.recipes import RECIPES
@@ -152,11 +164,11 @@ def render_report(inputs, settings, config, outputs):
         numbers.ordered({k[i] for k in runs}, config.get(key, []))
         for i, key in enumerate(("datasets", "architectures", "recipes", "activations")))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
-    ev = gather(runs, settings, datasets, architectures, recipes, activations)
+    ev = gather(runs, settings, datasets, architectures, recipes, activations, workers)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations)
-                     for dataset in datasets],
+        "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
+                                     workers) for dataset in datasets],
         "architectures": {a: ARCHITECTURES.get(a.rstrip("0123456789"), "") for a in architectures},
         "recipes": {r: RECIPES[r].description if r in RECIPES else "" for r in recipes},
         "activations": activations,
@@ -173,6 +185,7 @@ def render_report(inputs, settings, config, outputs):
                   "train": info["train_size"], "test": info["test_size"], "checksums": info["checksums"]}
                  for name, info in data_info.items()],
     }
+    context = workers.resolve(context)  # the figures, drawn meanwhile
     environment = jinja2.Environment(loader=jinja2.PackageLoader("actviz", "templates"), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
     environment.globals["zip"] = zip

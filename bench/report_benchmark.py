@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""How the report scales with the number of runs, and how long the workflow's DAG takes to build.
+
+Trains and extracts one small real run (28x28x1 CNN, snn recipe, ReLU, 20 steps, 500 probe images, a
+test split of 2,000 like the default data), then copies its outputs (metrics.json, training_stats.csv,
+the extraction's statistics and activations) under the names of every run of a study: datasets x 8
+activations x 2 recipes x seeds, each copy with its own identity and its own random test results
+(accuracy and per-image correctness), so that every table, interval and comparison is computed as for
+real runs. For each study size it renders the report in a fresh process (scripts/report.py, as the
+workflow runs it) and prints the render time, the peak memory (VmHWM), the HTML size and their growth
+per run; then the seconds ``snakemake -n`` takes to build the DAG of the largest study.
+
+    python bench/report_benchmark.py [--runs 48 320] [--keep DIR]
+
+Limits it checks (exit 1 when one is broken): 320 runs render in under 120 s, the HTML is under 25 MB,
+time and memory grow at most linearly (per-run figures of the largest study within 1.5x of the
+smallest's), the DAG builds in under 10 s.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from actviz.errors import UserError, run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+ACTIVATIONS = ("relu", "lrelu", "selu", "elu", "gelu", "swish", "tanh", "sigmoid")
+RECIPES = ("snn", "seed")
+# Runs of a study -> (datasets, seeds); activations and recipes are always all of them.
+STUDIES = {16: (1, 1), 48: (1, 3), 96: (2, 3), 160: (2, 5), 320: (4, 5)}
+BUILTIN = ("MNIST", "FashionMNIST", "CIFAR10", "SVHN")  # the DAG benchmark's datasets (no files needed)
+LIMITS = {"render_seconds": 120, "html_mb": 25, "growth": 1.5, "dag_seconds": 10}
+
+
+def template_run(workdir):
+    """One real run's files: (dataset h5, metrics, training_stats, stats JSON, activations)."""
+    from actviz.extraction import extract
+    from actviz.formats import write_dataset_h5
+    from actviz.settings import ExtractSettings, TrainSettings
+    from actviz.training import train
+
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n).astype(np.int64)
+
+    h5 = workdir / "template.h5"
+    write_dataset_h5(h5, {"train": split(256), "test": split(2000)},
+                     {"name": "template", "classes": [str(c) for c in range(10)], "num_classes": 10,
+                      "checksums": {}})
+    run = workdir / "template"
+    settings = TrainSettings(steps=20, batch_size=32, log_every=5, eval_every=10, stats_every=10, histogram_every=10,
+                             image_every=20, checkpoint_every=20, probe_size=16)
+    train(h5, "relu", settings, run / "ckpt", run / "logs", run / "metrics.json", run / "training_stats.csv",
+          run / "training_histograms.csv", threads=2, progress=False, log=lambda *_: None)
+    extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", ExtractSettings(), progress=False)
+    return h5, run
+
+
+def synthesise(template, root, datasets, seeds):
+    """Every run of the study under ``root``, copied from ``template``; returns the report's options."""
+    import h5py
+
+    from actviz.evaluation import pack_bits
+    from actviz.formats import write_dataset_h5
+
+    h5, run = template
+    metrics = json.loads((run / "metrics.json").read_text())
+    stats = json.loads((run / "stats.json").read_text())
+    stats_rows = (run / "training_stats.csv").read_text().splitlines()
+    header = stats_rows[0].split(",")
+    columns = [header.index(key) for key in ("dataset", "recipe", "activation", "seed")]
+    rng = np.random.default_rng(1)
+    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "datasets": []}
+    labels = rng.integers(0, 10, 2000)
+    for dataset in datasets:
+        path = root / "data" / f"{dataset}.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_dataset_h5(path, {"train": (np.zeros((1, 28, 28, 1), np.uint8), labels[:1]),
+                                "test": (np.zeros((2000, 28, 28, 1), np.uint8), labels)},
+                         {"name": dataset, "classes": [str(c) for c in range(10)], "num_classes": 10,
+                          "description": "synthetic: the benchmark's copies of one run", "homepage": "",
+                          "license": "", "checksums": {}})
+        files["datasets"].append(path)
+    for dataset, recipe, activation, seed in itertools.product(datasets, RECIPES, ACTIVATIONS, seeds):
+        ident = {"dataset": dataset, "architecture": "cnn", "recipe": recipe, "activation": activation, "seed": seed}
+        folder = root / "runs" / dataset / recipe / activation / f"seed{seed}"
+        folder.mkdir(parents=True)
+        skill = 0.5 + 0.4 * rng.random()  # each run its own accuracy, image by image
+        correct = rng.random(2000) < skill
+        predictions = np.where(correct, labels, (labels + 1) % 10)
+        confusion = np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
+        evaluation = {**metrics["final_evaluation"], "accuracy": float(correct.mean()), "correct": pack_bits(correct),
+                      "confusion": confusion.tolist()}
+        mine = {**metrics, **ident, "test_accuracy": float(correct.mean()), "final_evaluation": evaluation,
+                "evaluations": [{**e, "test_accuracy": float(correct.mean()) * (i + 1) / len(metrics["evaluations"])}
+                                for i, e in enumerate(metrics["evaluations"])],
+                "run": "/".join(map(str, ident.values()))}
+        (folder / "metrics.json").write_text(json.dumps(mine))
+        (folder / "stats.json").write_text(json.dumps({**stats, **ident}))
+        rows = [header]
+        for line in stats_rows[1:]:
+            values = line.split(",")
+            for column, value in zip(columns, (dataset, recipe, activation, seed)):
+                values[column] = str(value)
+            rows.append(values)
+        (folder / "training_stats.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
+        shutil.copyfile(run / "act.h5", folder / "act.h5")
+        with h5py.File(folder / "act.h5", "a") as f:
+            f.attrs.update(ident)
+        files["metrics"].append(folder / "metrics.json")
+        files["training_stats"].append(folder / "training_stats.csv")
+        files["stats"].append(folder / "stats.json")
+        files["activations"].append(folder / "act.h5")
+    return files
+
+
+def render(files, root, datasets, seeds):
+    """Render the report in a fresh process, as the workflow does; (seconds, peak MB, HTML bytes)."""
+    from dataclasses import fields
+
+    from actviz.report.render import ReportInputs, ReportOutputs
+
+    out = root / "report"
+    command = [sys.executable, str(REPO / "scripts" / "report.py")]
+    for spec in fields(ReportInputs):
+        command += [f"--{spec.name.replace('_', '-')}", *map(str, files[spec.name])]
+    for spec in fields(ReportOutputs):
+        name = "report.html" if spec.name == "html" else spec.name.replace("_csv", ".csv").replace("_json", ".json")
+        command += [f"--{spec.name.replace('_', '-')}", str(out / name)]
+    config = {"datasets": list(datasets), "activations": list(ACTIVATIONS), "recipes": list(RECIPES),
+              "seeds": list(seeds)}
+    command += ["--config-json", json.dumps(config)]
+    # GNU time's %M is the peak resident memory of the child: the report process alone.
+    timed = ["/usr/bin/time", "-f", "%e %M"] if Path("/usr/bin/time").exists() else []
+    start = time.perf_counter()
+    result = subprocess.run(timed + command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise UserError(f"the report failed:\n{result.stderr[-3000:]}")
+    peak_mb = int(result.stderr.split()[-1]) / 1024 if timed else float("nan")
+    return seconds, peak_mb, (out / "report.html").stat().st_size
+
+
+def dag_seconds(datasets, seeds):
+    """Seconds of ``snakemake -n`` for the study's config (built-in datasets: no files needed)."""
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder) / "project"
+        shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".git", ".venv", "results", ".snakemake"))
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "report", "--config",
+             f"datasets=[{','.join(datasets)}]", f"activations=[{','.join(ACTIVATIONS)}]",
+             f"recipes=[{','.join(RECIPES)}]", f"seeds=[{','.join(map(str, seeds))}]"],
+            cwd=project, capture_output=True, text=True,
+            env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"))
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise UserError(f"snakemake -n failed:\n{result.stderr[-3000:]}")
+        jobs = next((line for line in result.stdout.splitlines() if line.startswith("total")), "total ?")
+        return seconds, jobs.split()[-1]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[48, 320], choices=sorted(STUDIES),
+                        help="study sizes to render (default: 48 320)")
+    parser.add_argument("--keep", type=Path, help="build the studies here and keep them (default: a temporary folder)")
+    args = parser.parse_args(argv)
+
+    from actviz.runs import configure_threads
+
+    configure_threads(2)
+    workdir = Path(tempfile.mkdtemp(prefix="report-bench-")) if args.keep is None else args.keep
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        template = template_run(workdir)
+        print(f"{'runs':>5}{'datasets':>9}{'seeds':>6}{'render s':>10}{'s/run':>7}{'peak MB':>9}{'MB/run':>8}"
+              f"{'HTML MB':>9}", flush=True)
+        rows = []
+        for size in sorted(args.runs):
+            datasets_count, seeds_count = STUDIES[size]
+            datasets, seeds = [f"data{i}" for i in range(datasets_count)], list(range(seeds_count))
+            root = workdir / f"study{size}"
+            files = synthesise(template, root, datasets, seeds)
+            seconds, peak, html = render(files, root, datasets, seeds)
+            rows.append((size, seconds, peak, html))
+            print(f"{size:>5}{datasets_count:>9}{seeds_count:>6}{seconds:>10.1f}{seconds / size:>7.2f}{peak:>9.0f}"
+                  f"{peak / size:>8.1f}{html / 1e6:>9.1f}", flush=True)
+            if args.keep is None:
+                shutil.rmtree(root)
+        largest = max(args.runs)
+        datasets_count, seeds_count = STUDIES[largest]
+        dag, jobs = dag_seconds(BUILTIN[:datasets_count], list(range(seeds_count)))
+        print(f"\nsnakemake -n for {largest} runs ({jobs} jobs): {dag:.1f} s")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    broken = []
+    (size, seconds, peak, html), (small, small_seconds, small_peak, _) = rows[-1], rows[0]
+    if size == 320 and seconds > LIMITS["render_seconds"]:
+        broken.append(f"320 runs rendered in {seconds:.0f} s (limit {LIMITS['render_seconds']} s)")
+    if html > LIMITS["html_mb"] * 1e6:
+        broken.append(f"{html / 1e6:.1f} MB of HTML (limit {LIMITS['html_mb']} MB)")
+    if size > small and peak / size > LIMITS["growth"] * small_peak / small:
+        broken.append(f"peak memory per run grew from {small_peak / small:.1f} to {peak / size:.1f} MB")
+    if size > small and seconds / size > LIMITS["growth"] * small_seconds / small:
+        broken.append(f"render time per run grew from {small_seconds / small:.2f} to {seconds / size:.2f} s")
+    if dag > LIMITS["dag_seconds"]:
+        broken.append(f"the DAG took {dag:.1f} s (limit {LIMITS['dag_seconds']} s)")
+    print("limits: " + ("; ".join(broken) if broken else "all kept"))
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
