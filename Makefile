@@ -53,6 +53,7 @@ bench: $(STAMP)
 	python bench/convert_benchmark.py
 	python bench/train_benchmark.py
 	python bench/parallel_benchmark.py
+	python bench/report_benchmark.py
 
 ## tensorboard: TensorBoard on results/logs at http://127.0.0.1:$(PORT)
 tensorboard: $(STAMP)

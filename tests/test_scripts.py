@@ -91,3 +91,12 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
     for figure in ("trainer img/s", "where the trainer's time went", "gradient statistics and moment map",
                    "peak memory growth", "report of 3 runs"):
         assert figure in result.stdout, figure
+
+
+@pytest.mark.e2e
+def test_the_report_benchmark_renders_copied_runs_and_times_the_dag():
+    result = _run(REPO / "bench" / "report_benchmark.py", "--runs", "16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line.split() for line in result.stdout.splitlines() if line.split()[:1] == ["16"])
+    assert row[:3] == ["16", "1", "1"] and float(row[3]) > 0 and float(row[5]) > 0 and float(row[7]) > 0
+    assert "snakemake -n for 16 runs (35 jobs)" in result.stdout and "limits: all kept" in result.stdout
