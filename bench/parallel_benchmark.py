@@ -10,10 +10,15 @@ Trains the default config's three activations (snn recipe, the embedded Fashion-
 
 The dataset is converted once beforehand, so only the training jobs are timed.
 
-    python bench/parallel_benchmark.py [--cores 2] [--steps 800]
+Then the default run (`snakemake --cores N report`, what `make report` runs: 2 recipes x 3 activations,
+every job from the conversion to the report) from scratch: its wall time against the training steps'
+own time (each run's metrics.json) divided by the cores, and where the rest went.
+
+    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only default]
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -42,7 +47,41 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
     parser.add_argument("--steps", type=int, default=800, help="training steps per job")
+    parser.add_argument("--only", choices=["training", "default"], help="run one of the two parts")
     args = parser.parse_args(argv)
+    if args.only != "default":
+        training_jobs(args)
+    if args.only != "training":
+        default_run(args)
+
+
+def _project(scratch):
+    """The workflow as git sees it, in ``scratch``: without what .gitignore names (the virtualenv, results)."""
+    ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines() if line.strip()]
+    shutil.copytree(REPO, scratch, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
+
+
+def default_run(args):
+    """The default config's whole workflow from scratch on ``args.cores`` cores."""
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        _project(workdir)
+        wall = snakemake(workdir, "--cores", str(args.cores), "report")
+        paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))
+        runs = [json.loads(p.read_text()) for p in paths]
+        steps = sum(m["seconds"]["train_steps"] for m in runs)
+        loops = sum(m["train_seconds"] for m in runs)
+        outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
+    print(f"\ndefault run, snakemake --cores {args.cores} report, from scratch ({len(runs)} training runs):")
+    print(f"  snakemake wall time                           {wall:7.1f} s")
+    print(f"  training steps, all runs                      {steps:7.1f} s  -> / {args.cores} cores = "
+          f"{steps / args.cores:.1f} s")
+    print(f"  training loops (with summaries, evaluations)  {loops:7.1f} s")
+    print(f"  training set-up and step-0 state              {outside:7.1f} s")
+    print(f"  wall / (steps / cores)                        {wall / (steps / args.cores):7.2f}")
+
+
+def training_jobs(args):
     targets = [f"results/runs/FashionMNIST-sample/cnn/snn/{a}/seed0/metrics.json" for a in ACTIVATIONS]
     config = ["--config", f"steps={args.steps}", "recipes=[snn]", f"activations=[{','.join(ACTIVATIONS)}]"]
     ways = {"parallel": ["--cores", str(args.cores)],
@@ -51,9 +90,7 @@ def main(argv=None):
     times = {}
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        # The workflow as git sees it: without what .gitignore names (the virtualenv, results).
-        ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines() if line.strip()]
-        shutil.copytree(REPO, workdir, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
+        _project(workdir)
         snakemake(workdir, "--cores", "1", "results/data/FashionMNIST-sample.h5")
         for way, flags in ways.items():
             for stale in ("results/runs", "results/checkpoints", "results/logs"):

@@ -314,3 +314,12 @@ def test_the_report_drawn_by_several_processes_is_the_same_report(report, tmp_pa
     for table in sorted((folder / "tables").iterdir()):
         assert (tmp_path / "tables" / table.name).read_text().replace(str(tmp_path), "") == \
             table.read_text().replace(str(folder), ""), table.name
+
+
+def test_the_summary_comes_first_and_every_contents_link_has_its_target(report):
+    _, _, html = report
+    links = re.findall(r'href="#([^"]+)"', html)
+    ids = re.findall(r'id="([^"]+)"', html)
+    assert {"summary", "dataset-1", "setup-1-1", "setup-1-2", "runs", "reproducibility"} <= set(ids)
+    assert links and set(links) <= set(ids) and len(ids) == len(set(ids))
+    assert html.index('id="summary"') < html.index("<nav") < html.index('id="dataset-1"')
