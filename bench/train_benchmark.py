@@ -13,7 +13,12 @@ extraction (images/s and peak memory of a fresh process at 1,000 and 10,000 prob
 the rendering of a report of three runs; and what the gradient statistics and the moment map cost
 per statistics step.
 
-    python bench/train_benchmark.py [--threads 2] [--steps 800] [--precision bfloat16]
+With ``--threads N`` below the machine's cores the process is pinned to N of them (as a SLURM job of
+N cpus is): the trainer's summary worker then shares the training thread's cores, as it does in a
+one-core job. ``--repeats R`` measures the trainer R times between bare loops and prints the median
+ratio (the machine's speed drifts by a few % from minute to minute).
+
+    python bench/train_benchmark.py [--threads 2] [--steps 800] [--precision bfloat16] [--repeats 3]
 """
 
 import argparse
@@ -219,6 +224,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow threads (default: all)")
     parser.add_argument("--steps", type=int, default=TrainSettings().steps,
                         help="training steps per measurement (default: the default run's)")
+    parser.add_argument("--repeats", type=int, default=1, help="trainer measurements between bare loops, per shape")
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
                         help="precision of the layers, for the bare loop and the trainer alike")
     for hidden in ("--extraction-child", "--h5", "--checkpoint-dir"):
@@ -231,6 +237,9 @@ def main(argv=None):
     from actviz.formats import read_split
     from actviz.runs import configure_threads
 
+    cores = sorted(os.sched_getaffinity(0))
+    if args.threads < len(cores):  # a job of N cores: the summary worker gets no spare one
+        os.sched_setaffinity(0, cores[:args.threads])
     configure_threads(args.threads)
     ceiling = matmul_gflops()
     print(f"{args.threads} TensorFlow threads, batch {BATCH}, {args.steps} steps, {args.precision}, summaries at "
@@ -243,14 +252,25 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as workdir:
         for shape in SHAPES:
             h5 = synthetic_dataset(Path(workdir) / f"bench{shape[0]}.h5", shape, rng)
-            # The bare loop before and after the trainer, averaged: the machine's speed drifts by a few %.
-            before, flops = bare_loop(*read_split(h5, "train"), args.steps, args.precision)
-            metrics = project_trainer(h5, "relu", settings, args.threads, workdir)
-            after, _ = bare_loop(*read_split(h5, "train"), args.steps, args.precision)
-            bare = (before + after) / 2
+            # Bare loops before and after each trainer run: each ratio against the mean of its two neighbours,
+            # since the machine's speed drifts by a few %; the median of the ratios.
+            bares, ratios, all_metrics = [], [], []
+            bares.append(bare_loop(*read_split(h5, "train"), args.steps, args.precision))
+            flops = bares[0][1]
+            for repeat in range(args.repeats):
+                all_metrics.append(project_trainer(h5, "relu", settings, args.threads,
+                                                   Path(workdir) / (f"repeat{repeat}" if repeat else "")))
+                bares.append(bare_loop(*read_split(h5, "train"), args.steps, args.precision))
+                ratios.append(all_metrics[-1]["images_per_second"] / ((bares[-2][0] + bares[-1][0]) / 2))
+            order = sorted(range(len(ratios)), key=ratios.__getitem__)
+            middle = order[len(order) // 2]
+            metrics, ratio = all_metrics[middle], ratios[middle]
+            bare = metrics["images_per_second"] / ratio
             rows.append((shape, metrics))
             trainer = metrics["images_per_second"]
             bare_gflops, trainer_gflops = (rate * 3 * flops / 1e9 for rate in (bare, trainer))
+            if args.repeats > 1:
+                print(f"  ratios of the {args.repeats} trainer runs: {', '.join(f'{r:.3f}' for r in ratios)}")
             print(f"{'x'.join(map(str, shape)):<10}{bare:>11.0f}{trainer:>14.0f}{trainer / bare:>7.3f}"
                   f"{flops / 1e6:>10.1f}{bare_gflops:>13.1f}{trainer_gflops:>16.1f}"
                   f"{f'{bare_gflops / ceiling:.0%} / {trainer_gflops / ceiling:.0%}':>12}", flush=True)
