@@ -220,7 +220,7 @@ def test_own_datasets_in_both_layouts_train_through_the_normal_rules(project, tm
         metrics = _metrics(project, "snn", "selu", dataset)
         assert metrics["test_size"] == test_size and metrics["final_step"] == 20
     html = (project / "results" / "report.html").read_text()
-    assert "<h2>legacy_own</h2>" in html and "<h2>h5_own</h2>" in html
+    assert re.findall(r'<h2 id="dataset-\d+">(\w+)</h2>', html) == ["legacy_own", "h5_own"]
 
 
 @pytest.mark.e2e
