@@ -40,7 +40,7 @@ report: $(STAMP)
 test: $(STAMP)
 	python -m pytest
 
-## test-fast: the unit tests only (no workflow runs, no system programs), under a minute
+## test-fast: the unit tests only (no workflow runs, no system programs), about a minute
 test-fast: $(STAMP)
 	python -m pytest -n auto --dist loadfile -m "not e2e and not system"
 
