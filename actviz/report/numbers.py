@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from actviz.errors import UserError
+from actviz.report.workers import SERIAL
 from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, histogram_counts
 
 FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
@@ -238,7 +239,7 @@ def first_example(path, layer):
 AUTO_QUANTILES = (0.005, 0.995)  # an automatic range holds at least 99% of every run's values
 
 
-def histogram_ranges(runs, dataset, architecture, layers, setting, workers=None):
+def histogram_ranges(runs, dataset, architecture, layers, setting, workers=SERIAL):
     """{layer: (low, high)} of the final histograms of an architecture on ``dataset``: ``setting`` if it
     is a range, else per layer from the finite runs' own values (the lowest 0.5% and highest 99.5%
     quantile over the runs, extended to include 0), so that every run of a layer is drawn on the
@@ -247,17 +248,13 @@ def histogram_ranges(runs, dataset, architecture, layers, setting, workers=None)
         return {layer: (float(setting[0]), float(setting[1])) for layer in layers}
     mine = [run for key, run in sorted(runs.items()) if key[:2] == (dataset, architecture)]
     paths = [run["activations"] for run in mine if diverged_at(run) is None] or [run["activations"] for run in mine]
-    per_run = _map(workers, _run_outer_quantiles, [(path, layers) for path in paths])
+    per_run = workers.map(_run_outer_quantiles, [(path, layers) for path in paths])
     ranges = {}
     for layer in layers:
         quantiles = np.array([run_quantiles[layer] for run_quantiles in per_run])
         low, high = min(float(quantiles[:, 0].min()), 0.0), max(float(quantiles[:, 1].max()), 0.0)
         ranges[layer] = (low, high) if low < high else (low - 0.5, high + 0.5)
     return ranges
-
-
-def _map(workers, function, items):
-    return [function(item) for item in items] if workers is None else workers.map(function, items)
 
 
 def _run_outer_quantiles(task):
@@ -273,13 +270,13 @@ def _outer_quantiles(values):
             float(np.quantile(values, AUTO_QUANTILES[1], method="higher")))
 
 
-def run_histograms(runs, dataset, architecture, layers, ranges, bins, workers=None):
+def run_histograms(runs, dataset, architecture, layers, ranges, bins, workers=SERIAL):
     """{(recipe, activation, seed, layer): histogram} of every finite run of an architecture on
     ``dataset`` after training, over the layer's shared range: edges, counts, and the values below
     and above it. ``workers`` reads the runs' files in parallel."""
     chosen = [(key, run) for key, run in sorted(runs.items())
               if key[:2] == (dataset, architecture) and diverged_at(run) is None]
-    per_run = _map(workers, _run_histograms, [(run["activations"], layers, ranges, bins) for _, run in chosen])
+    per_run = workers.map(_run_histograms, [(run["activations"], layers, ranges, bins) for _, run in chosen])
     return {(recipe, activation, seed, layer): histogram
             for ((_, _, recipe, activation, seed), _), histograms in zip(chosen, per_run)
             for layer, histogram in histograms.items()}

@@ -12,7 +12,7 @@ from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
 from actviz.report import evidence, figures, numbers
-from actviz.report.workers import Workers
+from actviz.report.workers import SERIAL, Workers
 from actviz.runs import package_versions
 
 REPORT_PACKAGES = ("numpy", "scipy", "h5py", "matplotlib", "Jinja2")  # what the report process computes with
@@ -125,7 +125,7 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     }
 
 
-def gather(runs, settings, datasets, architectures, recipes, activations, workers=None):
+def gather(runs, settings, datasets, architectures, recipes, activations, workers=SERIAL):
     """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers (the
     runs' activations read by ``workers``)."""
     layer_names = {a: numbers.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}

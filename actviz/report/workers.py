@@ -47,3 +47,6 @@ class Workers:
     def __exit__(self, *error):
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=error[0] is not None)
+
+
+SERIAL = Workers(1)  # everything in order in this process: holds no pool, so one instance serves every caller
