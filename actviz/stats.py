@@ -138,4 +138,4 @@ def percentiles_of(values, quantiles):
     a, b, t = ordered[below], ordered[above], ranks - below
     difference = (b - a).astype(np.float64)  # numpy's lerp: the difference in the values' float32, then float64,
     a, b = a.astype(np.float64), b.astype(np.float64)  # from the lower value below t = 0.5, the upper one from there
-    return [float(np.where(t >= 0.5, b - difference * (1 - t), a + difference * t)[i]) for i in range(len(t))]
+    return np.where(t >= 0.5, b - difference * (1 - t), a + difference * t).tolist()
