@@ -55,17 +55,19 @@ def main(argv=None):
         default_run(args)
 
 
-def _project(scratch):
-    """The workflow as git sees it, in ``scratch``: without what .gitignore names (the virtualenv, results)."""
-    ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines() if line.strip()]
-    shutil.copytree(REPO, scratch, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
+def copy_project(folder):
+    """Copy the project into ``folder`` as git sees it: without what .gitignore names (the
+    virtualenv, results, Snakemake's state). The benchmarks' and the tests' scratch workflows."""
+    ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    shutil.copytree(REPO, folder, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
 
 
 def default_run(args):
     """The default config's whole workflow from scratch on ``args.cores`` cores."""
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        _project(workdir)
+        copy_project(workdir)
         wall = snakemake(workdir, "--cores", str(args.cores), "report")
         paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))
         runs = [json.loads(p.read_text()) for p in paths]
@@ -90,7 +92,7 @@ def training_jobs(args):
     times = {}
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        _project(workdir)
+        copy_project(workdir)
         snakemake(workdir, "--cores", "1", "results/data/FashionMNIST-sample.h5")
         for way, flags in ways.items():
             for stale in ("results/runs", "results/checkpoints", "results/logs"):

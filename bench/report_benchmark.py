@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from parallel_benchmark import copy_project
+from train_benchmark import synthetic_dataset
 
 from actviz.errors import UserError, run_cli
 
@@ -44,19 +46,10 @@ LIMITS = {"render_seconds": 120, "html_mb": 25, "growth": 1.5, "dag_seconds": 10
 def template_run(workdir):
     """One real run's files: (dataset h5, metrics, training_stats, stats JSON, activations)."""
     from actviz.extraction import extract
-    from actviz.formats import write_dataset_h5
     from actviz.settings import ExtractSettings, TrainSettings
     from actviz.training import train
 
-    rng = np.random.default_rng(0)
-
-    def split(n):
-        return rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n).astype(np.int64)
-
-    h5 = workdir / "template.h5"
-    write_dataset_h5(h5, {"train": split(256), "test": split(2000)},
-                     {"name": "template", "classes": [str(c) for c in range(10)], "num_classes": 10,
-                      "checksums": {}})
+    h5 = synthetic_dataset(workdir / "template.h5", (28, 28, 1), np.random.default_rng(0), train=256, test=2000)
     run = workdir / "template"
     settings = TrainSettings(steps=20, batch_size=32, log_every=5, eval_every=10, stats_every=10, histogram_every=10,
                              image_every=20, checkpoint_every=20, probe_size=16)
@@ -155,7 +148,7 @@ def dag_seconds(datasets, seeds):
     """Seconds of ``snakemake -n`` for the study's config (built-in datasets: no files needed)."""
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder) / "project"
-        shutil.copytree(REPO, project, ignore=shutil.ignore_patterns(".git", ".venv", "results", ".snakemake"))
+        copy_project(project)
         start = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", "snakemake", "-n", "report", "--config",

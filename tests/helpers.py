@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from legacy_layout import write_legacy_layout  # noqa: F401  (the old project's layout, for own-dataset fixtures)
+from parallel_benchmark import copy_project  # noqa: F401  (a scratch copy of the workflow, as the benchmarks make)
 
 from actviz.datasets import IDX_FILES
 from actviz.formats import write_idx
@@ -104,14 +105,6 @@ def snakemake(workdir, *args):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=1200)
-
-
-def copy_project(folder):
-    """Copy the project into ``folder`` as git sees it: without what .gitignore names (the
-    virtualenv, results, Snakemake's state)."""
-    ignored = [line.strip().strip("/") for line in (REPO / ".gitignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
-    shutil.copytree(REPO, folder, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
 
 
 def copy_finished_project(project, folder):
