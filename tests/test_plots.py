@@ -49,3 +49,24 @@ def test_report_figure_is_a_png():
     import base64
 
     assert base64.b64decode(figure_to_png_base64(fig))[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("scale", [1e-4, 1.0, 3e6])
+def test_figures_drawn_for_every_layer_keep_every_label_inside_their_fixed_margins(monkeypatch, scale):
+    from actviz.activations import ACTIVATIONS
+    from actviz.report import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "figure_to_png_base64", drawn.append)
+    rng, activations, steps = np.random.default_rng(0), list(ACTIVATIONS), [0, 200, 400, 800]
+    edges = scale * np.linspace(-2.5, 5.0, 61)
+    figures.layer_figure(edges, {a: rng.integers(0, 1000, 60) for a in activations},
+                         {a: scale * rng.normal(size=(7, 7, 64)) for a in activations})
+    figures.percentile_figure({a: (steps, {p: list(scale * (rng.normal(size=4) + shift)) for p, shift in
+                                           {"p1": -2, "p5": -1, "p50": 0, "p95": 1, "p99": 2}.items()})
+                               for a in activations})
+    assert len(drawn) == 2 and all(fig.get_layout_engine() is None for fig in drawn)
+    for fig in drawn:  # everything drawn (tick labels, offsets, titles, legends) lies within the figure
+        drawn_box, page = fig.get_tightbbox(fig.canvas.get_renderer()), fig.bbox_inches
+        assert page.x0 - 0.01 <= drawn_box.x0 and drawn_box.x1 <= page.x1 + 0.01, (scale, drawn_box, page)
+        assert page.y0 - 0.01 <= drawn_box.y0 and drawn_box.y1 <= page.y1 + 0.01, (scale, drawn_box, page)

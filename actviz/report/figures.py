@@ -11,11 +11,17 @@ from actviz.plots import (
     draw_overlaid_histograms,
     draw_percentile_bands,
     figure_to_png_base64,
+    fixed_row,
     new_figure,
 )
 
 CURVE_LABELS = {"test_accuracy": "test accuracy (whole test split)",
                 "train_loss": "training loss (mean over log_every steps)"}
+# Inches left, right, bottom, top and between panels of the figures drawn for every layer (their labels
+# are known: numbers, activation names, fixed titles); the colorbar of a layer's grids is in the right one.
+LAYER_MARGINS = (0.8, 0.65, 0.45, 0.25, 0.12)
+PERCENTILE_MARGINS = (0.65, 0.1, 0.45, 0.25, 0.12)
+SHORT_TICKS = (-3, 4)  # value tick labels beyond 1e-3..1e4 in powers of ten: they fit those margins
 
 
 def learning_curves_figure(curves):
@@ -66,13 +72,14 @@ def layer_figure(edges, histograms, examples):
     activations = list(examples)
     vmin = min(float(e.min()) for e in examples.values())
     vmax = max(float(e.max()) for e in examples.values())
-    fig = new_figure(3.6 + 2.6 * len(activations), 3.0)
-    axes = fig.subplots(1, len(activations) + 1, width_ratios=[1.5] + [1] * len(activations))
+    fig, axes = fixed_row(3.6 + 2.6 * len(activations), 3.0, len(activations) + 1, LAYER_MARGINS,
+                          width_ratios=[1.5] + [1] * len(activations))
     draw_overlaid_histograms(axes[0], histograms, edges)
     for axis, activation in zip(axes[1:], activations):
         image = draw_grid(axis, examples[activation], vmin, vmax, colorbar=False)
         axis.set_title(activation, fontsize=10)
-    fig.colorbar(image, ax=list(axes[1:]), shrink=0.9, label="activation value")
+    bar = fig.colorbar(image, ax=list(axes[1:]), shrink=0.9, fraction=0.04, pad=0.015, label="activation value")
+    bar.formatter.set_powerlimits(SHORT_TICKS)
     return figure_to_png_base64(fig)
 
 
@@ -82,13 +89,13 @@ def percentile_figure(bands):
     values = [v for _, series in bands.values() for p in series.values() for v in p]
     low, high = min(min(values), 0.0), max(max(values), 0.0)
     margin = 0.04 * (high - low or 1.0)
-    fig = new_figure(0.6 + 3.0 * len(bands), 2.8)
-    axes = fig.subplots(1, len(bands), sharey=True, squeeze=False)[0]
+    fig, axes = fixed_row(0.6 + 3.0 * len(bands), 2.8, len(bands), PERCENTILE_MARGINS, sharey=True)
     for axis, (activation, (steps, series)) in zip(axes, bands.items()):
         draw_percentile_bands(axis, steps, series, activation_color(activation))
         axis.set_title(activation, fontsize=10)
     axes[0].set_ylim(low - margin, high + margin)
     axes[0].set_ylabel("activation value")
+    axes[0].ticklabel_format(axis="y", style="sci", scilimits=SHORT_TICKS)
     axes[-1].legend(fontsize=7, loc="upper left")
     return figure_to_png_base64(fig)
 
