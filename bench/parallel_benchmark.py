@@ -11,8 +11,10 @@ Trains the default config's three activations (snn recipe, the embedded Fashion-
 The dataset is converted once beforehand, so only the training jobs are timed.
 
 Then the default run (`snakemake --cores N report`, what `make report` runs: 2 recipes x 3 activations,
-every job from the conversion to the report) from scratch: its wall time against the training steps'
-own time (each run's metrics.json) divided by the cores, and where the rest went.
+every job from the conversion to the report; --steps a run) from scratch: its wall time against the
+training steps' own time (each run's metrics.json) divided by the cores, and where the cores' time went:
+each rule's jobs (Snakemake's benchmark files) and TensorFlow's start-up, which every train and extract
+job pays.
 
     python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only default]
 """
@@ -46,7 +48,7 @@ def snakemake(workdir, *args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
-    parser.add_argument("--steps", type=int, default=800, help="training steps per job")
+    parser.add_argument("--steps", type=int, default=800, help="training steps per run (both parts)")
     parser.add_argument("--only", choices=["training", "default"], help="run one of the two parts")
     args = parser.parse_args(argv)
     if args.only != "default":
@@ -64,23 +66,59 @@ def copy_project(folder):
 
 
 def default_run(args):
-    """The default config's whole workflow from scratch on ``args.cores`` cores."""
+    """The default config's whole workflow from scratch on ``args.cores`` cores (``--steps`` a run)."""
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         copy_project(workdir)
-        wall = snakemake(workdir, "--cores", str(args.cores), "report")
+        wall = snakemake(workdir, "--cores", str(args.cores), "report", "--config", f"steps={args.steps}")
         paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))
         runs = [json.loads(p.read_text()) for p in paths]
-        steps = sum(m["seconds"]["train_steps"] for m in runs)
-        loops = sum(m["train_seconds"] for m in runs)
-        outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
-    print(f"\ndefault run, snakemake --cores {args.cores} report, from scratch ({len(runs)} training runs):")
+        jobs = job_seconds(workdir / "results" / "benchmarks")
+    steps = sum(m["seconds"]["train_steps"] for m in runs)
+    loops = sum(m["train_seconds"] for m in runs)
+    outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
+    threads = {"report": args.cores}  # every other rule's jobs take one thread
+    print(f"\ndefault run, snakemake --cores {args.cores} report, from scratch ({len(runs)} training runs of "
+          f"{args.steps} steps):")
     print(f"  snakemake wall time                           {wall:7.1f} s")
     print(f"  training steps, all runs                      {steps:7.1f} s  -> / {args.cores} cores = "
           f"{steps / args.cores:.1f} s")
-    print(f"  training loops (with summaries, evaluations)  {loops:7.1f} s")
-    print(f"  training set-up and step-0 state              {outside:7.1f} s")
     print(f"  wall / (steps / cores)                        {wall / (steps / args.cores):7.2f}")
+    print(f"\n  where the {args.cores} cores' {wall * args.cores:.1f} s went (results/benchmarks: each job's wall time,"
+          f" times the threads it holds):")
+    print(f"  {'rule':<10} {'jobs':>5} {'core-s':>8} {'per job':>8}")
+    for rule, seconds in jobs.items():
+        print(f"  {rule:<10} {len(seconds):>5} {sum(seconds) * threads.get(rule, 1):8.1f} "
+              f"{sum(seconds) / len(seconds):8.1f}")
+    held = sum(sum(seconds) * threads.get(rule, 1) for rule, seconds in jobs.items())
+    print(f"  {'no job (Snakemake, download, idle)':<34} {wall * args.cores - held:7.1f}")
+    print(f"  train jobs: steps {steps:.1f}, set-up and step-0 state {outside:.1f} (TensorFlow's start "
+          f"included), the rest of the loop {loops - steps:.1f}")
+    start = tensorflow_start()
+    processes = sum(len(jobs.get(rule, [])) for rule in ("train", "extract"))
+    print(f"  TensorFlow's start (python -c 'import tensorflow', median of 3): {start:.1f} s a process; "
+          f"{processes} train and extract jobs: {start * processes:.1f} core-s")
+
+
+def job_seconds(folder):
+    """{rule: [wall seconds of each job]} from Snakemake's benchmark files under ``folder``
+    (``RULE/....tsv`` or ``RULE.tsv``)."""
+    jobs = {}
+    for path in sorted(folder.rglob("*.tsv")):
+        rule = path.relative_to(folder).parts[0].removesuffix(".tsv")
+        header, values = path.read_text().splitlines()[:2]
+        jobs.setdefault(rule, []).append(float(dict(zip(header.split("\t"), values.split("\t")))["s"]))
+    return jobs
+
+
+def tensorflow_start(repeats=3):
+    """Median wall seconds of a Python process that only imports TensorFlow."""
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import tensorflow"], check=True, capture_output=True)
+        times.append(time.perf_counter() - begin)
+    return sorted(times)[len(times) // 2]
 
 
 def training_jobs(args):

@@ -29,6 +29,8 @@ rule convert:
         "../envs/data.yaml"
     log:
         "results/joblogs/convert/{dataset}.log",
+    benchmark:
+        "results/benchmarks/convert/{dataset}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

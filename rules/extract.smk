@@ -13,6 +13,8 @@ rule extract:
         "../envs/tensorflow.yaml"
     log:
         f"results/joblogs/extract/{RUN}.log",
+    benchmark:
+        f"results/benchmarks/extract/{RUN}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

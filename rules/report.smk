@@ -38,5 +38,7 @@ rule report:
         "../envs/report.yaml"
     log:
         "results/joblogs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     shell:
         "python scripts/report.py {params.files} {params.settings} --config-json {params.config:q} --processes {threads} > {log} 2>&1"

@@ -21,6 +21,8 @@ rule train:
         "../envs/tensorflow.yaml"
     log:
         f"results/joblogs/train/{RUN}.log",
+    benchmark:
+        f"results/benchmarks/train/{RUN}.tsv"
     # One thread a job (Snakemake sets OMP_NUM_THREADS & co. to it; train.py gives TensorFlow the
     # same): with --cores 2, three default jobs took 62 s two at a time against 70 s one after
     # another with 2 threads each (bench/parallel_benchmark.py). More a job: --set-threads train=N.
