@@ -114,6 +114,20 @@ def test_each_training_job_uses_exactly_the_threads_snakemake_gives_it(project):
 
 
 @pytest.mark.e2e
+def test_every_heavy_job_leaves_its_wall_time_in_a_benchmark_file(project):
+    from parallel_benchmark import job_seconds
+
+    jobs = job_seconds(project / "results" / "benchmarks")
+    runs = len(RECIPES) * len(ACTIVATIONS)
+    assert {rule: len(seconds) for rule, seconds in jobs.items()} == {"convert": 1, "train": runs, "extract": runs,
+                                                                     "report": 1}
+    for seconds in jobs.values():
+        assert all(0 < s < 600 for s in seconds), jobs
+    loops = [_metrics(project, r, a)["train_seconds"] for r in RECIPES for a in ACTIVATIONS]
+    assert min(jobs["train"]) > min(loops)  # a job holds its training loop and more (start-up, set-up)
+
+
+@pytest.mark.e2e
 def test_extracted_activations_use_the_same_probe_images(project):
     import h5py
     import numpy as np
