@@ -15,7 +15,7 @@ def run_cli(main, argv=None):
     """Run ``main(argv)`` and turn a ``UserError`` into a one-line message and exit code 2.
 
     Then the process ends without collecting every object at exit (``gc.freeze``): a process that has
-    imported TensorFlow spent 0.75 s in that collection, a second for each train and extract job. Every
+    imported TensorFlow spent 0.75 s in that collection, at the end of every train and extract job. Every
     output is written and closed by then (``actviz.atomic``); the objects are freed with the process.
     """
     try:

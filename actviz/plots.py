@@ -125,7 +125,7 @@ def new_figure(width, height, layout="constrained"):
 def fixed_row(width, height, columns, margins, width_ratios=None, **kwargs):
     """``(figure, axes)``: ``columns`` subplots side by side at fixed ``margins`` (left, right, bottom,
     top, and between two subplots; inches), for figures drawn many times whose labels are known. A
-    layout engine draws each figure twice: it took 5.2 of the 9.5 s the default report spent drawing."""
+    layout engine draws each figure twice: the default report's 31 figures took 7.5 s with it, 3.6 s without."""
     left, right, bottom, top, between = margins
     fig = new_figure(width, height, layout=None)
     mean_width = (width - left - right - between * (columns - 1)) / columns  # wspace is a fraction of it
