@@ -36,13 +36,15 @@ ACTIVATIONS = ("relu", "lrelu", "selu")
 
 
 def snakemake(workdir, *args):
+    """Run Snakemake with this Python in ``workdir``: (wall seconds, its standard output); a failure
+    stops the benchmark with Snakemake's error."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
                             capture_output=True, text=True)
     if result.returncode:
         raise UserError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, result.stdout
 
 
 def main(argv=None):
@@ -70,7 +72,7 @@ def default_run(args):
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         copy_project(workdir)
-        wall = snakemake(workdir, "--cores", str(args.cores), "report", "--config", f"steps={args.steps}")
+        wall, _ = snakemake(workdir, "--cores", str(args.cores), "report", "--config", f"steps={args.steps}")
         paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))
         runs = [json.loads(p.read_text()) for p in paths]
         jobs = job_seconds(workdir / "results" / "benchmarks")
@@ -135,7 +137,7 @@ def training_jobs(args):
         for way, flags in ways.items():
             for stale in ("results/runs", "results/checkpoints", "results/logs"):
                 shutil.rmtree(workdir / stale, ignore_errors=True)
-            times[way] = snakemake(workdir, *targets, *flags, *config)
+            times[way], _ = snakemake(workdir, *targets, *flags, *config)
             print(f"{way:<12} {times[way]:6.1f} s   snakemake {' '.join(flags)}", flush=True)
     print(f"\n{len(ACTIVATIONS)} training jobs of {args.steps} steps on {args.cores} cores: parallel takes "
           f"{times['parallel'] / times['one by one']:.2f}x the time of one by one")

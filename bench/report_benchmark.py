@@ -20,7 +20,6 @@ smallest's), the DAG builds in under 10 s.
 import argparse
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from parallel_benchmark import copy_project
+from parallel_benchmark import copy_project, snakemake
 from train_benchmark import synthetic_dataset
 
 from actviz.errors import UserError, run_cli
@@ -149,17 +148,10 @@ def dag_seconds(datasets, seeds):
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder) / "project"
         copy_project(project)
-        start = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "snakemake", "-n", "report", "--config",
-             f"datasets=[{','.join(datasets)}]", f"activations=[{','.join(ACTIVATIONS)}]",
-             f"recipes=[{','.join(RECIPES)}]", f"seeds=[{','.join(map(str, seeds))}]"],
-            cwd=project, capture_output=True, text=True,
-            env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"))
-        seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise UserError(f"snakemake -n failed:\n{result.stderr[-3000:]}")
-        jobs = next((line for line in result.stdout.splitlines() if line.startswith("total")), "total ?")
+        seconds, output = snakemake(project, "-n", "report", "--config", f"datasets=[{','.join(datasets)}]",
+                                    f"activations=[{','.join(ACTIVATIONS)}]", f"recipes=[{','.join(RECIPES)}]",
+                                    f"seeds=[{','.join(map(str, seeds))}]")
+        jobs = next((line for line in output.splitlines() if line.startswith("total")), "total ?")
         return seconds, jobs.split()[-1]
 
 
