@@ -15,6 +15,7 @@ from actviz.atomic import write_json
 from actviz.errors import run_cli
 from actviz.evaluation import evaluate_checkpoint
 from actviz.runs import run_name
+from actviz.tensorflow_start import start_tensorflow
 
 
 def parse_args(argv):
@@ -29,6 +30,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     result = evaluate_checkpoint(args.checkpoint_dir, args.dataset, args.split, threads=args.threads or None)
     run = result["run"]
     print(f"{run_name(**run)} at step {result['step']} on "

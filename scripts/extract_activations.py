@@ -13,6 +13,7 @@ import argparse
 from actviz.errors import run_cli
 from actviz.extraction import extract
 from actviz.settings import ExtractSettings, add_options, from_args
+from actviz.tensorflow_start import start_tensorflow
 
 
 def parse_args(argv):
@@ -31,6 +32,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     result = extract(args.dataset, args.checkpoint_dir, args.out, args.stats, args.stats_csv,
                      from_args(ExtractSettings, args), threads=args.threads or None, progress=not args.quiet)
     print(f"{result['dataset']} {result['activation']} seed {result['seed']}: "

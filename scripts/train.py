@@ -16,6 +16,7 @@ import argparse
 from actviz.activations import ACTIVATIONS
 from actviz.errors import run_cli
 from actviz.settings import TrainSettings, add_options, from_args
+from actviz.tensorflow_start import start_tensorflow
 from actviz.training import train
 
 
@@ -38,6 +39,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     metrics = train(args.dataset, args.activation, from_args(TrainSettings, args), args.checkpoint_dir, args.log_dir,
                     args.metrics, args.stats, args.histograms, threads=args.threads or None,
                     progress=not args.quiet)
