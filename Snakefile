@@ -27,3 +27,12 @@ rule all:
     default_target: True
     input:
         rules.report.output.html,
+
+
+# The terminal ends with the answer: the report and its verdicts, or the failed job and why.
+onsuccess:
+    print("\n".join(after_success(rules.report.output.html, rules.report.output.numbers_json, STARTED)))
+
+
+onerror:
+    print("\n".join(after_failure(log)), file=sys.stderr)

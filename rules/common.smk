@@ -4,6 +4,9 @@ import json
 import os
 import shlex
 import sys
+import time
+
+STARTED = time.time()  # outputs modified since were written by this run
 
 
 def stop(message):
@@ -13,6 +16,7 @@ def stop(message):
 
 
 try:
+    from actviz.closing import after_failure, after_success
     from actviz.config import check_config
     from actviz.datasets import DATASETS
     from actviz.errors import UserError
