@@ -3,6 +3,7 @@
 import contextlib
 import csv
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -26,10 +27,25 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
+def write_json(path, obj, strict=False):
+    """Write ``obj`` as indented JSON to ``path`` atomically. ``strict``: NaN and infinite floats are
+    written as null (``json_safe``), so that any JSON reader takes the file; else as Python writes them."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(json_safe(obj), indent=2, sort_keys=True, allow_nan=False) if strict else \
+            json.dumps(obj, indent=2, sort_keys=True)
+        tmp.write_text(text + "\n")
+
+
+def json_safe(obj):
+    """``obj`` with every NaN or infinite float (in dicts, lists and tuples) replaced by None: JSON has no
+    such numbers, and Python's json module would write the non-standard ``NaN``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(value) for value in obj]
+    return obj
 
 
 def write_text(path, text):

@@ -9,6 +9,7 @@ import base64
 import io
 import math
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -54,9 +55,9 @@ def _fractions(counts):
 
 
 def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
-    """Draw one example's activations of a layer as a 2-D grid (see ``grid_shape``)."""
+    """Draw one example's activations of a dense layer as a 2-D grid of its units (see ``grid_shape``)."""
     values = np.asarray(values, dtype=np.float32).ravel()
-    image = ax.imshow(values.reshape(grid_shape(values.size)), cmap="viridis",
+    image = ax.imshow(values.reshape(grid_shape(values.size)), cmap=VALUE_CMAP,
                       vmin=vmin, vmax=vmax, interpolation="nearest", aspect="auto")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -65,16 +66,114 @@ def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
     return image
 
 
+# One colour map for activation values; gaps between feature maps (and NaN values) are white.
+VALUE_CMAP = "viridis"
+MAX_MAPS = 64  # a conv layer's grid shows at most this many channels: conv3's 128 maps of 4x4 would be specks
+
+
+def shown_channels(values, limit=MAX_MAPS):
+    """The channels of one example's conv output [H, W, C] that its grid shows: all of them up to ``limit``,
+    else the ``limit`` most active (largest mean |value| over the map), most active first."""
+    channels = np.asarray(values).shape[-1]
+    if channels <= limit:
+        return np.arange(channels)
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    finite = np.isfinite(magnitude)
+    with np.errstate(invalid="ignore"):  # a channel with no finite value has no activity: it comes last
+        activity = np.where(finite, magnitude, 0.0).sum(axis=(0, 1)) / finite.sum(axis=(0, 1))
+    return np.argsort(-np.nan_to_num(activity, nan=-1.0), kind="stable")[:limit]
+
+
+def feature_map_mosaic(values, channels):
+    """The maps of ``channels`` of one example's conv output [H, W, C] as one masked array: each channel's
+    H x W map a tile of a near-square grid of tiles, row by row, one masked pixel between tiles and masked
+    empty tiles. ``tile_origin(i, shape, len(channels))`` says where tile i starts."""
+    height, width, _ = np.shape(values)
+    columns = math.ceil(math.sqrt(len(channels)))
+    rows = math.ceil(len(channels) / columns)
+    mosaic = np.zeros(((height + 1) * rows - 1, (width + 1) * columns - 1), dtype=np.float32)
+    shown = np.zeros(mosaic.shape, dtype=bool)
+    for index, channel in enumerate(channels):
+        top, left = tile_origin(index, (height, width), len(channels))
+        mosaic[top:top + height, left:left + width] = np.asarray(values)[:, :, channel]
+        shown[top:top + height, left:left + width] = True
+    return np.ma.masked_array(mosaic, mask=~shown | ~np.isfinite(mosaic))
+
+
+def tile_origin(index, tile_shape, tiles):
+    """(row, column) of the top-left pixel of tile ``index`` in ``feature_map_mosaic`` of ``tiles`` tiles."""
+    columns = math.ceil(math.sqrt(tiles))
+    row, column = divmod(index, columns)
+    return row * (tile_shape[0] + 1), column * (tile_shape[1] + 1)
+
+
+def maps_title(channels, total):
+    """What a grid of feature maps shows, in a few words."""
+    return f"all {total} maps" if len(channels) == total else f"{len(channels)} most active of {total} maps"
+
+
+def draw_feature_maps(ax, values, vmin=None, vmax=None, limit=MAX_MAPS):
+    """Draw one example's conv output [H, W, C] as its feature maps, one tile per channel (``shown_channels``,
+    ``feature_map_mosaic``); returns (image, channels shown)."""
+    channels = shown_channels(values, limit)
+    cmap = matplotlib.colormaps[VALUE_CMAP].with_extremes(bad="white")
+    image = ax.imshow(feature_map_mosaic(values, channels), cmap=cmap, vmin=vmin, vmax=vmax,
+                      interpolation="nearest", aspect="equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_frame_on(False)
+    return image, channels
+
+
+def draw_layer_example(ax, values, vmin=None, vmax=None):
+    """One example's activations of a layer: feature maps for a conv layer ([H, W, C]), a grid of units
+    for a dense one; returns the image, and a short title of what is shown."""
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim == 3:
+        image, channels = draw_feature_maps(ax, values, vmin, vmax)
+        return image, maps_title(channels, values.shape[-1])
+    return draw_grid(ax, values, vmin, vmax, colorbar=False), f"{values.size} units"
+
+
+def draw_input(ax, image):
+    """A probe image as the network sees it before standardisation: [H, W, 1 or 3] (or [H, W]) pixels."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", interpolation="nearest")
+    else:
+        ax.imshow(image[..., :3] if image.dtype == np.uint8 else np.clip(image[..., :3], 0, 1), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def finite_limits(arrays, quantiles=None):
+    """(low, high) of the finite values of ``arrays`` (or their ``quantiles``, e.g. (0.005, 0.995), over all of
+    them), a range of 1 around a constant, (0, 1) if none is finite."""
+    finite = [a[np.isfinite(a)] for a in (np.asarray(a, dtype=np.float64).ravel() for a in arrays)]
+    finite = [a for a in finite if a.size]
+    if not finite:
+        return 0.0, 1.0
+    if quantiles is None:
+        low, high = min(float(a.min()) for a in finite), max(float(a.max()) for a in finite)
+    else:
+        low, high = (float(q) for q in np.quantile(np.concatenate(finite), quantiles))
+    return (low, high) if low < high else (low - 0.5, high + 0.5)
+
+
 class TensorBoardPictures:
     """Draws the histogram and grid of a layer as RGBA uint8 arrays [2, H, W, 4], with tfplot.
 
     ``pictures(layer, counts, edges, example)``: ``counts`` over ``edges`` are the layer's histogram
-    on the probe batch, ``example`` one example's activations, shown as a grid. A layer's figures
+    on the probe batch, ``example`` one example's activations: a conv layer's as its feature maps beside
+    ``input_image`` (that example's pixels), a dense layer's as a grid of units. A layer's figures
     are made once and redrawn with new data at later steps: making the axes and their ticks is
     two thirds of a new figure's cost. Use one instance from one thread at a time.
     """
 
-    def __init__(self):
+    def __init__(self, input_image=None):
+        self.input_image = input_image
         self.figures = {}  # layer -> [(figure, update(counts, edges, example))] for both pictures
 
     def __call__(self, layer, counts, edges, example):
@@ -88,14 +187,13 @@ class TensorBoardPictures:
             pictures.append(tfplot.figure.to_array(fig))
         return np.stack(pictures)
 
-    @staticmethod
-    def _make(layer, kind, counts, edges, example):
+    def _make(self, layer, kind, counts, edges, example):
         import tfplot
 
-        fig, ax = tfplot.subplots(figsize=(4, 3))
-        # Fixed margins keep the labels inside: a layout engine would double the cost of a figure.
-        fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
         if kind == "histogram":
+            fig, ax = tfplot.subplots(figsize=(4, 3))
+            # Fixed margins keep the labels inside: a layout engine would double the cost of a figure.
+            fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
             ax.set_title(f"{layer}: histogram")
             patch = draw_histogram(ax, counts, edges)
 
@@ -104,15 +202,39 @@ class TensorBoardPictures:
                 ax.set_xlim(edges[0], edges[-1])  # the step's own range when histogram_range is auto
 
             return fig, redraw
-        ax.set_title(f"{layer}: activations of one example")
-        image = draw_grid(ax, example)
+        example = np.asarray(example, dtype=np.float32)
+        if example.ndim != 3:
+            fig, ax = tfplot.subplots(figsize=(4, 3))
+            fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
+            ax.set_title(f"{layer}: activations of one example")
+            image = draw_grid(ax, example)
 
-        def update(_counts, _edges, example):
+            def update(_counts, _edges, example):
+                values = np.asarray(example, dtype=np.float32)
+                image.set_data(values.reshape(image.get_array().shape))
+                image.set_clim(*finite_limits([values]))
+
+            return fig, update
+        # A conv layer: the example's pixels, then its feature maps (the most active ones of a wide layer).
+        # The size of the histogram's figure: TensorBoard's image summary takes both pictures as one batch.
+        fig, axes = tfplot.subplots(1, 2, figsize=(4, 3), gridspec_kw={"width_ratios": [1, 2.2]})
+        fig.subplots_adjust(left=0.02, right=0.88, bottom=0.04, top=0.86, wspace=0.06)
+        if self.input_image is not None:
+            draw_input(axes[0], self.input_image)
+            axes[0].set_title("input", fontsize=10)
+        else:
+            axes[0].set_axis_off()
+        image, _ = draw_feature_maps(axes[1], example)
+        fig.colorbar(image, ax=axes[1], fraction=0.05, pad=0.03)
+
+        def update_maps(_counts, _edges, example):
             values = np.asarray(example, dtype=np.float32)
-            image.set_data(values.reshape(image.get_array().shape))
-            image.set_clim(values.min(), values.max())
+            channels = shown_channels(values)
+            image.set_data(feature_map_mosaic(values, channels))
+            image.set_clim(*finite_limits([values]))
+            axes[1].set_title(f"{layer}: {maps_title(channels, values.shape[-1])}", fontsize=10)
 
-        return fig, update
+        return fig, update_maps
 
 
 def new_figure(width, height, layout="constrained"):

@@ -350,7 +350,7 @@ class Observer:
         from actviz.plots import TensorBoardPictures
 
         self.run, self.progress, self.clock = run, progress, clock
-        self.pictures = TensorBoardPictures()
+        self.pictures = TensorBoardPictures(run.probe[0])  # the first probe image: the example the grids show
         self.queue = SummaryQueue()
         self.last_evaluation = None  # (step, Evaluation)
         self.weights = None  # the recorded layers' weights at the last statistics, for the update ratios

@@ -18,6 +18,7 @@ smallest's), the DAG builds in under 10 s.
 """
 
 import argparse
+import csv
 import itertools
 import json
 import shutil
@@ -42,77 +43,130 @@ BUILTIN = ("MNIST", "FashionMNIST", "CIFAR10", "SVHN")  # the DAG benchmark's da
 LIMITS = {"render_seconds": 120, "html_mb": 25, "growth": 1.5, "dag_seconds": 10}
 
 
-def template_run(workdir):
-    """One real run's files: (dataset h5, metrics, training_stats, stats JSON, activations)."""
+def template_run(workdir, architecture="cnn", probe_images=500):
+    """One real run's files: (dataset h5, run folder with metrics.json, training_stats.csv, stats.json,
+    act.h5). ``probe_images`` the extraction's (the test split has 2,000, as the default data)."""
     from actviz.extraction import extract
     from actviz.settings import ExtractSettings, TrainSettings
     from actviz.training import train
 
-    h5 = synthetic_dataset(workdir / "template.h5", (28, 28, 1), np.random.default_rng(0), train=256, test=2000)
-    run = workdir / "template"
+    h5 = workdir / "template.h5"
+    if not h5.exists():
+        synthetic_dataset(h5, (28, 28, 1), np.random.default_rng(0), train=256, test=2000)
+    run = workdir / f"template-{architecture}"
     settings = TrainSettings(steps=20, batch_size=32, log_every=5, eval_every=10, stats_every=10, histogram_every=10,
-                             image_every=20, checkpoint_every=20, probe_size=16)
+                             image_every=20, checkpoint_every=20, probe_size=16, architecture=architecture)
     train(h5, "relu", settings, run / "ckpt", run / "logs", run / "metrics.json", run / "training_stats.csv",
           run / "training_histograms.csv", threads=2, progress=False, log=lambda *_: None)
-    extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv", ExtractSettings(), progress=False)
+    extract(h5, run / "ckpt", run / "act.h5", run / "stats.json", run / "stats.csv",
+            ExtractSettings(probe_images=probe_images), progress=False)
     return h5, run
+
+
+# How a copied run ended (``copy_run``), as the trainer and extraction leave such a run's files.
+OUTCOMES = ("finished", "diverged", "diverged at step 0", "non-finite activations")
+
+
+def write_dataset(path, name, labels):
+    """The report's view of a dataset: its name, classes and test labels (no training images)."""
+    from actviz.formats import write_dataset_h5
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_dataset_h5(path, {"train": (np.zeros((1, 28, 28, 1), np.uint8), labels[:1]),
+                            "test": (np.zeros((len(labels), 28, 28, 1), np.uint8), labels)},
+                     {"name": name, "classes": [str(c) for c in range(10)], "num_classes": 10,
+                      "description": "synthetic: copies of one real run", "homepage": "", "license": "",
+                      "checksums": {}})
+    return path
+
+
+def copy_run(run, folder, ident, labels, rng, outcome="finished", diverged_at=None):
+    """The files of one run named ``ident`` under ``folder``, copied from the real ``run`` with their own
+    random test results; returns {kind: path} as the report's inputs name them.
+
+    ``outcome`` (one of ``OUTCOMES``): "finished"; "diverged" at step ``diverged_at`` (no test accuracy,
+    the records of the steps before it, the activations of the last checkpoint); "diverged at step 0" (the
+    untrained network already gives NaN: every statistic and activation NaN); "non-finite activations"
+    (finished, but after the last step some activations are NaN or infinite).
+    """
+    import h5py
+
+    from actviz.atomic import write_json
+    from actviz.evaluation import pack_bits
+
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    metrics = json.loads((run / "metrics.json").read_text())
+    stats = json.loads((run / "stats.json").read_text())
+    with open(run / "training_stats.csv", newline="") as f:
+        stats_rows = list(csv.DictReader(f))
+    folder.mkdir(parents=True, exist_ok=True)
+    skill = 0.5 + 0.4 * rng.random()  # each run its own accuracy, image by image
+    correct = rng.random(len(labels)) < skill
+    predictions = np.where(correct, labels, (labels + 1) % 10)
+    confusion = np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
+    evaluation = {**metrics["final_evaluation"], "accuracy": float(correct.mean()), "correct": pack_bits(correct),
+                  "confusion": confusion.tolist()}
+    evaluations = [{**e, "test_accuracy": float(correct.mean()) * (i + 1) / len(metrics["evaluations"])}
+                   for i, e in enumerate(metrics["evaluations"])]
+    mine = {**metrics, **ident, "test_accuracy": float(correct.mean()), "final_evaluation": evaluation,
+            "evaluations": evaluations, "run": "/".join(map(str, ident.values()))}
+    nan = float("nan")
+    if outcome == "diverged at step 0":
+        diverged_at = 0
+    if outcome.startswith("diverged"):
+        before = [r for r in metrics["training"] if r["step"] < diverged_at]
+        mine.update(diverged_at_step=diverged_at, test_accuracy=None, test_loss=None, final_evaluation=None,
+                    final_step=diverged_at, training=before, train_loss=before[-1]["train_loss"] if before else None,
+                    train_accuracy=before[-1]["train_accuracy"] if before else None,
+                    evaluations=[e for e in evaluations if e["step"] < diverged_at] or
+                    [{**evaluations[0], "test_loss": nan}])
+        stats_rows = [r for r in stats_rows if int(r["step"]) < max(diverged_at, 1)]
+    values = {"diverged at step 0": nan, "non-finite activations": float("inf")}.get(outcome)
+    if values is not None:  # no finite statistics at the last recorded step, nor in the extracted layers
+        last = max(int(r["step"]) for r in stats_rows)
+        for row in stats_rows:
+            if int(row["step"]) == last:
+                row.update({k: "nan" for k in row if k.startswith(("mean", "std", "p", "predicted", "path"))})
+        stats = {**stats, "layers": {name: {**layer, "mean": nan, "std": nan, "min": nan, "max": nan}
+                                     for name, layer in stats["layers"].items()}}
+    write_json(folder / "metrics.json", mine)
+    write_json(folder / "stats.json", {**stats, **ident})
+    for row in stats_rows:
+        row.update({k: str(v) for k, v in ident.items()})
+    with open(folder / "training_stats.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(stats_rows[0]))
+        writer.writeheader()
+        writer.writerows(stats_rows)
+    shutil.copyfile(run / "act.h5", folder / "act.h5")
+    with h5py.File(folder / "act.h5", "a") as f:
+        f.attrs.update(ident)
+        if outcome == "diverged at step 0":
+            for layer in f["activations"].values():
+                layer[...] = nan
+        elif outcome == "non-finite activations":  # a layer's first values NaN, the next infinite
+            for layer in f["activations"].values():
+                flat = layer[...].reshape(-1)
+                flat[: flat.size // 10] = nan
+                flat[flat.size // 10: flat.size // 5] = np.inf
+                layer[...] = flat.reshape(layer.shape)
+    return {"metrics": folder / "metrics.json", "training_stats": folder / "training_stats.csv",
+            "stats": folder / "stats.json", "activations": folder / "act.h5"}
 
 
 def synthesise(template, root, datasets, seeds):
     """Every run of the study under ``root``, copied from ``template``; returns the report's options."""
-    import h5py
-
-    from actviz.evaluation import pack_bits
-    from actviz.formats import write_dataset_h5
-
-    h5, run = template
-    metrics = json.loads((run / "metrics.json").read_text())
-    stats = json.loads((run / "stats.json").read_text())
-    stats_rows = (run / "training_stats.csv").read_text().splitlines()
-    header = stats_rows[0].split(",")
-    columns = [header.index(key) for key in ("dataset", "recipe", "activation", "seed")]
+    _, run = template
     rng = np.random.default_rng(1)
-    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "datasets": []}
     labels = rng.integers(0, 10, 2000)
+    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "datasets": []}
     for dataset in datasets:
-        path = root / "data" / f"{dataset}.h5"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_dataset_h5(path, {"train": (np.zeros((1, 28, 28, 1), np.uint8), labels[:1]),
-                                "test": (np.zeros((2000, 28, 28, 1), np.uint8), labels)},
-                         {"name": dataset, "classes": [str(c) for c in range(10)], "num_classes": 10,
-                          "description": "synthetic: the benchmark's copies of one run", "homepage": "",
-                          "license": "", "checksums": {}})
-        files["datasets"].append(path)
+        files["datasets"].append(write_dataset(root / "data" / f"{dataset}.h5", dataset, labels))
     for dataset, recipe, activation, seed in itertools.product(datasets, RECIPES, ACTIVATIONS, seeds):
         ident = {"dataset": dataset, "architecture": "cnn", "recipe": recipe, "activation": activation, "seed": seed}
-        folder = root / "runs" / dataset / recipe / activation / f"seed{seed}"
-        folder.mkdir(parents=True)
-        skill = 0.5 + 0.4 * rng.random()  # each run its own accuracy, image by image
-        correct = rng.random(2000) < skill
-        predictions = np.where(correct, labels, (labels + 1) % 10)
-        confusion = np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
-        evaluation = {**metrics["final_evaluation"], "accuracy": float(correct.mean()), "correct": pack_bits(correct),
-                      "confusion": confusion.tolist()}
-        mine = {**metrics, **ident, "test_accuracy": float(correct.mean()), "final_evaluation": evaluation,
-                "evaluations": [{**e, "test_accuracy": float(correct.mean()) * (i + 1) / len(metrics["evaluations"])}
-                                for i, e in enumerate(metrics["evaluations"])],
-                "run": "/".join(map(str, ident.values()))}
-        (folder / "metrics.json").write_text(json.dumps(mine))
-        (folder / "stats.json").write_text(json.dumps({**stats, **ident}))
-        rows = [header]
-        for line in stats_rows[1:]:
-            values = line.split(",")
-            for column, value in zip(columns, (dataset, recipe, activation, seed)):
-                values[column] = str(value)
-            rows.append(values)
-        (folder / "training_stats.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
-        shutil.copyfile(run / "act.h5", folder / "act.h5")
-        with h5py.File(folder / "act.h5", "a") as f:
-            f.attrs.update(ident)
-        files["metrics"].append(folder / "metrics.json")
-        files["training_stats"].append(folder / "training_stats.csv")
-        files["stats"].append(folder / "stats.json")
-        files["activations"].append(folder / "act.h5")
+        copied = copy_run(run, root / "runs" / dataset / recipe / activation / f"seed{seed}", ident, labels, rng)
+        for kind, path in copied.items():
+            files[kind].append(path)
     return files
 
 

@@ -65,6 +65,7 @@ def _fake_runs(folder, dataset="Fake<b>", accuracy=ACCURACY, shapes=SHAPES):
         layers, stats_rows = {}, []
         with h5py.File(f"{stem}.h5", "w") as f:
             f.attrs.update(ident)
+            f.create_dataset("probe/images", data=rng.integers(0, 256, (5, 28, 28, 1), dtype=np.uint8))
             for layer, shape in shapes.items():
                 values = rng.normal(size=(5, *shape)).astype(np.float32)
                 f.create_dataset(f"activations/{layer}", data=values)

@@ -22,6 +22,11 @@ def final_correct(metrics):
 
 
 SETUP = ("dataset", "architecture", "recipe")  # a row's setup columns
+# The columns of the tables that can be empty (one activation, or every run diverged): their headers stay.
+COMPARISON_COLUMNS = (*SETUP, "activation_a", "activation_b", "seeds", "difference", "ci_low", "ci_high", "p_value",
+                      "method", "only_a", "only_b", "distinguishable")
+PER_CLASS_COLUMNS = (*SETUP, "activation", "class", "images", "seeds", "accuracy_mean", "accuracy_per_seed")
+CONFUSION_COLUMNS = (*SETUP, "activation", "seeds", "true_class", "predicted_class", "images_mean")
 
 
 def setup_of(row):
@@ -144,11 +149,22 @@ DOMAIN_WORDS = "mean within ±0.1 and variance within 0.8–1.5, the domain of S
 
 
 def near_fixed_point(mean, std):
-    """Whether a layer's mean and std lie in SELU's fixed-point domain (``NEAR_MEAN``, ``NEAR_VARIANCE``)."""
+    """Whether a layer's mean and std lie in SELU's fixed-point domain (``NEAR_MEAN``, ``NEAR_VARIANCE``);
+    never for a statistic that is missing (None) or not finite."""
+    if not (_finite(mean) and _finite(std)):
+        return False
     return abs(mean) <= NEAR_MEAN and NEAR_VARIANCE[0] <= std**2 <= NEAR_VARIANCE[1]
 
 
+def _finite(value):
+    return value is not None and bool(np.isfinite(value))
+
+
 def _two(value):
+    if value is None:
+        return "–"
+    if not np.isfinite(value):
+        return {True: "NaN", False: "∞" if value > 0 else "−∞"}[bool(np.isnan(value))]
     return f"{value:.2f}".replace("-0.00", "0.00").replace("-", "−")
 
 
@@ -162,7 +178,8 @@ def fixed_point_sentences(profiles_by_setup, layers):
     last = len(layers) - 2  # the last hidden layer (before the logits)
     trained = sorted(((recipe, activation, values["mean"][last], values["std"][last])
                       for recipe, profiles in profiles_by_setup.items()
-                      for (activation, when), values in profiles.items() if when == "trained"),
+                      for (activation, when), values in profiles.items()
+                      if when == "trained" and _finite(values["mean"][last]) and _finite(values["std"][last])),
                      key=lambda c: abs(c[2]) + abs(c[3] - 1))
     sentences = []
     if trained:
@@ -199,7 +216,7 @@ def parts_at(values, layers):
         mean, std = values["mean"][i], values["std"][i]
         predicted_mean = values.get("predicted_mean", [None] * len(layers))[i]
         predicted_std = values.get("predicted_std", [None] * len(layers))[i]
-        if predicted_mean is None or predicted_std is None:
+        if not all(map(_finite, (mean, std, predicted_mean, predicted_std))):
             continue
         predicted = True
         if abs(predicted_std - std) > PART * std:
@@ -235,12 +252,35 @@ def moment_map_sentences(profiles_by_setup, layers):
     return sentences
 
 
-def summary_sentences(dataset, verdicts, depth, left):
-    """Plain sentences stating what the numbers of one dataset support, and no more. ``verdicts``:
-    {setup label: ``verdict``}; ``depth``: {architecture: (layers, {setup label: depth profiles})}."""
-    sentences = [accuracy_sentence(v, recipe) for recipe, v in verdicts.items() if v is not None]
-    if not sentences:
-        sentences = [f"Every run on {dataset} diverged: no test accuracy to compare."]
+def _diverged_words(missing):
+    return ", ".join(f"{activation} ({how})" for activation, how in missing.items())
+
+
+def verdict_sentences(dataset, verdicts, missing):
+    """What the accuracies of one dataset support, one sentence per setup, and which activations diverged in
+    every seed. ``verdicts``: {setup label: ``verdict``, None without a finished run}; ``missing``: {setup
+    label: ``numbers.without_finite_run``}."""
+    sentences = []
+    if verdicts and all(v is None for v in verdicts.values()):
+        sentences.append(f"Every run on {dataset} diverged (loss NaN or infinite): no test accuracy to compare. "
+                         f"A smaller learning_rate usually avoids it.")
+    for name, v in verdicts.items():
+        gone = missing.get(name) or {}
+        if v is None:
+            sentences.append(f"{name}: every run diverged, {_diverged_words(gone)}: nothing to compare.")
+            continue
+        sentences.append(accuracy_sentence(v, name))
+        if gone:
+            sentences.append(f"{name}: {_diverged_words(gone)} diverged in every seed; "
+                             f"{'it is' if len(gone) == 1 else 'they are'} not compared.")
+    return sentences
+
+
+def summary_sentences(dataset, verdicts, depth, left, missing=None):
+    """Plain sentences stating what the numbers of one dataset support, and no more: ``verdict_sentences``,
+    then what the seeds, the diverged runs and the layers say. ``depth``: {architecture: (layers, {setup label:
+    depth profiles})}; ``left``: ``numbers.left_out``."""
+    sentences = verdict_sentences(dataset, verdicts, missing or {})
     if any(len(r["seeds"]) == 1 for v in verdicts.values() if v for r in v["ranked"]):
         sentences.append("With one seed, a difference beyond noise is one between these trained networks on images "
                          "like the test split's; how much another seed would change them is not measured (run "

@@ -7,10 +7,12 @@ from actviz.plots import (
     draw_class_accuracy,
     draw_curves,
     draw_depth_profile,
-    draw_grid,
+    draw_input,
+    draw_layer_example,
     draw_overlaid_histograms,
     draw_percentile_bands,
     figure_to_png_base64,
+    finite_limits,
     fixed_row,
     new_figure,
 )
@@ -21,6 +23,7 @@ CURVE_LABELS = {"test_accuracy": "test accuracy (whole test split)",
 # are known: numbers, activation names, fixed titles); the colorbar of a layer's grids is in the right one.
 LAYER_MARGINS = (0.8, 0.65, 0.45, 0.25, 0.12)
 PERCENTILE_MARGINS = (0.65, 0.1, 0.45, 0.25, 0.12)
+MAP_QUANTILES = (0.005, 0.995)  # the colour scale of a conv layer's feature maps: beyond, colours clip
 SHORT_TICKS = (-3, 4)  # value tick labels beyond 1e-3..1e4 in powers of ten: they fit those margins
 
 
@@ -45,7 +48,7 @@ def depth_figure(layers, profiles):
         predictions = {(kind, a, w): v[f"{kind}_{stat}"] for (a, w), v in profiles.items()
                        for kind in ("predicted", "path") if f"{kind}_{stat}" in v}
         draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, target, stat, predictions)
-    means = [abs(m) for v in profiles.values() for m in v["mean"] if m is not None]
+    means = [abs(m) for v in profiles.values() for m in v["mean"] if m is not None and np.isfinite(m)]
     if means and max(means) > 10:  # a mean that grows by orders of magnitude: linear near 0, log beyond 1
         axes[0].set_yscale("symlog", linthresh=1.0)
     axes[1].set_yscale("log")
@@ -66,19 +69,24 @@ def gradient_figure(layers, profiles):
     return figure_to_png_base64(fig)
 
 
-def layer_figure(edges, histograms, examples):
-    """Overlaid final histograms of every activation (left), one example's grids side by side (right),
-    from ``numbers.final_histograms``."""
+def layer_figure(edges, histograms, examples, image):
+    """Overlaid final histograms of every activation (left), the probe ``image`` and each activation's
+    activations of it side by side on one colour scale (right): a conv layer's feature maps, a dense
+    layer's units; from ``numbers.final_histograms``."""
     activations = list(examples)
-    vmin = min(float(e.min()) for e in examples.values())
-    vmax = max(float(e.max()) for e in examples.values())
-    fig, axes = fixed_row(3.6 + 2.6 * len(activations), 3.0, len(activations) + 1, LAYER_MARGINS,
-                          width_ratios=[1.5] + [1] * len(activations))
+    maps = any(np.ndim(e) == 3 for e in examples.values())
+    # Feature maps on the central 99% of their values: a few large ones would leave every map one colour.
+    vmin, vmax = finite_limits(examples.values(), MAP_QUANTILES if maps else None)
+    fig, axes = fixed_row(4.4 + 3.2 * len(activations), 3.6 if maps else 3.0, len(activations) + 2, LAYER_MARGINS,
+                          width_ratios=[1.5, 0.8] + [1.25] * len(activations))
     draw_overlaid_histograms(axes[0], histograms, edges)
-    for axis, activation in zip(axes[1:], activations):
-        image = draw_grid(axis, examples[activation], vmin, vmax, colorbar=False)
-        axis.set_title(activation, fontsize=10)
-    bar = fig.colorbar(image, ax=list(axes[1:]), shrink=0.9, fraction=0.04, pad=0.015, label="activation value")
+    draw_input(axes[1], image)
+    axes[1].set_title("input", fontsize=10)
+    for axis, activation in zip(axes[2:], activations):
+        drawn, shown = draw_layer_example(axis, examples[activation], vmin, vmax)
+        axis.set_title(f"{activation}: {shown}", fontsize=9)
+    bar = fig.colorbar(drawn, ax=list(axes[2:]), shrink=0.9, fraction=0.04, pad=0.015, label="activation value",
+                       extend="both" if maps else "neither")
     bar.formatter.set_powerlimits(SHORT_TICKS)
     return figure_to_png_base64(fig)
 
@@ -86,8 +94,7 @@ def layer_figure(edges, histograms, examples):
 def percentile_figure(bands):
     """A layer's percentiles over training, one panel per activation on one shared value axis
     (``numbers.percentiles_over_training``): the 1-99% band, the 5-95% band and the median."""
-    values = [v for _, series in bands.values() for p in series.values() for v in p]
-    low, high = min(min(values), 0.0), max(max(values), 0.0)
+    low, high = finite_limits([[0.0, *(v for p in series.values() for v in p)] for _, series in bands.values()])
     margin = 0.04 * (high - low or 1.0)
     fig, axes = fixed_row(0.6 + 3.0 * len(bands), 2.8, len(bands), PERCENTILE_MARGINS, sharey=True)
     for axis, (activation, (steps, series)) in zip(axes, bands.items()):

@@ -24,7 +24,8 @@ from actviz.report.workers import SERIAL
 from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, histogram_counts
 
 FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
-LAYER_TABLE = (*FINAL_STATS, "outside_range_fraction")  # a layer's table in the report: mean over finite seeds
+# A layer's table in the report: mean over finite seeds.
+LAYER_TABLE = (*FINAL_STATS, "outside_range_fraction", "nonfinite_fraction")
 
 
 def _load_json(path):
@@ -115,6 +116,27 @@ def left_out(runs, dataset):
             for key, run in sorted(runs.items()) if key[0] == dataset and diverged_at(run) is not None]
 
 
+def without_finite_run(runs, setup, activations):
+    """{activation: how its runs diverged} for the activations of a setup whose every seed diverged: they have
+    nothing to draw or average."""
+    return {a: "; ".join(f"seed {key[-1]} at step {diverged_at(run)}" for key, run in sorted(runs.items())
+                         if key[:-1] == (*setup, a))
+            for a in activations if seeds_of(runs, setup, a, finite=False) and not seeds_of(runs, setup, a)}
+
+
+def nonfinite_runs(layers, setup, layer):
+    """The finite runs of a setup whose extracted ``layer`` holds NaN or infinite values: [(activation, seed,
+    share of its values)], from ``layer_rows``."""
+    return [(r["activation"], r["seed"], r["nonfinite_fraction"]) for r in layers
+            if (r["dataset"], r["architecture"], r["recipe"], r["layer"]) == (*setup, layer)
+            and r["diverged_at_step"] is None and r["nonfinite_fraction"]]
+
+
+def finite_values(values):
+    """Whether any of ``values`` (None allowed) is a finite number."""
+    return any(v is not None and np.isfinite(v) for v in values)
+
+
 def layer_order(runs, architecture):
     """The recorded layers of ``architecture``, input to output, as the model has them (extraction's
     ``layer_order``)."""
@@ -138,7 +160,8 @@ def layer_rows(runs, layers, histograms):
                          "activation": activation, "seed": seed,
                          "diverged_at_step": diverged_at(run), "layer": layer, **{k: stats[k] for k in FINAL_STATS},
                          "min": stats["min"], "max": stats["max"],
-                         "outside_range_fraction": outside_fraction(histogram) if histogram else None})
+                         "outside_range_fraction": outside_fraction(histogram) if histogram else None,
+                         "nonfinite_fraction": nonfinite_fraction(histogram) if histogram else None})
     return rows
 
 
@@ -153,6 +176,8 @@ def final_layer_table(runs, layers, setup, layer, activations):
             table.append({"activation": activation, "seeds": len(rows),
                           **{k: None if any(r[k] is None for r in rows) else float(np.mean([r[k] for r in rows]))
                              for k in LAYER_TABLE}})
+        elif seeds_of(runs, setup, activation, finite=False):
+            table.append({"activation": activation, "seeds": 0, **dict.fromkeys(LAYER_TABLE)})
     return table
 
 
@@ -231,9 +256,9 @@ def depth_rows(profiles, layers):
 
 
 def first_example(path, layer):
-    """The first probe image's activations of ``layer`` in a run's activations HDF5."""
+    """The first probe image (its pixels) and its activations of ``layer`` in a run's activations HDF5."""
     with h5py.File(path, "r") as f:
-        return f["activations"][layer][0]
+        return f["probe"]["images"][0], f["activations"][layer][0]
 
 
 AUTO_QUANTILES = (0.005, 0.995)  # an automatic range holds at least 99% of every run's values
@@ -251,7 +276,10 @@ def histogram_ranges(runs, dataset, architecture, layers, setting, workers=SERIA
     per_run = workers.map(_run_outer_quantiles, [(path, layers) for path in paths])
     ranges = {}
     for layer in layers:
-        quantiles = np.array([run_quantiles[layer] for run_quantiles in per_run])
+        quantiles = np.array([q[layer] for q in per_run if q[layer] is not None]).reshape(-1, 2)
+        if not len(quantiles):  # no finite value in any run: nothing will be drawn on it
+            ranges[layer] = (-1.0, 1.0)
+            continue
         low, high = min(float(quantiles[:, 0].min()), 0.0), max(float(quantiles[:, 1].max()), 0.0)
         ranges[layer] = (low, high) if low < high else (low - 0.5, high + 0.5)
     return ranges
@@ -265,7 +293,13 @@ def _run_outer_quantiles(task):
 
 
 def _outer_quantiles(values):
-    """The 0.5% and 99.5% quantiles, each rounded outwards to a value: at most 0.5% lie below, 0.5% above."""
+    """The 0.5% and 99.5% quantiles of the finite values, each rounded outwards to a value: at most 0.5% lie
+    below, 0.5% above; None if no value is finite."""
+    values = np.asarray(values)
+    if not np.isfinite(values).all():
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
     return (float(np.quantile(values, AUTO_QUANTILES[0], method="lower")),
             float(np.quantile(values, AUTO_QUANTILES[1], method="higher")))
 
@@ -288,33 +322,42 @@ def _run_histograms(task):
     histograms = {}
     with h5py.File(path, "r") as f:
         for layer in layers:
-            counts = histogram_counts(f["activations"][layer][:], ranges[layer], bins)
+            values = f["activations"][layer][:]
+            finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
+            counts = histogram_counts(finite, ranges[layer], bins)
             histograms[layer] = {"edges": np.linspace(*ranges[layer], bins + 1).tolist(),
                                  "counts": counts["counts"].tolist(), "below": counts["below"],
-                                 "above": counts["above"]}
+                                 "above": counts["above"], "nonfinite": int(values.size - finite.size)}
     return histograms
 
 
 def outside_fraction(histogram):
-    """The share of a histogram's values outside its range."""
-    outside = histogram["below"] + histogram["above"]
+    """The share of a histogram's values outside its range, NaN and infinite ones included."""
+    outside = histogram["below"] + histogram["above"] + histogram.get("nonfinite", 0)
     return outside / (outside + sum(histogram["counts"]))
+
+
+def nonfinite_fraction(histogram):
+    """The share of a run's values of a layer that are NaN or infinite (not in its histogram)."""
+    nonfinite = histogram.get("nonfinite", 0)
+    return nonfinite / (nonfinite + histogram["below"] + histogram["above"] + sum(histogram["counts"]))
 
 
 def final_histograms(runs, histograms, setup, layer, activations):
     """A layer after training, per activation: histogram counts summed over the finite seeds, the first
-    finite seed's first probe example. Returns (edges, {activation: counts}, {activation: example});
+    finite seed's activations of the first probe image. Returns (edges, {activation: counts}, {activation:
+    example}, the image's pixels), ``({}, {}, None)`` after edges if no activation has a finite seed;
     ``histograms`` those of the setup's dataset and architecture (``run_histograms``)."""
-    summed, examples, edges = {}, {}, None
+    summed, examples, edges, image = {}, {}, None, None
     for activation in activations:
         seeds = seeds_of(runs, setup, activation)
         if not seeds:
             continue
         per_seed = [histograms[setup[2], activation, s, layer] for s in seeds]
         summed[activation] = np.sum([h["counts"] for h in per_seed], axis=0)
-        examples[activation] = first_example(runs[(*setup, activation, seeds[0])]["activations"], layer)
+        image, examples[activation] = first_example(runs[(*setup, activation, seeds[0])]["activations"], layer)
         edges = per_seed[0]["edges"]
-    return edges, summed, examples
+    return edges, summed, examples, image
 
 
 BANDS = ("p1", "p5", "p50", "p95", "p99")  # the percentiles training records at every stats step

@@ -11,6 +11,7 @@ from actviz.architectures import ARCHITECTURES
 from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
+from actviz.plots import MAX_MAPS
 from actviz.report import evidence, figures, numbers
 from actviz.report.workers import SERIAL, Workers
 from actviz.runs import package_versions
@@ -73,30 +74,40 @@ def shown_layers(layers):
 
 def setup_section(ev, setup, classes, activations, profiles, workers):
     """One setup (dataset, architecture, recipe): per-class accuracy, depth profile, every layer's figures
-    and table. The figures are drawn by ``workers`` (Futures until ``workers.resolve``)."""
+    and table. The figures are drawn by ``workers`` (Futures until ``workers.resolve``); a figure with
+    nothing finite to draw is None, and ``missing`` says which activations have no finished run."""
     draw = workers.submit
     dataset, architecture, _ = setup
     layers = ev.layer_names[architecture]
     per_class = evidence.per_class_rows(ev.runs, setup, activations, classes)
     rows = list(dict.fromkeys(r["activation"] for r in per_class))
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
+    drawn = {(a, w) for (a, w), p in profiles.items() if numbers.finite_values(p["mean"] + p["std"])}
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
+        "missing": numbers.without_finite_run(ev.runs, setup, activations),
         "per_class_figure": draw(figures.per_class_figure, rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
-        "depth_figure": draw(figures.depth_figure, layers, profiles),
+        "depth_figure": draw(figures.depth_figure, layers, profiles) if drawn else None,
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
-            v is not None for p in profiles.values() for v in p["grad_output_std"]) else None,
+            numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
         "depth": numbers.depth_rows(profiles, layers),
-        "layers": [{
-            "name": layer, "open": layer in shown,
-            "range": ev.ranges[dataset, architecture][layer],
-            "figure": draw(figures.layer_figure, *numbers.final_histograms(ev.runs, histograms, setup, layer,
-                                                                           activations)),
-            "bands": draw(figures.percentile_figure, numbers.percentiles_over_training(ev.runs, setup, layer,
-                                                                                       activations)),
-            "stats": numbers.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
-        } for layer in layers],
+        "layers": [_layer_part(ev, setup, layer, activations, histograms, layer in shown, draw) for layer in layers],
+    }
+
+
+def _layer_part(ev, setup, layer, activations, histograms, shown, draw):
+    """One layer of a setup: its figures (None with nothing finite to draw), its table, its non-finite runs."""
+    dataset, architecture, _ = setup
+    edges, counts, examples, image = numbers.final_histograms(ev.runs, histograms, setup, layer, activations)
+    bands = numbers.percentiles_over_training(ev.runs, setup, layer, activations)
+    return {
+        "name": layer, "open": shown, "range": ev.ranges[dataset, architecture][layer],
+        "figure": draw(figures.layer_figure, edges, counts, examples, image) if examples else None,
+        "bands": draw(figures.percentile_figure, bands) if any(
+            numbers.finite_values(v for p in series.values() for v in p) for _, series in bands.values()) else None,
+        "stats": numbers.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
+        "nonfinite": numbers.nonfinite_runs(ev.layers, setup, layer),
     }
 
 
@@ -111,16 +122,18 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
              for architecture in dict.fromkeys(s[1] for s in setups)}
     classes = info.get("classes") or [str(c) for c in range(info.get("num_classes", 0))]
     left = numbers.left_out(ev.runs, dataset)
+    missing = {numbers.label(s): numbers.without_finite_run(ev.runs, s, activations) for s in setups}
+    named = {numbers.label(s): v for s, v in verdicts.items()}
+    curves = numbers.learning_curves(ev.runs, setups, activations)
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
         "left_out": left,
         "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
-        "summary": evidence.summary_sentences(dataset, {numbers.label(s): v for s, v in verdicts.items()}, depth,
-                                              left),
-        "curves": workers.submit(figures.learning_curves_figure, numbers.learning_curves(ev.runs, setups,
-                                                                                          activations)),
+        "verdicts": evidence.verdict_sentences(dataset, named, missing),
+        "summary": evidence.summary_sentences(dataset, named, depth, left, missing),
+        "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
         "parts": [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups],
     }
 
@@ -173,6 +186,7 @@ def _render(inputs, settings, config, outputs, workers):
         "recipes": {r: RECIPES[r].description if r in RECIPES else "" for r in recipes},
         "activations": activations,
         "probe_images": next(iter(runs.values()))["stats"]["probe_images"],
+        "max_maps": MAX_MAPS,
         "histogram_range": settings.histogram_range,
         "near": {"mean": evidence.NEAR_MEAN, "variance": evidence.NEAR_VARIANCE},
         "runs": numbers.run_rows(runs),
@@ -189,11 +203,29 @@ def _render(inputs, settings, config, outputs, workers):
     environment = jinja2.Environment(loader=jinja2.PackageLoader("actviz", "templates"), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
     environment.globals["zip"] = zip
+    environment.filters.update(number=_number, percent=_percent, finite=_finite)
     html = environment.get_template("report.html.j2").render(**context)
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     write_tables(ev, data_info, setups, activations, context, outputs)
     write_text(outputs.html, html)
     return context
+
+
+def _finite(value):
+    return value is not None and bool(np.isfinite(value))
+
+
+def _number(value, style):
+    """A number in the report: ``style`` (e.g. "%.3f") if finite, "–" if missing, "NaN" or "±∞" if not finite."""
+    if value is None:
+        return "–"
+    if not np.isfinite(value):
+        return "NaN" if np.isnan(value) else ("∞" if value > 0 else "−∞")
+    return style % value
+
+
+def _percent(value, style):
+    return _number(None if value is None else 100 * value, style)
 
 
 def write_tables(ev, data_info, setups, activations, context, outputs):
@@ -206,15 +238,18 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
               (outputs.layer_stats_csv, ev.layers),
               (outputs.training_stats_csv, [row for run in ev.runs.values() for row in run["training_stats"]]),
               (outputs.curves_csv, numbers.curve_rows(ev.runs)))
+    empty = {outputs.comparisons_csv: evidence.COMPARISON_COLUMNS, outputs.per_class_csv: evidence.PER_CLASS_COLUMNS,
+             outputs.confusion_csv: evidence.CONFUSION_COLUMNS}  # the tables left empty when every run diverged
     for path, rows in tables:
-        write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)))
+        write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)) or list(empty[path]))
     sections = context["sections"]
-    write_json(outputs.numbers_json, {
+    write_json(outputs.numbers_json, strict=True, obj={
         "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
         "layers": ev.layers, "runs": context["runs"], "config": context["config"],
         "config_hash": context["config_hash"], "run_versions": context["run_versions"],
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
+        "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
                              for layer, r in ranges.items()},
