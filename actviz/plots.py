@@ -69,6 +69,9 @@ def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
 # One colour map for activation values; gaps between feature maps (and NaN values) are white.
 VALUE_CMAP = "viridis"
 MAX_MAPS = 64  # a conv layer's grid shows at most this many channels: conv3's 128 maps of 4x4 would be specks
+# Feature maps are coloured over the central 99% of their values (beyond, colours clip): a few large values
+# would leave every map one colour.
+MAP_QUANTILES = (0.005, 0.995)
 
 
 def shown_channels(values, limit=MAX_MAPS):
@@ -225,13 +228,13 @@ class TensorBoardPictures:
         else:
             axes[0].set_axis_off()
         image, _ = draw_feature_maps(axes[1], example)
-        fig.colorbar(image, ax=axes[1], fraction=0.05, pad=0.03)
+        fig.colorbar(image, ax=axes[1], fraction=0.05, pad=0.03, extend="both")
 
         def update_maps(_counts, _edges, example):
             values = np.asarray(example, dtype=np.float32)
             channels = shown_channels(values)
             image.set_data(feature_map_mosaic(values, channels))
-            image.set_clim(*finite_limits([values]))
+            image.set_clim(*finite_limits([values], MAP_QUANTILES))
             axes[1].set_title(f"{layer}: {maps_title(channels, values.shape[-1])}", fontsize=10)
 
         return fig, update_maps

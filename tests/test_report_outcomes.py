@@ -144,7 +144,8 @@ def _study(outcome, datasets=("data0",), activations=("relu", "selu"), seeds=(0,
 
 # Each mix that broke the report before (issue 20), by name; the property test draws others.
 MIXES = {
-    "every run of a setup diverged": _study(lambda k: DIVERGED if k[2] == "seed" else FINISHED, recipes=("snn", "seed")),
+    "every run of a setup diverged": _study(lambda k: DIVERGED if k[2] == "seed" else FINISHED,
+                                            recipes=("snn", "seed")),
     "every run of a dataset diverged": _study(lambda k: DIVERGED if k[0] == "data1" else FINISHED,
                                               datasets=("data0", "data1")),
     "every run of the study diverged": _study(lambda k: DIVERGED),
@@ -164,7 +165,8 @@ def test_each_outcome_mix_renders_and_says_what_happened(templates, mix):
     if mix == "every run of a setup diverged":
         assert "cnn/seed: every run diverged, relu (seed 0 at step 7), selu (seed 0 at step 7): nothing to compare." \
             in summary["data0"]
-        assert "No histograms or activation maps: every run of cnn/seed diverged." in page
+        assert "No layer sections: every run of cnn/seed diverged." in page
+        assert "<h4>cnn/seed · conv1</h4>" not in page and "<h4>cnn/snn · conv1</h4>" in page
     if mix == "every run of a dataset diverged":
         assert summary["data1"][0].startswith("Every run on data1 diverged")
         assert "No learning curves: every run on data1 diverged" in page

@@ -3,6 +3,7 @@
 import numpy as np
 
 from actviz.plots import (
+    MAP_QUANTILES,
     activation_color,
     draw_class_accuracy,
     draw_curves,
@@ -23,7 +24,6 @@ CURVE_LABELS = {"test_accuracy": "test accuracy (whole test split)",
 # are known: numbers, activation names, fixed titles); the colorbar of a layer's grids is in the right one.
 LAYER_MARGINS = (0.8, 0.65, 0.45, 0.25, 0.12)
 PERCENTILE_MARGINS = (0.65, 0.1, 0.45, 0.25, 0.12)
-MAP_QUANTILES = (0.005, 0.995)  # the colour scale of a conv layer's feature maps: beyond, colours clip
 SHORT_TICKS = (-3, 4)  # value tick labels beyond 1e-3..1e4 in powers of ten: they fit those margins
 
 

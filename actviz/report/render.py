@@ -86,6 +86,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
         "missing": numbers.without_finite_run(ev.runs, setup, activations),
+        "finished": any(numbers.seeds_of(ev.runs, setup, a) for a in activations),
         "per_class_figure": draw(figures.per_class_figure, rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
         "depth_figure": draw(figures.depth_figure, layers, profiles) if drawn else None,
