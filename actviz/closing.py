@@ -34,13 +34,17 @@ JOB_LOG = re.compile(r"^\s+log: (?P<paths>.+?)(?: \(check log file\(s\) for erro
 ERROR_LINE = re.compile(r"^(error: |Error: |Traceback|Killed|(\w+\.)*\w*(Error|Exception|Interrupt)\b(:|$))")
 
 
-def after_failure(snakemake_log):
+def after_failure(snakemake_logs):
     """Lines naming each failed job's rule, its log and the last line of that log that says why it failed
-    (the last line of the log when none does), from Snakemake's own log of the run."""
-    try:
-        lines = Path(snakemake_log).read_text(errors="replace").splitlines()
-    except (OSError, TypeError):
-        return []
+    (the last line of the log when none does), from Snakemake's own log of the run: a path, or the list of
+    paths Snakemake 9 hands its onerror handler."""
+    paths = [snakemake_logs] if isinstance(snakemake_logs, (str, Path)) else list(snakemake_logs or [])
+    lines = []
+    for path in paths:
+        try:
+            lines += Path(path).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
     failed = []
     for index, line in enumerate(lines):
         match = FAILED_JOB.match(line)

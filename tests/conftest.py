@@ -121,4 +121,5 @@ def project(tmp_path_factory):
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     result = snakemake(workdir, "--cores", "2", "report", "--configfile", "tiny.yaml")
     assert result.returncode == 0, result.stderr[-5000:]
+    (workdir / "snakemake.stdout").write_text(result.stdout)  # what the terminal showed, for the tests to read
     return workdir

@@ -126,7 +126,7 @@ def test_a_failed_run_ends_with_each_failed_job_its_log_and_why(tmp_path):
                          "fewer than probe_size=128\n\n")
     log = tmp_path / "snakemake.log"
     log.write_text(SNAKEMAKE_LOG.format(report_log=report_log, train_log=train_log))
-    assert after_failure(log) == [
+    assert after_failure([str(log)]) == after_failure(log) == [
         "", "3 jobs failed:",
         "  report: ValueError: min() arg is an empty sequence", f"    log: {report_log}",
         "  train: error: results/data/x.h5: the test split has 5 images, fewer than probe_size=128",

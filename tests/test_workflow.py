@@ -160,6 +160,56 @@ def test_snakemake_builds_its_own_report_with_the_marked_outputs(project, tmp_pa
 
 
 @pytest.mark.e2e
+def test_the_run_ends_with_the_reports_path_and_its_verdicts(project):
+    verdicts = json.loads((project / "results" / "tables" / "report.json").read_text())["verdicts"]
+    lines = [line.strip() for line in (project / "snakemake.stdout").read_text().splitlines()]
+    start = lines.index("The report: results/report.html  (open it in a browser)")
+    assert lines[start + 1].startswith("Training in TensorBoard: make tensorboard")
+    assert lines[start + 2] == "FashionMNIST-sample:" and len(verdicts["FashionMNIST-sample"]) == len(RECIPES)
+    assert " ".join(lines[start + 3:]) == " ".join(verdicts["FashionMNIST-sample"])  # the last lines: the verdicts
+
+
+@pytest.mark.e2e
+def test_job_logs_open_with_the_jobs_own_lines(project):
+    logs = sorted((project / "results" / "joblogs").glob("t*/**/*.log")) + sorted(
+        (project / "results" / "joblogs").glob("extract/**/*.log"))
+    assert len(logs) == 2 * len(RECIPES) * len(ACTIVATIONS)
+    for log in logs:  # none of TensorFlow's CPU start-up lines; training's first line names the devices
+        text = log.read_text()
+        assert "absl::InitializeLog" not in text and "cuInit" not in text and "oneDNN" not in text, log
+        if "/train/" in log.as_posix():
+            assert re.match(r"FashionMNIST-sample/cnn/\w+/\w+/seed0: TensorFlow [\d.]+ on CPU:0;", text), text[:300]
+
+
+@pytest.mark.e2e
+def test_a_run_that_diverges_gives_a_report_that_says_so_and_where(project, tmp_path):
+    # the new user's learning rate: every run of the study diverges, and the report still comes
+    project = copy_finished_project(project, tmp_path / "project")
+    result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml",
+                       "--config", "learning_rate=100000", "activations=[relu]", "recipes=[snn]")
+    assert result.returncode == 0, result.stderr[-5000:]
+    step = _metrics(project, "snn", "relu")["diverged_at_step"]
+    assert step is not None and 1 <= step <= 20
+    summary = json.loads((project / "results" / "tables" / "report.json").read_text())["summary"]
+    assert f"cnn/snn: every run diverged, relu (seed 0 at step {step}): nothing to compare." in \
+        summary["FashionMNIST-sample"]
+    assert f"diverged at step {step}" in (project / "results" / "report.html").read_text()
+    assert f"relu (seed 0 at step {step})" in result.stdout  # and the terminal ends saying so
+
+
+@pytest.mark.e2e
+def test_a_failed_job_ends_the_run_with_its_reason_and_log(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    broken = next((project / "results" / "runs").glob("*/*/snn/relu/seed0/training_stats.csv"))
+    broken.write_text("")  # the report refuses an empty table, with one line
+    result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml", "--forcerun", "report")
+    assert result.returncode != 0
+    tail = result.stderr[result.stderr.rindex("1 job failed:"):].splitlines()
+    assert tail[1] == f"  report: error: {broken.relative_to(project)}: empty"
+    assert tail[2] == "    log: results/joblogs/report.log"
+
+
+@pytest.mark.e2e
 def test_a_longer_rerun_resumes_training_from_the_checkpoint(project, tmp_path):
     project = copy_finished_project(project, tmp_path / "project")
     result = snakemake(project, "--cores", "2", "report", "--configfile", "tiny.yaml",
