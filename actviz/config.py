@@ -13,6 +13,7 @@ from actviz.errors import UserError
 from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
+from actviz.splits import validation_problem
 
 SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 
@@ -80,4 +81,7 @@ def check_config(config, schema_path):
             if sizes is not None and config[key] > sizes[split]:
                 raise UserError(f"config: {key}: {config[key]} is more than the {sizes[split]} images in the "
                                 f"{split} split of dataset {name!r}")
+        problem = sizes and validation_problem(config["validation_size"], sizes["train"], config["batch_size"])
+        if problem:
+            raise UserError(f"config: validation_size: dataset {name!r}: {problem}")
     return config

@@ -87,16 +87,30 @@ def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
     """The newest checkpoint in ``checkpoint_dir`` evaluated on a split of the converted dataset
     ``h5_path`` (read batch by batch): a JSON-ready dict with the run, the step, per-class accuracy
     and ``Evaluation.summary``."""
-    from actviz.formats import SPLITS, read_info, split_batches
+    from actviz.formats import SPLITS, read_info, read_split, split_batches
     from actviz.runs import configure_threads, restore_model, run_ident
+    from actviz.splits import split_train
 
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
+    if split not in (*SPLITS, "validation"):
+        raise UserError(f"unknown split {split!r}; known: {', '.join((*SPLITS, 'validation'))}")
     info = read_info(h5_path)
     if threads:
         configure_threads(threads)
     model, run, checkpoint, step = restore_model(checkpoint_dir, info)
-    evaluation = Evaluator(model)(split_batches(h5_path, split, EVAL_BATCH))
+    if split == "validation":  # the run's own held-out train images, found again and checked
+        if "validation_size" not in run:
+            raise UserError(f"{checkpoint_dir} was trained before runs held out a validation split")
+        if run["checksums"] != info["checksums"]:
+            raise UserError(f"{checkpoint_dir} was trained on other data than {h5_path}: its validation split is "
+                            f"part of that data's train split")
+        _, (images, labels), record = split_train(*read_split(h5_path, "train"), run["validation_size"])
+        if record["indices_sha256"] != run.get("validation_sha256", record["indices_sha256"]):
+            raise UserError(f"{checkpoint_dir}: the validation images drawn now differ from those it was trained "
+                            f"without (checksum {run['validation_sha256'][:12]}…)")
+        batches = in_batches(images, labels)
+    else:
+        batches = split_batches(h5_path, split, EVAL_BATCH)
+    evaluation = Evaluator(model)(batches)
     summary = evaluation.summary(info["num_classes"])
     confusion = np.array(summary["confusion"])
     classes = info.get("classes") or [str(c) for c in range(info["num_classes"])]

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from actviz.architectures import architecture_problem, parse_architecture
 from actviz.errors import UserError
+from actviz.optimizers import OPTIMIZERS
 from actviz.recipes import PRECISIONS, RECIPES
 
 LIMITS = {  # JSON Schema keyword -> (test, words for the error)
@@ -127,9 +128,16 @@ class TrainSettings(Settings):
     width: int = setting(256, "units of each hidden layer of an mlp", minimum=1)
     steps: int = setting(800, "training steps (batches)", minimum=1)
     batch_size: int = setting(64, "images per training batch", aliases=("--batch_size",), minimum=1, hparam=True)
-    learning_rate: float = setting(1e-3, "Adam learning rate", aliases=("--learning_rate",), exclusiveMinimum=0,
-                                   hparam=True)
-    clip_norm: float = setting(20.0, "clip the gradients' global norm at this value (the old project's 20)",
+    validation_size: float = setting(0.1, "train images held out for validation (evaluations, learning curves, "
+                                          "selection): a fraction below 1 of the train split, or a count; stratified "
+                                          "by class, the same images for every run of a dataset",
+                                     exclusiveMinimum=0, hparam=True)
+    optimizer: str = setting("adam", "adam; sgd; momentum (SGD with momentum 0.9)", choices=tuple(OPTIMIZERS),
+                             hparam=True)
+    learning_rate: float = setting(1e-3, "the optimizer's learning rate", aliases=("--learning_rate",),
+                                   exclusiveMinimum=0, hparam=True)
+    clip_norm: float = setting(20.0, "clip the gradients' global norm at this value before each optimizer step (the "
+                                     "old project's 20)",
                                exclusiveMinimum=0, hparam=True)
     lr_weight_decay: bool = setting(False, "halve the learning rate every 10,000 steps",
                                     aliases=("--lr_weight_decay",), hparam=True)
@@ -137,7 +145,8 @@ class TrainSettings(Settings):
                              minimum=0, exclusiveMaximum=1, hparam=True)
     lrelu_slope: float = setting(0.2, "Leaky ReLU's slope below zero", minimum=0, hparam=True)
     log_every: int = setting(50, "steps between scalar summaries (loss, train accuracy, learning rate)", minimum=1)
-    eval_every: int = setting(400, "steps between evaluations on the whole test split", minimum=1)
+    eval_every: int = setting(400, "steps between evaluations on the whole validation split (the test split is "
+                                   "evaluated once, at the end)", minimum=1)
     stats_every: int = setting(200, "steps between layer statistics of the probe batch", minimum=1)
     histogram_every: int = setting(200, "steps between TensorBoard histograms of every layer", minimum=1)
     image_every: int = setting(800, "steps between tfplot images of every layer", minimum=1)

@@ -25,6 +25,7 @@ from actviz.errors import UserError
 from actviz.evaluation import Evaluator, in_batches
 from actviz.formats import read_info, read_split
 from actviz.moments import moment_columns, predict
+from actviz.optimizers import build_optimizer
 from actviz.runs import (
     configure_threads,
     float32_layer_outputs,
@@ -33,6 +34,7 @@ from actviz.runs import (
     run_name,
     start_run_dirs,
 )
+from actviz.splits import split_train, validation_problem
 from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, STAT_COLUMNS, layer_statistics
 from actviz.summaries import SummaryQueue, layer_summary
 
@@ -92,7 +94,12 @@ class TrainingRun:
     def __init__(self, h5_path, activation, settings, info, train_split, test_split):
         self.h5_path, self.activation, self.settings, self.info = h5_path, activation, settings, info
         self.name = run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed)
-        self.train_images, self.train_labels = train_split
+        problem = validation_problem(settings.validation_size, len(train_split[1]), settings.batch_size)
+        if problem:
+            raise UserError(f"{h5_path}: validation_size: {problem}")
+        # The held-out images are the same for every run of the dataset, and never in a training batch.
+        (self.train_images, self.train_labels), (self.validation_images, self.validation_labels), \
+            self.validation = split_train(*train_split, settings.validation_size)
         self.test_images, self.test_labels = test_split
         self.probe = self.test_images[: settings.probe_size]
         self.probe_labels = self.test_labels[: settings.probe_size]
@@ -126,7 +133,8 @@ class TrainingRun:
         """What a checkpoint of this run must have been trained under to be resumed (run.json)."""
         return {"dataset": self.info["name"], "checksums": self.info["checksums"], "activation": self.activation,
                 "image_shape": list(self.train_images.shape[1:]), "num_classes": self.info["num_classes"],
-                **self.settings.identity(), "input_mean": self.input_mean, "input_std": self.input_std}
+                **self.settings.identity(), "input_mean": self.input_mean, "input_std": self.input_std,
+                "validation_sha256": self.validation["indices_sha256"]}
 
     def _build_model(self):
         import keras
@@ -158,7 +166,7 @@ class TrainingRun:
                           for layer in recorded]
         self.behind_batchnorm = behind_batchnorm(self.model)
         self.input_model = keras.Model(self.model.input, self.model.get_layer(input_layer_name(self.model)).output)
-        self.optimizer = keras.optimizers.Adam(learning_rate_schedule(settings), global_clipnorm=settings.clip_norm)
+        self.optimizer = build_optimizer(settings.optimizer, learning_rate_schedule(settings), settings.clip_norm)
         self.optimizer.build(self.model.trainable_variables)
 
     def _compile_steps(self):
@@ -207,9 +215,11 @@ class TrainingRun:
             chosen = order[position * size:(position + 1) * size]
             yield self.train_images[chosen], self.train_labels[chosen]
 
-    def evaluate(self):
-        """The model on the whole test split (``actviz.evaluation.Evaluation``)."""
-        return self.evaluator(in_batches(self.test_images, self.test_labels))
+    def evaluate(self, split="validation"):
+        """The model on the whole validation or test split (``actviz.evaluation.Evaluation``)."""
+        if split == "test":
+            return self.evaluator(in_batches(self.test_images, self.test_labels))
+        return self.evaluator(in_batches(self.validation_images, self.validation_labels))
 
     def probe_layers(self):
         """Every recorded layer's float32 output on the probe batch, as numpy arrays."""
@@ -336,7 +346,7 @@ class RunStore:
 
 
 class Observer:
-    """What a run shows of itself: test evaluations, training scalars, and every layer's statistics,
+    """What a run shows of itself: validation evaluations, training scalars, and every layer's statistics,
     histogram and tfplot pictures on the probe batch, to TensorBoard and to the run's records.
 
     Statistics and pictures are computed on the summary worker (``SummaryQueue``), while the
@@ -352,7 +362,6 @@ class Observer:
         self.run, self.progress, self.clock = run, progress, clock
         self.pictures = TensorBoardPictures(run.probe[0])  # the first probe image: the example the grids show
         self.queue = SummaryQueue()
-        self.last_evaluation = None  # (step, Evaluation)
         self.weights = None  # the recorded layers' weights at the last statistics, for the update ratios
         self.measured = {}  # layer -> (mean, variance) of the statistics being computed (summary worker)
         self.writer = tf.summary.create_file_writer(str(log_dir))
@@ -367,7 +376,7 @@ class Observer:
         return self._contexts.__exit__(*error)
 
     def initial_state(self):
-        """Hyper-parameters, and the untrained network's layers and test accuracy (step 0)."""
+        """Hyper-parameters, and the untrained network's layers and validation accuracy (step 0)."""
         from tensorboard.plugins.hparams import api as hparams_api
 
         run = self.run
@@ -377,27 +386,24 @@ class Observer:
         self.evaluate(0)
 
     def evaluate(self, step):
-        """Loss and accuracy on the whole test split, logged and recorded; the evaluation is kept."""
+        """Loss and accuracy on the whole validation split, logged and recorded (the learning curves)."""
         import tensorflow as tf
 
         with self.clock("evaluation"):
-            self.last_evaluation = step, self.run.evaluate()
-            test_loss, test_accuracy = self.last_evaluation[1].loss, self.last_evaluation[1].accuracy
-            tf.summary.scalar("loss/test", test_loss, step=step)
-            tf.summary.scalar("accuracy/test", test_accuracy, step=step)
-            self.progress.add("evaluations", step=step, test_loss=test_loss, test_accuracy=test_accuracy)
+            evaluation = self.run.evaluate("validation")
+            tf.summary.scalar("loss/validation", evaluation.loss, step=step)
+            tf.summary.scalar("accuracy/validation", evaluation.accuracy, step=step)
+            self.progress.add("evaluations", step=step, validation_loss=evaluation.loss,
+                              validation_accuracy=evaluation.accuracy)
 
     def final_evaluation(self, step):
-        """The evaluation at ``step``, the last one: logged and recorded unless it already was (a run
-        resumed at its end is evaluated again, for each image's result, but recorded once)."""
+        """The validation evaluation at ``step``, the last one, unless it was recorded already (a run resumed
+        at its end), and the one evaluation of the test split: returned, image by image."""
         evaluations = self.progress.records["evaluations"]
-        if evaluations and evaluations[-1]["step"] == step:
-            if self.last_evaluation is None or self.last_evaluation[0] != step:
-                with self.clock("evaluation"):
-                    self.last_evaluation = step, self.run.evaluate()
-        else:
+        if not evaluations or evaluations[-1]["step"] != step:
             self.evaluate(step)
-        return self.last_evaluation[1]
+        with self.clock("evaluation"):
+            return self.run.evaluate("test")
 
     def training_scalars(self, step, losses, accuracies):
         """The mean loss and accuracy of the steps since the last call, and the learning rate; returns
@@ -492,8 +498,8 @@ class Observer:
         import tensorflow as tf
 
         with self.writer.as_default():
-            tf.summary.scalar("final/test_accuracy", metrics["test_accuracy"], step=metrics["final_step"])
-            tf.summary.scalar("final/test_loss", metrics["test_loss"], step=metrics["final_step"])
+            for key in ("test_accuracy", "test_loss", "validation_accuracy", "validation_loss"):
+                tf.summary.scalar(f"final/{key}", metrics[key], step=metrics["final_step"])
         self.writer.flush()
 
 
@@ -663,7 +669,7 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
     and the confusion matrix), curves, timings, versions."""
     records, settings = store.progress.records, run.settings
     last_training = records["training"][-1] if records["training"] else {}
-    final = records["evaluations"][-1] if diverged_at is None else {"test_loss": None, "test_accuracy": None}
+    final = records["evaluations"][-1] if diverged_at is None else {}
     trained = final_step - store.start_step
     return {
         "dataset": run.info["name"],
@@ -678,9 +684,15 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
         "resumed_from_step": store.start_step,
         "train_loss": last_training.get("train_loss"),  # mean over the last log_every steps
         "train_accuracy": last_training.get("train_accuracy"),
-        "test_loss": final["test_loss"],
-        "test_accuracy": final["test_accuracy"],
+        # Where settings are chosen: the held-out train images at the last step.
+        "validation_loss": final.get("validation_loss"),
+        "validation_accuracy": final.get("validation_accuracy"),
+        "validation_size": len(run.validation_labels),
+        # What is compared: the test split, evaluated once, at the end.
+        "test_loss": None if evaluation is None else evaluation.loss,
+        "test_accuracy": None if evaluation is None else evaluation.accuracy,
         "test_size": len(run.test_images),
+        "validation": run.validation,  # which train images were held out, with checksums
         # The last evaluation image by image (None for a diverged run): per-class results, paired tests.
         "final_evaluation": None if evaluation is None else {
             "split": "test", "step": final_step, **evaluation.summary(run.info["num_classes"])},

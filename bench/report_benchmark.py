@@ -107,7 +107,7 @@ def copy_run(run, folder, ident, labels, rng, outcome="finished", diverged_at=No
     confusion = np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
     evaluation = {**metrics["final_evaluation"], "accuracy": float(correct.mean()), "correct": pack_bits(correct),
                   "confusion": confusion.tolist()}
-    evaluations = [{**e, "test_accuracy": float(correct.mean()) * (i + 1) / len(metrics["evaluations"])}
+    evaluations = [{**e, "validation_accuracy": float(correct.mean()) * (i + 1) / len(metrics["evaluations"])}
                    for i, e in enumerate(metrics["evaluations"])]
     mine = {**metrics, **ident, "test_accuracy": float(correct.mean()), "final_evaluation": evaluation,
             "evaluations": evaluations, "run": "/".join(map(str, ident.values()))}
@@ -117,10 +117,11 @@ def copy_run(run, folder, ident, labels, rng, outcome="finished", diverged_at=No
     if outcome.startswith("diverged"):
         before = [r for r in metrics["training"] if r["step"] < diverged_at]
         mine.update(diverged_at_step=diverged_at, test_accuracy=None, test_loss=None, final_evaluation=None,
+                    validation_accuracy=None, validation_loss=None,
                     final_step=diverged_at, training=before, train_loss=before[-1]["train_loss"] if before else None,
                     train_accuracy=before[-1]["train_accuracy"] if before else None,
                     evaluations=[e for e in evaluations if e["step"] < diverged_at] or
-                    [{**evaluations[0], "test_loss": nan}])
+                    [{**evaluations[0], "validation_loss": nan}])
         stats_rows = [r for r in stats_rows if int(r["step"]) < max(diverged_at, 1)]
     values = {"diverged at step 0": nan, "non-finite activations": float("inf")}.get(outcome)
     if values is not None:  # no finite statistics at the last recorded step, nor in the extracted layers

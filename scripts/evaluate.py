@@ -22,7 +22,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint-dir", required=True, help="the run's checkpoint folder (with its run.json)")
     parser.add_argument("--dataset", required=True, help="a converted dataset's HDF5 file")
-    parser.add_argument("--split", default="test", choices=["test", "train"], help="(default: %(default)s)")
+    parser.add_argument("--split", default="test", choices=["test", "validation", "train"],
+                        help="test; validation: the train images the run held out; train: the whole train split, "
+                             "held-out images included (default: %(default)s)")
     parser.add_argument("--out", help="JSON file to write the evaluation to")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     return parser.parse_args(argv)

@@ -84,8 +84,8 @@ def tensorboard_tags(logdir):
 def expected_tags(layers):
     """The summaries every training run must log, by TensorBoard plugin."""
     return {
-        "scalars": {"loss/train", "accuracy/train", "accuracy/test", "loss/test", "learning_rate",
-                    "final/test_accuracy", "final/test_loss"}
+        "scalars": {"loss/train", "accuracy/train", "accuracy/validation", "loss/validation", "learning_rate",
+                    "final/test_accuracy", "final/test_loss", "final/validation_accuracy", "final/validation_loss"}
         | {f"stats/{layer}/{key}" for layer in layers for key in ("mean", "std", "p1", "p99", "dead_fraction",
                                                                   "negative_fraction", "zero_fraction")},
         "histograms": {f"activations/{layer}" for layer in layers},

@@ -7,6 +7,7 @@ from helpers import REPO, write_legacy_layout
 
 from actviz.config import check_config
 from actviz.errors import UserError
+from actviz.splits import validation_count
 
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
 
@@ -53,7 +54,8 @@ def test_an_own_dataset_folder_is_a_known_dataset(tmp_path):
     import numpy as np
 
     write_legacy_layout(tmp_path / "mine", np.zeros((4, 8, 8, 1), np.uint8), np.arange(4) % 2, 2)
-    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), batch_size=2, probe_size=1, probe_images=1)
+    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), batch_size=2, probe_size=1, probe_images=1,
+                     validation_size=1)
     assert check_config(config, SCHEMA)["datasets"] == ["mine"]
     with pytest.raises(UserError, match=rf"{tmp_path}/other/ holds neither data.h5 nor data.hy"):
         check_config(_config(datasets=["other"], datasets_dir=str(tmp_path)), SCHEMA)
@@ -116,6 +118,11 @@ def test_probe_and_batch_sizes_larger_than_a_split_of_a_builtin_dataset_are_refu
     with pytest.raises(UserError, match=f"^{message}"):
         check_config(_config(**changes), SCHEMA)
     limits = {key: value - 1 for key, value in changes.items() if key != "datasets"}
+    if "batch_size" in limits:  # one batch must fit in what the validation split leaves (10%: 65,931 of SVHN's)
+        limits["batch_size"] -= validation_count(0.1, limits["batch_size"])
+        with pytest.raises(UserError, match="^config: validation_size: dataset 'SVHN': holding out 7326 of 73257 "
+                                            "train images leaves 65931, fewer than one batch of 65932$"):
+            check_config(_config(**{**changes, "batch_size": limits["batch_size"] + 1}), SCHEMA)
     assert check_config(_config(**{**changes, **limits}), SCHEMA)
 
 
@@ -135,8 +142,8 @@ def test_probe_and_batch_sizes_are_checked_against_own_datasets(tmp_path, layout
         write_legacy_layout(folder, images, labels, 2)
         if layout == "legacy with test_ids.txt":
             (folder / "test_ids.txt").write_text("0\n1\n2\n3\n4\nnot-an-id\n")
-    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), test_fraction=0.25, batch_size=15, probe_size=5,
-                     probe_images=5)
+    config = _config(datasets=["mine"], datasets_dir=str(tmp_path), test_fraction=0.25, batch_size=13, probe_size=5,
+                     probe_images=5, validation_size=2)  # 13 train images left for a batch of 13
     assert check_config(dict(config), SCHEMA)
     for key, split, size in (("batch_size", "train", 15), ("probe_size", "test", 5), ("probe_images", "test", 5)):
         with pytest.raises(UserError, match=rf"^config: {key}: {size + 1} is more than the {size} images in the "

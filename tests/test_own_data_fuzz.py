@@ -221,8 +221,9 @@ def _check_one(layout, base, changes, seed, test_fraction, converted, keep):
             assert images.dtype == np.uint8 and images.shape == (size, *info["image_shape"]) and size > 0
             assert labels.min() >= 0 and labels.max() < info["num_classes"] == len(info["classes"])
         key = (tuple(info["image_shape"]), info["num_classes"])
-        # one of each kind of dataset that converted with a batch of training images (4) and a probe (2), to train on
-        if key not in converted and sizes["train"] >= 4 and sizes["test"] >= 2:
+        # one of each kind of dataset that converted with a batch of training images (4) beside one held out for
+        # validation, and a probe (2), to train on
+        if key not in converted and sizes["train"] >= 5 and sizes["test"] >= 2:
             converted[key] = keep / f"converted-{len(converted)}.h5"
             os.replace(out, converted[key])
         return "converted"
@@ -251,7 +252,7 @@ def _train_a_few(converted, tmp_path):
     from actviz.training import train
 
     settings_ = TrainSettings(steps=2, batch_size=4, log_every=1, eval_every=2, stats_every=2, histogram_every=2,
-                              image_every=2, checkpoint_every=2, probe_size=2)
+                              image_every=2, checkpoint_every=2, probe_size=2, validation_size=1)
     # the smallest images, the most channels and pixels, the most classes: the first of each order not chosen yet
     assert len(converted) >= 10
     chosen = []

@@ -37,7 +37,7 @@ def _run(accuracy=None, correct=None, diverged=None, steps=800, layers=("conv1",
                                                "confusion": [[int(correct.sum()), 0], [0, 0]]}
     metrics = {"test_accuracy": None if diverged else accuracy, "diverged_at_step": diverged, "final_step": steps,
                "test_size": TEST_IMAGES, "final_evaluation": None if diverged else evaluation,
-               "evaluations": [{"step": s, "test_accuracy": (accuracy or 0) * s / steps} for s in (0, steps)],
+               "evaluations": [{"step": s, "validation_accuracy": (accuracy or 0) * s / steps} for s in (0, steps)],
                "training": [{"step": steps, "train_loss": 0.5}]}
     mean, std = stats or (0.0, 1.0)
     training_stats = [{"layer": layer, "step": str(step), "mean": str(mean if step else 0.0),
@@ -147,7 +147,7 @@ def test_a_diverged_seed_is_left_out_of_the_depth_profiles_and_learning_curves()
     assert profiles["selu", "trained"]["seeds"] == 2
     assert profiles["selu", "trained"]["std"] == pytest.approx([1.5] * 3)
     curves = numbers.learning_curves(runs, [SETUP], ["selu"])
-    assert curves["test_accuracy"]["cnn/snn", "selu"] == ([0, 800], [0.0, 0.8])
+    assert curves["validation_accuracy"]["cnn/snn", "selu"] == ([0, 800], [0.0, 0.8])
 
 
 def test_a_diverged_seed_is_left_out_of_the_layer_tables_and_per_class_results():

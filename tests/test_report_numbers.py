@@ -11,7 +11,7 @@ from actviz.report import numbers
 def _runs(accuracies, steps=(0, 10, 20)):
     """Runs as load_runs returns them, metrics only: {(dataset, architecture, recipe, activation, seed): accuracy}."""
     return {key: {"metrics": {"test_accuracy": accuracy, "diverged_at_step": None, "final_step": steps[-1],
-                              "evaluations": [{"step": s, "test_accuracy": accuracy * s / steps[-1]} for s in steps],
+                              "evaluations": [{"step": s, "validation_accuracy": accuracy * s / steps[-1]} for s in steps],
                               "training": [{"step": s, "train_loss": 1.0 + key[-1]} for s in steps[1:]]}}
             for key, accuracy in accuracies.items()}
 
@@ -27,7 +27,7 @@ def test_learning_curves_average_the_seeds_on_the_steps_they_share():
     runs = _runs({("d", "cnn", "snn", "relu", 0): 0.8, ("d", "cnn", "snn", "relu", 1): 0.6})
     runs["d", "cnn", "snn", "relu", 1]["metrics"]["evaluations"].pop()  # seed 1 stopped before step 20
     curves = numbers.learning_curves(runs, [("d", "cnn", "snn")], ["relu"])
-    steps, accuracy = curves["test_accuracy"]["cnn/snn", "relu"]
+    steps, accuracy = curves["validation_accuracy"]["cnn/snn", "relu"]
     assert steps == [0, 10] and accuracy == pytest.approx([0.0, (0.4 + 0.3) / 2])
     assert curves["train_loss"]["cnn/snn", "relu"] == ([10, 20], [1.5, 1.5])
 

@@ -150,6 +150,24 @@ def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, re
         assert sum(int(b["count"]) for b in mine) == 8 * units
 
 
+def test_each_optimizer_is_the_keras_one_it_names_with_its_momentum_and_clipping():
+    from actviz.optimizers import OPTIMIZERS, build_optimizer
+
+    built = {name: build_optimizer(name, 0.01, 5.0) for name in OPTIMIZERS}
+    assert type(built["adam"]).__name__ == "Adam"
+    assert type(built["sgd"]).__name__ == type(built["momentum"]).__name__ == "SGD"
+    assert built["sgd"].momentum == 0.0 and built["momentum"].momentum == 0.9
+    assert all(o.global_clipnorm == 5.0 and float(o.learning_rate) == pytest.approx(0.01) for o in built.values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_a_run_trains_with_the_optimizer_it_names(tiny_h5, tmp_path, optimizer):
+    metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, optimizer=optimizer, learning_rate=0.05))
+    assert metrics["settings"]["optimizer"] == optimizer and np.isfinite(metrics["train_loss"])
+    run = json.loads((tmp_path / "ckpt" / "run.json").read_text())
+    assert run["optimizer"] == optimizer  # part of what a checkpoint is resumed under
+
+
 def test_learning_rate_halves_every_10k_steps_only_with_decay():
     decayed = learning_rate_schedule(TrainSettings(learning_rate=1e-3, lr_weight_decay=True))
     rates = [float(decayed(step)) for step in (0, 9_999, 10_000, 19_999, 20_000)]
@@ -205,6 +223,20 @@ def test_evaluate_script_reproduces_the_runs_final_test_accuracy(tiny_h5, selu_r
     assert evaluation["confusion"] == metrics["final_evaluation"]["confusion"] and evaluation["step"] == 12
     assert f"accuracy {metrics['test_accuracy']:.4f}" in result.stdout
 
+
+
+def test_the_run_is_evaluated_on_its_validation_split_and_the_test_split_once(tiny_h5, selu_run):
+    from actviz.evaluation import evaluate_checkpoint
+
+    metrics, run = selu_run
+    record = metrics["validation"]
+    assert metrics["validation_size"] == record["images"] == len(record["indices"]) == 26  # 10% of 256, by class
+    assert set(metrics["evaluations"][-1]) == {"step", "validation_loss", "validation_accuracy"}
+    assert metrics["evaluations"][-1]["validation_accuracy"] == metrics["validation_accuracy"]
+    validation = evaluate_checkpoint(run / "ckpt", tiny_h5, "validation")  # the same images found again
+    assert validation["images"] == 26 and validation["accuracy"] == metrics["validation_accuracy"]
+    assert validation["loss"] == pytest.approx(metrics["validation_loss"], rel=1e-6)
+    assert metrics["final_evaluation"]["split"] == "test" and metrics["final_evaluation"]["images"] == 64
 
 
 def test_evaluation_of_the_train_split_reads_it_batch_by_batch(tiny_h5, selu_run):

@@ -256,7 +256,7 @@ def test_a_real_tensorboard_serves_the_runs_and_their_tfplot_images(project):
         process.terminate()
         process.wait(timeout=30)
     assert {"recipe", "activation", "seed", "learning_rate"} <= {h["name"] for h in experiment["hparamInfos"]}
-    assert {"final/test_accuracy", "accuracy/test"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
+    assert {"final/test_accuracy", "accuracy/validation"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
     for run in (f"FashionMNIST-sample/cnn/{r}/{a}/seed0" for r in RECIPES for a in ACTIVATIONS):
         assert {f"activation_grid/{layer}" for layer in LAYER_NAMES} <= set(images[run])
         assert {f"activations/{layer}" for layer in LAYER_NAMES} <= set(histograms[run])

@@ -18,7 +18,7 @@ from actviz.plots import (
     new_figure,
 )
 
-CURVE_LABELS = {"test_accuracy": "test accuracy (whole test split)",
+CURVE_LABELS = {"validation_accuracy": "validation accuracy (held-out train images)",
                 "train_loss": "training loss (mean over log_every steps)"}
 # Inches left, right, bottom, top and between panels of the figures drawn for every layer (their labels
 # are known: numbers, activation names, fixed titles); the colorbar of a layer's grids is in the right one.
@@ -28,10 +28,10 @@ SHORT_TICKS = (-3, 4)  # value tick labels beyond 1e-3..1e4 in powers of ten: th
 
 
 def learning_curves_figure(curves):
-    """Test accuracy (left) and training loss (right, log scale) of ``numbers.learning_curves``."""
+    """Validation accuracy (left) and training loss (right, log scale) of ``numbers.learning_curves``."""
     fig = new_figure(11, 3.8)
     axes = fig.subplots(1, 2)
-    for axis, key in zip(axes, ("test_accuracy", "train_loss")):
+    for axis, key in zip(axes, ("validation_accuracy", "train_loss")):
         draw_curves(axis, curves[key], CURVE_LABELS[key])
     axes[1].set_yscale("log")
     axes[0].legend(fontsize=8)

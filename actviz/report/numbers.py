@@ -191,9 +191,13 @@ def curve_rows(runs):
         for step in sorted(by_step):
             rows.append({"dataset": dataset, "architecture": architecture, "recipe": recipe,
                          "activation": activation, "seed": seed,
-                         **{k: by_step[step].get(k) for k in ("step", "train_loss", "train_accuracy", "test_loss",
-                                                              "test_accuracy")}})
+                         **{k: by_step[step].get(k) for k in CURVE_COLUMNS}})
     return rows
+
+
+# The learning curves' columns: runs evaluate the validation split during training (older runs the test split).
+CURVE_COLUMNS = ("step", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy", "test_loss",
+                 "test_accuracy")
 
 
 def mean_over_seeds(series):
@@ -202,18 +206,19 @@ def mean_over_seeds(series):
     return common, [float(np.mean([dict(zip(s, v))[step] for s, v in series])) for step in common]
 
 
-LEARNING_CURVES = (("test_accuracy", "evaluations"), ("train_loss", "training"))  # (value, metrics.json list)
+# (value, metrics.json list, what older runs recorded instead)
+LEARNING_CURVES = (("validation_accuracy", "evaluations", "test_accuracy"), ("train_loss", "training", None))
 
 
 def learning_curves(runs, setups, activations):
-    """{value: {(setup label, activation): (steps, mean over finite seeds)}} for test accuracy and
-    training loss, over the ``setups`` of one dataset."""
+    """{value: {(setup label, activation): (steps, mean over finite seeds)}} for validation accuracy (the test
+    accuracy of runs from before the validation split) and training loss, over the ``setups`` of one dataset."""
     curves = {}
-    for key, kind in LEARNING_CURVES:
+    for key, kind, older in LEARNING_CURVES:
         curves[key] = {}
         for setup, activation in itertools.product(setups, activations):
             series = [([r["step"] for r in runs[(*setup, activation, s)]["metrics"][kind]],
-                       [r[key] for r in runs[(*setup, activation, s)]["metrics"][kind]])
+                       [r.get(key, r.get(older)) for r in runs[(*setup, activation, s)]["metrics"][kind]])
                       for s in seeds_of(runs, setup, activation)]
             if series:
                 curves[key][label(setup), activation] = mean_over_seeds(series)
@@ -382,7 +387,8 @@ def percentiles_over_training(runs, setup, layer, activations):
 def run_rows(runs):
     """One row per run: its final numbers and timings, as the runs table shows them."""
     return [{"dataset": d, "architecture": arch, "recipe": r, "activation": a, "seed": s,
-             **{k: run["metrics"].get(k) for k in ("final_step", "diverged_at_step", "test_accuracy", "train_loss",
+             **{k: run["metrics"].get(k) for k in ("final_step", "diverged_at_step", "validation_accuracy",
+                                                    "test_accuracy", "train_loss",
                                                     "train_seconds", "images_per_second")}}
             for (d, arch, r, a, s), run in sorted(runs.items())]
 

@@ -129,6 +129,8 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
         "left_out": left,
+        "validation_images": sorted({run["metrics"]["validation_size"] for key, run in ev.runs.items()
+                                     if key[0] == dataset and run["metrics"].get("validation_size")}),
         "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
