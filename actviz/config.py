@@ -5,6 +5,8 @@ one ``UserError`` line naming the key.
 Kept free of TensorFlow: Snakemake calls it while it parses the workflow.
 """
 
+from dataclasses import fields
+
 import yaml
 
 from actviz.activations import ACTIVATIONS
@@ -14,6 +16,7 @@ from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
 from actviz.splits import validation_problem
+from actviz.sweeps import check_sweep
 
 SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 
@@ -68,6 +71,8 @@ def check_config(config, schema_path):
             from_config(settings, config).check()
         except UserError as error:
             raise UserError(f"config: {error}") from None
+    base = {spec.name: config[spec.name] for spec in fields(TrainSettings) if not spec.metadata["per_run"]}
+    config["sweep"] = check_sweep(config["sweep"], {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()})
     for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
         unknown = [name for name in config[key] if name not in known]
         if unknown:

@@ -104,6 +104,7 @@ class TrainingRun:
         self.probe = self.test_images[: settings.probe_size]
         self.probe_labels = self.test_labels[: settings.probe_size]
         self.saturation = ACTIVATIONS[activation].saturation
+        self.trial = None  # the sweep's trial (a name), if the run is one
 
     @classmethod
     def build(cls, h5_path, activation, settings, threads=None, log=print):
@@ -381,7 +382,7 @@ class Observer:
 
         run = self.run
         hparams_api.hparams({"dataset": run.info["name"], "activation": run.activation,
-                             **run.settings.hparams()}, trial_id=run.name)
+                             **run.settings.hparams()}, trial_id=f"{run.name} {run.trial}" if run.trial else run.name)
         self.observe_layers(0, stats=True, histograms=True, images=True)
         self.evaluate(0)
 
@@ -577,8 +578,9 @@ def _progress_bar(run, start_step, progress):
 
 
 def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path, histograms_path,
-          threads=None, progress=True, log=print):
+          threads=None, progress=True, log=print, trial=None):
     """Train (or resume) one run; write its metrics JSON and layer statistics CSVs; return the metrics.
+    ``trial``: the name of the sweep's trial this run is (recorded, and its TensorBoard HParams session).
 
     Checkpoints go to ``checkpoint_dir`` every ``checkpoint_every`` steps and at the end; a later
     call with the same settings resumes from the newest one (and may train further if ``steps``
@@ -589,6 +591,7 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     settings.check()
     clock, setup_began = PhaseClock(), time.perf_counter()
     run = TrainingRun.build(h5_path, activation, settings, threads, log)
+    run.trial = trial
     store = RunStore(checkpoint_dir, log_dir, run, log, clock)
     observer = Observer(run, store.progress, clock, log_dir)
     observer.weights = store.saved_weights()  # what the next update ratios are measured from
@@ -678,6 +681,7 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
         "activation": run.activation,
         "seed": settings.seed,
         "run": run.name,
+        "trial": run.trial,  # the sweep's trial this run is, or None
         "settings": settings.as_dict(),
         "final_step": final_step,
         "diverged_at_step": diverged_at,  # None unless the loss became NaN or infinite

@@ -180,7 +180,7 @@ def render(files, root, datasets, seeds):
     out = root / "report"
     command = [sys.executable, str(REPO / "scripts" / "report.py")]
     for spec in fields(ReportInputs):
-        command += [f"--{spec.name.replace('_', '-')}", *map(str, files[spec.name])]
+        command += [f"--{spec.name.replace('_', '-')}", *map(str, files.get(spec.name, []))]
     for spec in fields(ReportOutputs):
         name = "report.html" if spec.name == "html" else spec.name.replace("_csv", ".csv").replace("_json", ".json")
         command += [f"--{spec.name.replace('_', '-')}", str(out / name)]

@@ -1,14 +1,16 @@
 rule extract:
     input:
         h5=rules.convert.output.h5,
-        metrics=rules.train.output.metrics,
+        # The final run's training, or the trial it is (a sweep's selected setting at a sweep seed).
+        metrics=final_run(rules.train.output.metrics, rules.train_trial.output.metrics),
+        selection=selection_file,
     output:
         activations=f"results/activations/{RUN}.h5",
         stats=f"results/activations/{RUN}.stats.json",
         stats_csv=f"results/activations/{RUN}.stats.csv",
     params:
         settings=extract_args(config),
-        checkpoints=rules.train.params.checkpoints,
+        checkpoints=final_run(rules.train.params.checkpoints, rules.train_trial.params.checkpoints),
     conda:
         "../envs/tensorflow.yaml"
     log:

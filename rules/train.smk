@@ -3,6 +3,7 @@
 rule train:
     input:
         h5=rules.convert.output.h5,
+        selection=selection_file,  # with a sweep: the settings the trials selected
     output:
         metrics=f"results/runs/{RUN}/metrics.json",
         stats=report(
@@ -14,7 +15,9 @@ rule train:
         ),
         histograms=f"results/runs/{RUN}/training_histograms.csv",
     params:
-        settings=train_args(config),
+        # The config's settings; with a sweep, those its activation's trials selected.
+        settings=final_args,
+        trial="",
         checkpoints=f"results/checkpoints/{RUN}",
         tensorboard=f"results/logs/{RUN}",
     conda:
@@ -33,7 +36,4 @@ rule train:
         # SLURM: --gpus (TensorFlow then trains on what it sees; the job log names the devices).
         gpu=config["gpus"],
     shell:
-        "python scripts/train.py --dataset {input.h5} --architecture {wildcards.architecture} --recipe {wildcards.recipe} "
-        "--activation {wildcards.activation} --seed {wildcards.seed} {params.settings} "
-        "--threads {threads} --checkpoint-dir {params.checkpoints} --log-dir {params.tensorboard} "
-        "--metrics {output.metrics} --stats {output.stats} --histograms {output.histograms} > {log} 2>&1"
+        TRAIN_SHELL

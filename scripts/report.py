@@ -27,7 +27,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     inputs = parser.add_argument_group("what is read")
     for spec in fields(ReportInputs):
-        inputs.add_argument(flag(spec.name), nargs="+", required=True, help=spec.metadata["help"].replace("%", "%%"))
+        optional = spec.metadata.get("optional", False)
+        inputs.add_argument(flag(spec.name), nargs="*" if optional else "+", required=not optional,
+                            default=[] if optional else None, help=spec.metadata["help"].replace("%", "%%"))
     inputs.add_argument("--config-json", default="{}", help="the workflow config as JSON, shown in the report")
     parser.add_argument("--processes", type=int, default=available_cores(),
                         help="processes that read the runs' activations and draw the figures (default: the cores "

@@ -32,6 +32,7 @@ def parse_args(argv):
     outputs.add_argument("--metrics", required=True, help="final metrics JSON")
     outputs.add_argument("--stats", required=True, help="layer statistics over training, CSV")
     outputs.add_argument("--histograms", required=True, help="layer histograms over training, CSV")
+    parser.add_argument("--trial", help="the name of the sweep's trial this run is (recorded in its metrics)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -42,7 +43,7 @@ def main(argv=None):
     start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     metrics = train(args.dataset, args.activation, from_args(TrainSettings, args), args.checkpoint_dir, args.log_dir,
                     args.metrics, args.stats, args.histograms, threads=args.threads or None,
-                    progress=not args.quiet)
+                    progress=not args.quiet, trial=args.trial)
     if metrics["diverged_at_step"] is not None:
         print(f"{metrics['run']}: diverged at step {metrics['diverged_at_step']} (loss NaN or infinite); "
               f"its metrics say so and the report marks it")

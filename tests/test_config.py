@@ -62,7 +62,8 @@ def test_an_own_dataset_folder_is_a_known_dataset(tmp_path):
 
 
 # A value of another JSON type than a schema entry wants.
-WRONG_TYPE = {"integer": ["many", 1.5], "number": ["fast"], "string": [3], "boolean": ["yes"], "array": ["x"]}
+WRONG_TYPE = {"integer": ["many", 1.5], "number": ["fast"], "string": [3], "boolean": ["yes"], "array": ["x"],
+              "object": [["learning_rate"], "x"]}
 
 
 def _bad_values(spec):
@@ -86,6 +87,10 @@ def _bad_values(spec):
     bad += [[value] for value in _bad_values(items)] if items else []
     if "pattern" in items:
         bad.append(["bad name!"])
+    if spec.get("additionalProperties"):  # sweep: each value a non-empty list, each list of a setting's values
+        bad += [{"learning_rate": 0.001}, {"learning_rate": []}, {"steps": [100, 200]}, {"learning_rate": [0.001, -1]},
+                {"optimizer": ["adam", "adagrad"]}, {"depth": [2.5]}, {"learning_rate": ["fast"]},
+                {"dropout": [0.0, 0.0]}]
     if "oneOf" in spec:  # histogram_range: auto or [low, high]
         bad += ["wide", [1], [1, 2, 3], ["a", "b"], [None, 1], [float("nan"), 1], [float("inf"), 8], [3, 3], 7]
     return bad

@@ -79,3 +79,19 @@ def test_labels_out_of_step_with_their_images_fail_the_assertion(tmp_path):
     metrics = _train(misaligned, tmp_path / "run", "relu", SETTINGS)
     with pytest.raises(AssertionError, match="chance is 0.25"):
         assert_learned(metrics)
+
+
+def test_a_learning_rate_sweep_selects_the_rate_that_learns_over_one_that_diverges(tmp_path):
+    from actviz.sweeps import select_from_files
+
+    h5 = _learnable(tmp_path / "learnable.h5")
+    sweep = {"learning_rate": [100000.0, 0.003]}  # the first diverges, the second learns
+    files = []
+    for rate in sweep["learning_rate"]:
+        name = f"learning_rate={rate}"
+        metrics = _train(h5, tmp_path / name, "relu", replace(SETTINGS, learning_rate=rate))
+        files.append((name, tmp_path / name / "metrics.json"))
+        assert (metrics["diverged_at_step"] is not None) == (rate > 1)
+    selection = select_from_files(sweep, files, tmp_path / "selection.json")
+    assert selection["trial"] == "learning_rate=0.003" and selection["settings"] == {"learning_rate": 0.003}
+    assert selection["validation_accuracy"] >= LEARNED and dict(selection["ranked"])["learning_rate=100000.0"] is None

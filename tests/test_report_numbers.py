@@ -11,7 +11,8 @@ from actviz.report import numbers
 def _runs(accuracies, steps=(0, 10, 20)):
     """Runs as load_runs returns them, metrics only: {(dataset, architecture, recipe, activation, seed): accuracy}."""
     return {key: {"metrics": {"test_accuracy": accuracy, "diverged_at_step": None, "final_step": steps[-1],
-                              "evaluations": [{"step": s, "validation_accuracy": accuracy * s / steps[-1]} for s in steps],
+                              "evaluations": [{"step": s, "validation_accuracy": accuracy * s / steps[-1]}
+                                              for s in steps],
                               "training": [{"step": s, "train_loss": 1.0 + key[-1]} for s in steps[1:]]}}
             for key, accuracy in accuracies.items()}
 

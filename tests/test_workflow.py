@@ -209,6 +209,43 @@ def test_a_failed_job_ends_the_run_with_its_reason_and_log(project, tmp_path):
     assert tail[2] == "    log: results/joblogs/report.log"
 
 
+def _job_counts(output):
+    """{rule: jobs} of Snakemake's "Job stats" table (empty when there is nothing to do)."""
+    if "Job stats:" not in output:
+        return {}
+    table = output[output.index("Job stats:"):].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in table) if rule != "total"}
+
+
+@pytest.mark.e2e
+def test_a_sweep_trains_its_trials_selects_on_validation_and_trains_only_what_no_trial_is(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    sweep = ("--configfile", "tiny.yaml", "--config", "sweep={learning_rate: [100000, 0.003]}", "activations=[relu]",
+             "recipes=[snn]", "seeds=[0,1]")  # the first rate diverges, the second learns
+    before = snakemake(project, "-n", "report", *sweep)
+    assert before.returncode == 0, before.stderr[-3000:]
+    # before the trials: the trials and the selection; seed 0's final run is the selected trial, not a training
+    assert _job_counts(before.stdout) == {"train_trial": 2, "select": 1, "train": 1, "extract": 2, "report": 1}
+    result = snakemake(project, "--cores", "2", "report", *sweep)
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = project / "results"
+    trials = {path.parent.parent.name: json.loads(path.read_text())
+              for path in (results / "trials").glob("FashionMNIST-sample/cnn/snn/relu/*/seed0/metrics.json")}
+    assert trials["learning_rate=100000.0"]["diverged_at_step"] is not None
+    best = max((m["validation_accuracy"], name) for name, m in trials.items() if m["diverged_at_step"] is None)[1]
+    selection = json.loads((results / "selection" / "FashionMNIST-sample" / "cnn" / "snn" / "relu.json").read_text())
+    assert selection["trial"] == best == "learning_rate=0.003"  # the argmax, recomputed from the trials
+    assert _metrics(project, "snn", "relu")["settings"]["learning_rate"] == 0.001  # seed 0 of before: not the final
+    seed1 = json.loads((results / "runs" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" / "seed1" /
+                        "metrics.json").read_text())
+    assert seed1["settings"]["learning_rate"] == 0.003 and seed1["trial"] is None  # trained at the selected rate
+    compared = {r["seed"]: r["test_accuracy"] for r in json.loads((results / "tables" / "report.json").read_text())[
+        "runs"]}
+    assert compared == {0: trials[best]["test_accuracy"], 1: seed1["test_accuracy"]}  # seed 0 is the trial
+    after = snakemake(project, "-n", "report", *sweep)
+    assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
 @pytest.mark.e2e
 def test_a_longer_rerun_resumes_training_from_the_checkpoint(project, tmp_path):
     project = copy_finished_project(project, tmp_path / "project")

@@ -28,7 +28,7 @@ FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fracti
 LAYER_TABLE = (*FINAL_STATS, "outside_range_fraction", "nonfinite_fraction")
 
 
-def _load_json(path):
+def load_json(path):
     try:
         return json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
@@ -54,7 +54,7 @@ def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths
     all four."""
     runs = {}
     for path in metrics_paths:
-        metrics = _load_json(path)
+        metrics = load_json(path)
         runs[_key(metrics)] = {"metrics": metrics}
 
     def attach(key, kind, value, path):
@@ -63,7 +63,7 @@ def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths
         runs[key][kind] = value
 
     for path in stats_paths:
-        stats = _load_json(path)
+        stats = load_json(path)
         attach(_key(stats), "stats", stats, path)
     for path in activation_paths:
         with h5py.File(path, "r") as f:

@@ -4,6 +4,7 @@ self-contained HTML file), and every number into the tables the workflow names."
 import datetime
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +33,12 @@ class ReportInputs:
     stats: list = _described("every run's layer statistics after training (extraction's JSON)")
     activations: list = _described("every run's activations HDF5")
     datasets: list = _described("the datasets' HDF5 files")
+    selections: list = field(default_factory=list, metadata={
+        "help": "with a sweep: every activation's selection (select_trial.py's JSON)", "optional": True})
+    trials: list = field(default_factory=list, metadata={
+        "help": "with a sweep: every trial's metrics JSON, at every sweep seed", "optional": True})
+    trial_stats: list = field(default_factory=list, metadata={
+        "help": "with a sweep: every trial's layer statistics over training (training_stats.csv)", "optional": True})
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,32 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
                     ranges, histograms)
 
 
+def final_run_files(inputs, seeds=None):
+    """(metrics, training_stats) paths of the runs compared: the given runs, and with a sweep the selected trial
+    of each activation at each of ``seeds`` (None: every seed) it was trained on (when every trial of an
+    activation diverged, the first stands in, as the workflow trains it)."""
+    if not inputs.selections:
+        return list(inputs.metrics), list(inputs.training_stats)
+    chosen = {}
+    for path in inputs.selections:
+        selection = numbers.load_json(path)
+        chosen[tuple(selection[k] for k in SETUP_KEYS)] = selection["trial"] or selection["ranked"][0][0]
+    stats_of = {Path(p).parent: p for p in inputs.trial_stats}
+    metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
+    for path in inputs.trials:
+        run = numbers.load_json(path)
+        if run.get("trial") == chosen.get(tuple(run[k] for k in SETUP_KEYS)) and (seeds is None or
+                                                                                  run["seed"] in seeds):
+            if Path(path).parent not in stats_of:
+                raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
+            metrics.append(path)
+            training_stats.append(stats_of[Path(path).parent])
+    return metrics, training_stats
+
+
+SETUP_KEYS = ("dataset", "architecture", "recipe", "activation")  # what a selection is made for
+
+
 def render_report(inputs, settings, config, outputs, processes=1):
     """Write the self-contained HTML report and the CSV/JSON of every number in it; return the context.
 
@@ -173,7 +206,8 @@ def _render(inputs, settings, config, outputs, workers):
 
     from actviz.recipes import RECIPES
 
-    runs = numbers.load_runs(inputs.metrics, inputs.stats, inputs.activations, inputs.training_stats)
+    metrics, training_stats = final_run_files(inputs, config.get("seeds"))
+    runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
     if not runs:
         raise UserError("no runs to report")
     datasets, architectures, recipes, activations = (

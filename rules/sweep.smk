@@ -1,0 +1,48 @@
+# Sweeps (config `sweep`): every trial trained on sweep_seeds, then per activation a selection on the
+# validation split (a checkpoint: what the final runs train depends on it). Without a sweep no rule
+# here is used.
+localrules:
+    select,
+
+
+rule train_trial:
+    input:
+        h5=rules.convert.output.h5,
+    output:
+        metrics=f"results/trials/{TRIAL}/metrics.json",
+        stats=f"results/trials/{TRIAL}/training_stats.csv",
+        histograms=f"results/trials/{TRIAL}/training_histograms.csv",
+    params:
+        settings=trial_args,
+        trial=lambda wildcards: f"--trial {shlex.quote(wildcards.trial)}",
+        checkpoints=f"results/checkpoints/trials/{TRIAL}",
+        tensorboard=f"results/logs/trials/{TRIAL}",
+    conda:
+        "../envs/tensorflow.yaml"
+    log:
+        f"results/joblogs/train_trial/{TRIAL}.log",
+    benchmark:
+        f"results/benchmarks/train_trial/{TRIAL}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=config["gpus"],
+    shell:
+        TRAIN_SHELL
+
+
+checkpoint select:
+    input:
+        metrics=trials_of(rules.train_trial.output.metrics),
+    output:
+        selection="results/selection/{dataset}/{architecture}/{recipe}/{activation}.json",
+    params:
+        trials=trial_options,
+        sweep=json.dumps(config["sweep"]),
+    conda:
+        "../envs/data.yaml"
+    log:
+        "results/joblogs/select/{dataset}/{architecture}/{recipe}/{activation}.log",
+    shell:
+        "python scripts/select_trial.py --sweep-json {params.sweep:q} {params.trials} --out {output.selection} > {log} 2>&1"

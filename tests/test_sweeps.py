@@ -1,0 +1,102 @@
+"""Sweeps: the trials a config names, the checks of its sweep, and the selection on the validation split."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actviz.errors import UserError
+from actviz.settings import TrainSettings
+from actviz.sweeps import SWEEPABLE, check_sweep, select, select_from_files, trial_name, trials
+
+BASE = TrainSettings().as_dict()
+
+
+def test_every_combination_is_a_trial_in_the_configs_order():
+    named = trials({"learning_rate": [0.0003, 0.001], "optimizer": ["adam", "sgd"]})
+    assert [name for name, _ in named] == ["learning_rate=0.0003,optimizer=adam", "learning_rate=0.0003,optimizer=sgd",
+                                           "learning_rate=0.001,optimizer=adam", "learning_rate=0.001,optimizer=sgd"]
+    assert named[1][1] == {"learning_rate": 0.0003, "optimizer": "sgd"}
+    assert trials({}) == [] and trial_name({"lr_weight_decay": True}) == "lr_weight_decay=true"
+
+
+def test_values_written_as_text_become_the_settings_types():
+    # YAML reads 1e-4 as text, and --config gives every value as text
+    assert check_sweep({"learning_rate": ["1e-4", 0.001], "depth": ["8"], "lr_weight_decay": ["true"]}, BASE) == \
+        {"learning_rate": [0.0001, 0.001], "depth": [8], "lr_weight_decay": [True]}
+
+
+@pytest.mark.parametrize("sweep, words", [
+    ({"steps": [100, 200]}, "'steps' is not a setting a sweep can vary"),
+    ({"seed": [0, 1]}, "'seed' is not a setting a sweep can vary"),
+    ({"learning_rate": []}, "learning_rate: a non-empty list of values"),
+    ({"learning_rate": 0.001}, "learning_rate: a non-empty list of values"),
+    ({"learning_rate": [0.001, -1.0]}, "learning_rate must be above 0, got -1.0"),
+    ({"dropout": [0.0, 1.0]}, "dropout must be below 1, got 1.0"),
+    ({"optimizer": ["adam", "adagrad"]}, "unknown optimizer 'adagrad'"),
+    ({"depth": [2.5]}, "depth: 2.5 is not a whole number"),
+    ({"learning_rate": ["fast"]}, "learning_rate: 'fast' is not a finite number"),
+    ({"learning_rate": [float("nan")]}, "learning_rate: nan is not a finite number"),
+    ({"batch_size": [64, 64]}, "batch_size: a value is listed twice"),
+    (["learning_rate"], "a mapping of settings to lists of values"),
+])
+def test_a_bad_sweep_is_one_line_naming_its_key(sweep, words):
+    with pytest.raises(UserError, match=r"^config: sweep: ") as error:
+        check_sweep(sweep, BASE)
+    assert words in str(error.value) and "\n" not in str(error.value)
+
+
+def test_every_sweepable_key_is_a_training_setting_a_trial_may_change():
+    assert set(SWEEPABLE) <= set(BASE) and not {"architecture", "recipe", "seed", "steps"} & set(SWEEPABLE)
+
+
+SWEEP = {"learning_rate": [0.0001, 0.0003, 0.001, 0.003]}
+NAMES = [name for name, _ in trials(SWEEP)]
+RESULT = st.one_of(st.tuples(st.sampled_from([0.5, 0.6, 0.7, 0.8]), st.none()),  # few values: ties are common
+                   st.tuples(st.none(), st.integers(0, 800)))  # diverged at a step
+
+
+@given(results=st.lists(st.lists(RESULT, min_size=1, max_size=3), min_size=4, max_size=4))
+@settings(max_examples=300, derandomize=True, database=None)
+def test_the_selection_is_the_first_best_mean_validation_accuracy_of_the_trials_that_never_diverged(results):
+    by_trial = dict(zip(NAMES, results))
+    chosen = select(by_trial, SWEEP)
+    finite = {name: sum(a for a, _ in seeds) / len(seeds) for name, seeds in by_trial.items()
+              if all(step is None for _, step in seeds)}
+    if not finite:
+        assert chosen["trial"] is None and chosen["settings"] is None
+        return
+    best = max(finite.values())
+    assert chosen["trial"] == next(name for name in NAMES if finite.get(name) == best)  # ties: the config's order
+    assert chosen["validation_accuracy"] == best and chosen["settings"] == dict(trials(SWEEP))[chosen["trial"]]
+
+
+def _trial_metrics(folder, name, seed, accuracy, diverged=None, activation="relu"):
+    path = folder / name / f"seed{seed}" / "metrics.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": activation,
+                                "seed": seed, "final_step": 800, "validation_accuracy": accuracy,
+                                "validation_loss": 0.5, "diverged_at_step": diverged}))
+    return name, path
+
+
+def test_the_selection_file_equals_the_argmax_recomputed_from_the_trials(tmp_path):
+    files = [_trial_metrics(tmp_path, NAMES[0], 0, 0.80), _trial_metrics(tmp_path, NAMES[0], 1, 0.70),
+             _trial_metrics(tmp_path, NAMES[1], 0, 0.75), _trial_metrics(tmp_path, NAMES[1], 1, 0.75),
+             _trial_metrics(tmp_path, NAMES[2], 0, 0.90), _trial_metrics(tmp_path, NAMES[2], 1, None, diverged=33),
+             _trial_metrics(tmp_path, NAMES[3], 0, 0.60), _trial_metrics(tmp_path, NAMES[3], 1, 0.60)]
+    selection = select_from_files(SWEEP, files, tmp_path / "selection.json")
+    # 0.75 = 0.75: a tie, the first in the config's order wins; the best seed (0.90) belongs to a diverged trial
+    assert selection["trial"] == NAMES[0] and selection["validation_accuracy"] == pytest.approx(0.75)
+    assert json.loads((tmp_path / "selection.json").read_text())["trial"] == NAMES[0]
+    assert selection["run"] == "d/cnn/snn/relu" and len(selection["results"][NAMES[2]]) == 2
+
+
+def test_trials_of_another_activation_or_outside_the_sweep_are_refused(tmp_path):
+    with pytest.raises(UserError, match="a trial of"):
+        select_from_files(SWEEP, [_trial_metrics(tmp_path, NAMES[0], 0, 0.8),
+                                  _trial_metrics(tmp_path / "other", NAMES[0], 0, 0.8, activation="selu")],
+                          tmp_path / "s.json")
+    with pytest.raises(UserError, match="is not one of the sweep's"):
+        select_from_files(SWEEP, [_trial_metrics(tmp_path / "x", "learning_rate=9", 0, 0.8)], tmp_path / "s.json")
