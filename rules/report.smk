@@ -34,6 +34,8 @@ rule report:
             "results/tables/learning_curves.csv", caption="../report/learning_curves.rst", category="Tables"
         ),
         numbers_json="results/tables/report.json",
+        trials_csv="results/tables/trials.csv",
+        selected_csv="results/tables/selected.csv",
     params:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),
         settings=report_args(config),

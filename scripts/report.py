@@ -15,7 +15,7 @@ every file written is named on the command line:
 
 import argparse
 import json
-from dataclasses import fields
+from dataclasses import MISSING, fields
 
 from actviz.errors import UserError, run_cli
 from actviz.report.render import ReportInputs, ReportOutputs, render_report
@@ -37,7 +37,8 @@ def parse_args(argv):
     add_options(parser, ReportSettings, "report settings (config.yaml's keys of the same names)")
     outputs = parser.add_argument_group("what is written")
     for spec in fields(ReportOutputs):
-        outputs.add_argument(flag(spec.name), required=True, help=spec.metadata["help"].replace("%", "%%"))
+        outputs.add_argument(flag(spec.name), required=spec.default is MISSING,
+                             help=spec.metadata["help"].replace("%", "%%"))
     return parser.parse_args(argv)
 
 

@@ -256,10 +256,25 @@ def _diverged_words(missing):
     return ", ".join(f"{activation} ({how})" for activation, how in missing.items())
 
 
-def verdict_sentences(dataset, verdicts, missing):
+def selection_sentence(name, rows, validation_images):
+    """What a sweep chose for one setup (``rows``: its ``numbers.sweep_rows`` selected rows): each activation's
+    setting and on how many validation images."""
+    keys = [k for k in rows[0] if k not in SELECTED_FIXED]
+    chosen = "; ".join(f"{r['activation']} " + (", ".join(f"{k}={r[k]}" for k in keys) if r["trial"] else
+                                                 "none (every trial diverged)") for r in rows)
+    images = " or ".join(f"{n:,}" for n in validation_images) or "the"
+    return (f"{name}: each activation at its own selected setting, chosen on {images} validation images (held out "
+            f"of the train split; never the test split) among {rows[0]['trials']} trials: {chosen}.")
+
+
+SELECTED_FIXED = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials", "seeds")
+
+
+def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images=()):
     """What the accuracies of one dataset support, one sentence per setup, and which activations diverged in
-    every seed. ``verdicts``: {setup label: ``verdict``, None without a finished run}; ``missing``: {setup
-    label: ``numbers.without_finite_run``}."""
+    every seed; with a sweep, what each setup's activations were selected at. ``verdicts``: {setup label:
+    ``verdict``, None without a finished run}; ``missing``: {setup label: ``numbers.without_finite_run``};
+    ``selected``: the dataset's ``numbers.sweep_rows`` selected rows."""
     sentences = []
     if verdicts and all(v is None for v in verdicts.values()):
         sentences.append(f"Every run on {dataset} diverged (loss NaN or infinite): no test accuracy to compare. "
@@ -270,17 +285,20 @@ def verdict_sentences(dataset, verdicts, missing):
             sentences.append(f"{name}: every run diverged, {_diverged_words(gone)}: nothing to compare.")
             continue
         sentences.append(accuracy_sentence(v, name))
+        rows = [r for r in selected if f"{r['architecture']}/{r['recipe']}" == name]
+        if rows:
+            sentences.append(selection_sentence(name, rows, validation_images))
         if gone:
             sentences.append(f"{name}: {_diverged_words(gone)} diverged in every seed; "
                              f"{'it is' if len(gone) == 1 else 'they are'} not compared.")
     return sentences
 
 
-def summary_sentences(dataset, verdicts, depth, left, missing=None):
+def summary_sentences(dataset, verdicts, depth, left, missing=None, selected=(), validation_images=()):
     """Plain sentences stating what the numbers of one dataset support, and no more: ``verdict_sentences``,
     then what the seeds, the diverged runs and the layers say. ``depth``: {architecture: (layers, {setup label:
     depth profiles})}; ``left``: ``numbers.left_out``."""
-    sentences = verdict_sentences(dataset, verdicts, missing or {})
+    sentences = verdict_sentences(dataset, verdicts, missing or {}, selected, validation_images)
     if any(len(r["seeds"]) == 1 for v in verdicts.values() if v for r in v["ranked"]):
         sentences.append("With one seed, a difference beyond noise is one between these trained networks on images "
                          "like the test split's; how much another seed would change them is not measured (run "

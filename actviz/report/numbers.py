@@ -384,6 +384,35 @@ def percentiles_over_training(runs, setup, layer, activations):
     return bands
 
 
+# The columns of trials.csv and selected.csv; every swept setting's column comes after the first four.
+TRIAL_COLUMNS = ("dataset", "architecture", "recipe", "activation", "trial", "seed", "steps", "validation_accuracy",
+                 "validation_loss", "diverged_at_step", "selected")
+SELECTED_COLUMNS = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials",
+                    "seeds")
+
+
+def sweep_rows(trials, selections):
+    """A sweep's trials and selections as table rows: {"trials": one row per trial and seed (its swept settings,
+    steps reached, validation result, whether selected), "selected": one row per activation (the selected
+    settings, their mean validation accuracy, the number of trials), "keys": the swept settings}; empty
+    without a sweep. ``trials``: the trials' metrics; ``selections``: select_trial.py's JSON."""
+    keys = list(dict.fromkeys(k for s in selections for k in s["sweep"]))
+    chosen = {tuple(s[k] for k in TRIAL_COLUMNS[:4]): s for s in selections}
+    trial_rows = []
+    for m in sorted(trials, key=lambda m: (*(m[k] for k in TRIAL_COLUMNS[:4]), m["trial"] or "", m["seed"])):
+        ident = tuple(m[k] for k in TRIAL_COLUMNS[:4])
+        selection = chosen.get(ident, {})
+        trial_rows.append({**dict(zip(TRIAL_COLUMNS[:4], ident)), **{k: m["settings"].get(k) for k in keys},
+                           "trial": m["trial"], "seed": m["seed"], "steps": m["final_step"],
+                           "validation_accuracy": m.get("validation_accuracy"),
+                           "validation_loss": m.get("validation_loss"), "diverged_at_step": m.get("diverged_at_step"),
+                           "selected": m["trial"] == selection.get("trial")})
+    selected_rows = [{**{k: s[k] for k in TRIAL_COLUMNS[:4]}, **{k: (s["settings"] or {}).get(k) for k in keys},
+                      "trial": s["trial"], "validation_accuracy": s["validation_accuracy"], "trials": s["trials"],
+                      "seeds": len(next(iter(s["results"].values()), []))} for s in selections]
+    return {"trials": trial_rows, "selected": selected_rows, "keys": keys}
+
+
 def run_rows(runs):
     """One row per run: its final numbers and timings, as the runs table shows them."""
     return [{"dataset": d, "architecture": arch, "recipe": r, "activation": a, "seed": s,

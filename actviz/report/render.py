@@ -54,6 +54,10 @@ class ReportOutputs:
     training_stats_csv: str = _described("every run's layer statistics over training")
     curves_csv: str = _described("every run's learning curves")
     numbers_json: str = _described("every number of the report, with the summary")
+    trials_csv: str = field(default=None, metadata={
+        "help": "a sweep's trials: one row per trial and seed, every swept setting, its validation result"})
+    selected_csv: str = field(default=None, metadata={
+        "help": "a sweep's selection: one row per activation, its selected setting and validation accuracy"})
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Evidence:
     layers: list
     ranges: dict  # {(dataset, architecture): {layer: (low, high)}}
     histograms: dict  # {(dataset, architecture): numbers.run_histograms}
+    sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # numbers.sweep_rows
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -133,16 +138,20 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     missing = {numbers.label(s): numbers.without_finite_run(ev.runs, s, activations) for s in setups}
     named = {numbers.label(s): v for s, v in verdicts.items()}
     curves = numbers.learning_curves(ev.runs, setups, activations)
+    selected = [r for r in ev.sweep["selected"] if r["dataset"] == dataset]
+    validation_images = sorted({run["metrics"]["validation_size"] for key, run in ev.runs.items()
+                                if key[0] == dataset and run["metrics"].get("validation_size")})
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
         "left_out": left,
-        "validation_images": sorted({run["metrics"]["validation_size"] for key, run in ev.runs.items()
-                                     if key[0] == dataset and run["metrics"].get("validation_size")}),
+        "selected": selected,
+        "sweep_keys": ev.sweep["keys"],
+        "validation_images": validation_images,
         "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
-        "verdicts": evidence.verdict_sentences(dataset, named, missing),
-        "summary": evidence.summary_sentences(dataset, named, depth, left, missing),
+        "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images),
+        "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
         "parts": [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups],
     }
@@ -208,6 +217,8 @@ def _render(inputs, settings, config, outputs, workers):
 
     metrics, training_stats = final_run_files(inputs, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
+    sweep = numbers.sweep_rows([numbers.load_json(p) for p in inputs.trials],
+                               [numbers.load_json(p) for p in inputs.selections])
     if not runs:
         raise UserError("no runs to report")
     datasets, architectures, recipes, activations = (
@@ -215,6 +226,7 @@ def _render(inputs, settings, config, outputs, workers):
         for i, key in enumerate(("datasets", "architectures", "recipes", "activations")))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers)
+    ev.sweep = sweep
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
@@ -279,6 +291,10 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
              outputs.confusion_csv: evidence.CONFUSION_COLUMNS}  # the tables left empty when every run diverged
     for path, rows in tables:
         write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)) or list(empty[path]))
+    for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], numbers.TRIAL_COLUMNS),
+                                (outputs.selected_csv, ev.sweep["selected"], numbers.SELECTED_COLUMNS)):
+        if path is not None:
+            write_csv(path, rows, [*columns[:4], *ev.sweep["keys"], *columns[4:]])
     sections = context["sections"]
     write_json(outputs.numbers_json, strict=True, obj={
         "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
@@ -287,6 +303,7 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
+        "trials": ev.sweep["trials"], "selected": ev.sweep["selected"],
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
                              for layer, r in ranges.items()},
