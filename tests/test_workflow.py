@@ -248,7 +248,8 @@ def test_a_sweep_trains_its_trials_selects_on_validation_and_trains_only_what_no
     assert rows["learning_rate=100000.0"]["diverged_at_step"] != "" and rows["learning_rate=100000.0"]["selected"] == \
         "False"
     with open(results / "tables" / "selected.csv") as f:
-        assert [(r["activation"], r["learning_rate"], r["trials"]) for r in csv.DictReader(f)] == [("relu", "0.003", "2")]
+        selected = [(r["activation"], r["learning_rate"], r["trials"]) for r in csv.DictReader(f)]
+    assert selected == [("relu", "0.003", "2")]
     summary = json.loads((results / "tables" / "report.json").read_text())["summary"]["FashionMNIST-sample"]
     assert "cnn/snn: each activation at its own selected setting, chosen on 1,000 validation images (held out of the " \
            "train split; never the test split) among 2 trials: relu learning_rate=0.003." in summary
