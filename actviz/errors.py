@@ -1,6 +1,7 @@
 """User-facing errors and the wrapper every script's ``main`` runs under."""
 
 import gc
+import json
 import sys
 
 
@@ -28,3 +29,11 @@ def run_cli(main, argv=None):
         sys.exit(130)
     finally:
         gc.freeze()
+
+
+def json_option(text, option):
+    """The value of a command-line ``option`` given as JSON text; a ``UserError`` naming the option if it is not."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{option} is not JSON ({error})") from None

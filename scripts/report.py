@@ -14,10 +14,9 @@ every file written is named on the command line:
 """
 
 import argparse
-import json
 from dataclasses import MISSING, fields
 
-from actviz.errors import UserError, run_cli
+from actviz.errors import UserError, json_option, run_cli
 from actviz.report.render import ReportInputs, ReportOutputs, render_report
 from actviz.report.workers import available_cores
 from actviz.settings import ReportSettings, add_options, flag, from_args
@@ -44,10 +43,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        config = json.loads(args.config_json)
-    except json.JSONDecodeError as error:
-        raise UserError(f"--config-json is not JSON ({error})") from None
+    config = json_option(args.config_json, "--config-json")
     if args.processes < 1:
         raise UserError(f"--processes must be at least 1, got {args.processes}")
     settings = from_args(ReportSettings, args).check()

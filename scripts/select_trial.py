@@ -10,9 +10,8 @@ the first in the config's order). Writes the selection as JSON:
 """
 
 import argparse
-import json
 
-from actviz.errors import UserError, run_cli
+from actviz.errors import json_option, run_cli
 from actviz.sweeps import select_from_files
 
 
@@ -28,10 +27,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        sweep = json.loads(args.sweep_json)
-    except json.JSONDecodeError as error:
-        raise UserError(f"--sweep-json is not JSON ({error})") from None
+    sweep = json_option(args.sweep_json, "--sweep-json")
     selection = select_from_files(sweep, args.trial, args.out)
     chosen = selection["trial"] or "none (every trial diverged)"
     print(f"{selection['run']}: selected {chosen} of {selection['trials']} trials")
