@@ -37,8 +37,9 @@ os.environ.update(
 # One run: a dataset, an architecture, a recipe, an activation and a seed. Every rule's path of a run
 # is built on this.
 RUN = "{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"
-# One trial of a sweep: a run at one combination of the swept settings (its name, actviz.sweeps.trial_name).
-TRIAL = "{dataset}/{architecture}/{recipe}/{activation}/{trial}/seed{seed}"
+# One trial of a sweep: a run at one combination of the swept settings (its name, actviz.sweeps.trial_name),
+# in a folder of its own before the seed: built on RUN.
+TRIAL = os.path.join(os.path.dirname(RUN), "{trial}", os.path.basename(RUN))
 
 
 wildcard_constraints:

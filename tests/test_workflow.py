@@ -38,6 +38,7 @@ def test_the_run_path_pattern_is_written_once_and_rules_refer_to_each_others_out
     rules = {path.name: path.read_text() for path in (REPO / "rules").glob("*.smk")}
     assert sum(text.count("seed{seed}") for text in rules.values()) == 1
     assert 'RUN = "{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"' in rules["common.smk"]
+    assert 'TRIAL = os.path.join(os.path.dirname(RUN), "{trial}", os.path.basename(RUN))' in rules["common.smk"]
     assert "rules.train.output.metrics" in rules["extract.smk"] and "rules.train.params.checkpoints" in rules[
         "extract.smk"]
     result = snakemake(REPO, "-n", "--config", "seeds=[3]", "activations=[selu]", "recipes=[snn]")
