@@ -100,3 +100,22 @@ def test_trials_of_another_activation_or_outside_the_sweep_are_refused(tmp_path)
                           tmp_path / "s.json")
     with pytest.raises(UserError, match="is not one of the sweep's"):
         select_from_files(SWEEP, [_trial_metrics(tmp_path / "x", "learning_rate=9", 0, 0.8)], tmp_path / "s.json")
+
+
+def test_sensitivity_takes_the_best_trial_at_each_value_with_its_seeds_range_and_marks_what_diverged():
+    from actviz.report.numbers import sensitivity
+
+    def row(rate, optimizer, seed, accuracy, diverged=None):
+        return {"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": "relu",
+                "trial": f"learning_rate={rate},optimizer={optimizer}", "learning_rate": rate, "optimizer": optimizer,
+                "seed": seed, "validation_accuracy": accuracy, "diverged_at_step": diverged}
+
+    rows = [row(0.001, "adam", 0, 0.80), row(0.001, "adam", 1, 0.84), row(0.001, "sgd", 0, 0.70),
+            row(0.001, "sgd", 1, 0.72), row(10.0, "adam", 0, None, 3), row(10.0, "adam", 1, 0.5),
+            row(10.0, "sgd", 0, None, 9), row(10.0, "sgd", 1, None, 9)]
+    curves = sensitivity(rows, ("d", "cnn", "snn"), ["learning_rate", "optimizer"], ["relu", "selu"])
+    assert curves["learning_rate"]["relu"] == [(0.001, pytest.approx(0.82), 0.80, 0.84), (10.0, None, None, None)]
+    # sgd's best is at 0.001 (its trial at 10 diverged); adam's too (a diverged seed disqualifies the whole trial)
+    assert curves["optimizer"]["relu"] == [("adam", pytest.approx(0.82), 0.80, 0.84),
+                                           ("sgd", pytest.approx(0.71), 0.70, 0.72)]
+    assert "selu" not in curves["learning_rate"]  # no trials of it

@@ -251,6 +251,7 @@ def test_a_sweep_trains_its_trials_selects_on_validation_and_trains_only_what_no
     with open(results / "tables" / "selected.csv") as f:
         selected = [(r["activation"], r["learning_rate"], r["trials"]) for r in csv.DictReader(f)]
     assert selected == [("relu", "0.003", "2")]
+    assert "validation accuracy against the swept settings" in (results / "report.html").read_text()
     summary = json.loads((results / "tables" / "report.json").read_text())["summary"]["FashionMNIST-sample"]
     assert "cnn/snn: each activation at its own selected setting, chosen on 1,000 validation images (held out of the " \
            "train split; never the test split) among 2 trials: relu learning_rate=0.003." in summary

@@ -114,3 +114,32 @@ def per_class_figure(activations, classes, accuracy):
     image = draw_class_accuracy(axis, np.asarray(accuracy, dtype=np.float64), activations, classes)
     fig.colorbar(image, ax=axis, label="accuracy", shrink=0.9)
     return figure_to_png_base64(fig)
+
+
+def sensitivity_figure(curves):
+    """Validation accuracy against each swept setting (one panel per setting, its values in the sweep's order),
+    one line per activation with its seeds' range shaded; a cross near the bottom (one row per activation)
+    where every trial with that value diverged (``numbers.sensitivity``)."""
+    fig = new_figure(1.2 + 3.6 * len(curves), 3.2)
+    axes = fig.subplots(1, len(curves), squeeze=False, sharey=True)[0]  # one accuracy axis for every setting
+    for axis, (key, by_activation) in zip(axes, curves.items()):
+        values = list(dict.fromkeys(v for points in by_activation.values() for v, *_ in points))
+        for row, (activation, points) in enumerate(by_activation.items()):
+            color = activation_color(activation)
+            x = [values.index(v) for v, *_ in points]
+            mean = [np.nan if m is None else m for _, m, _, _ in points]
+            axis.plot(x, mean, "-o", color=color, markersize=4, label=activation)
+            axis.fill_between(x, [np.nan if lo is None else lo for _, _, lo, _ in points],
+                              [np.nan if hi is None else hi for _, _, _, hi in points], color=color, alpha=0.2,
+                              linewidth=0)
+            diverged = [values.index(v) for v, m, _, _ in points if m is None]
+            if diverged:
+                axis.plot(diverged, [0.03 + 0.06 * row] * len(diverged), "x", color=color, markersize=8, mew=2,
+                          transform=axis.get_xaxis_transform(), clip_on=False)
+        axis.set_xticks(range(len(values)), [f"{v:g}" if isinstance(v, float) else str(v) for v in values],
+                        fontsize=8)
+        axis.set_xlabel(key)
+        axis.grid(True, alpha=0.3)
+    axes[0].set_ylabel("validation accuracy")
+    axes[0].legend(fontsize=8)
+    return figure_to_png_base64(fig)

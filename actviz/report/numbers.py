@@ -413,6 +413,35 @@ def sweep_rows(trials, selections):
     return {"trials": trial_rows, "selected": selected_rows, "keys": keys}
 
 
+def sensitivity(trial_rows, setup, keys, activations):
+    """How validation accuracy depends on each swept setting in one setup: {key: {activation: [(value, mean, low,
+    high) or (value, None, None, None) where every trial with that value diverged]}}, the values in the sweep's
+    order; at each value the best trial with it (over the other swept settings), its mean over the sweep seeds
+    and their range. ``trial_rows``: ``sweep_rows``' trials."""
+    mine = [r for r in trial_rows if (r["dataset"], r["architecture"], r["recipe"]) == tuple(setup)]
+    curves = {}
+    for key in keys:
+        curves[key] = {}
+        for activation in activations:
+            rows = [r for r in mine if r["activation"] == activation]
+            if not rows:
+                continue
+            by_trial = defaultdict(list)
+            for r in rows:
+                by_trial[r["trial"]].append(r)
+            points = []
+            for value in dict.fromkeys(r[key] for r in rows):
+                finite = [[r["validation_accuracy"] for r in seeds] for seeds in by_trial.values()
+                          if seeds[0][key] == value and all(r["diverged_at_step"] is None for r in seeds)]
+                if not finite:
+                    points.append((value, None, None, None))
+                    continue
+                best = max(finite, key=lambda accuracies: float(np.mean(accuracies)))
+                points.append((value, float(np.mean(best)), float(min(best)), float(max(best))))
+            curves[key][activation] = points
+    return curves
+
+
 def run_rows(runs):
     """One row per run: its final numbers and timings, as the runs table shows them."""
     return [{"dataset": d, "architecture": arch, "recipe": r, "activation": a, "seed": s,

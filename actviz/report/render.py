@@ -95,6 +95,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
     rows = list(dict.fromkeys(r["activation"] for r in per_class))
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     drawn = {(a, w) for (a, w), p in profiles.items() if numbers.finite_values(p["mean"] + p["std"])}
+    sensitivity = numbers.sensitivity(ev.sweep["trials"], setup, ev.sweep["keys"], activations)
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
         "missing": numbers.without_finite_run(ev.runs, setup, activations),
@@ -102,6 +103,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
         "per_class_figure": draw(figures.per_class_figure, rows, classes, np.reshape(
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
         "depth_figure": draw(figures.depth_figure, layers, profiles) if drawn else None,
+        "sensitivity_figure": draw(figures.sensitivity_figure, sensitivity) if any(sensitivity.values()) else None,
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
             numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
         "depth": numbers.depth_rows(profiles, layers),
