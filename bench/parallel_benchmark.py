@@ -16,7 +16,10 @@ training steps' own time (each run's metrics.json) divided by the cores, and whe
 each rule's jobs (Snakemake's benchmark files) and TensorFlow's start-up, which every train and extract
 job pays.
 
-    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only default]
+`--only tune` measures configs/tune.yaml the same way instead (a sweep: 12 trials, 3 selections, the final
+runs at the seeds no trial was trained on, their extraction, the report), against its target of 1.3x.
+
+    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune]
 """
 
 import argparse
@@ -51,12 +54,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
     parser.add_argument("--steps", type=int, default=800, help="training steps per run (both parts)")
-    parser.add_argument("--only", choices=["training", "default"], help="run one of the two parts")
+    parser.add_argument("--only", choices=["training", "default", "tune"],
+                        help="run one part (tune: configs/tune.yaml's sweep, trials and final runs, not run otherwise)")
     args = parser.parse_args(argv)
-    if args.only != "default":
+    if args.only in (None, "training"):
         training_jobs(args)
-    if args.only != "training":
-        default_run(args)
+    if args.only in (None, "default"):
+        whole_run(args, "default run", [])
+    if args.only == "tune":
+        whole_run(args, "tune study (configs/tune.yaml: trials, selections, final runs)",
+                  ["--configfile", "configs/tune.yaml"], target=1.3)
 
 
 def copy_project(folder):
@@ -67,37 +74,42 @@ def copy_project(folder):
     shutil.copytree(REPO, folder, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
 
 
-def default_run(args):
-    """The default config's whole workflow from scratch on ``args.cores`` cores (``--steps`` a run)."""
+def whole_run(args, name, config, target=None):
+    """A config's whole workflow from scratch on ``args.cores`` cores (``--steps`` a run; ``config``: Snakemake's
+    arguments naming it): the wall time against the training steps' own time (final runs and a sweep's trials)
+    divided by the cores, and where the cores' time went; ``target``: the ratio it should stay within."""
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         copy_project(workdir)
-        wall, _ = snakemake(workdir, "--cores", str(args.cores), "report", "--config", f"steps={args.steps}")
-        paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))
+        wall, _ = snakemake(workdir, "--cores", str(args.cores), "report", *config, "--config", f"steps={args.steps}")
+        paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json")) + sorted(
+            (workdir / "results" / "trials").glob("*/*/*/*/*/*/metrics.json"))
         runs = [json.loads(p.read_text()) for p in paths]
         jobs = job_seconds(workdir / "results" / "benchmarks")
     steps = sum(m["seconds"]["train_steps"] for m in runs)
     loops = sum(m["train_seconds"] for m in runs)
     outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
     threads = {"report": args.cores}  # every other rule's jobs take one thread
-    print(f"\ndefault run, snakemake --cores {args.cores} report, from scratch ({len(runs)} training runs of "
-          f"{args.steps} steps):")
+    print(f"\n{name}, snakemake --cores {args.cores} report {' '.join(config)}, from scratch ({len(runs)} training "
+          f"runs of {args.steps} steps):")
     print(f"  snakemake wall time                           {wall:7.1f} s")
     print(f"  training steps, all runs                      {steps:7.1f} s  -> / {args.cores} cores = "
           f"{steps / args.cores:.1f} s")
-    print(f"  wall / (steps / cores)                        {wall / (steps / args.cores):7.2f}")
+    ratio = wall / (steps / args.cores)
+    print(f"  wall / (steps / cores)                        {ratio:7.2f}" +
+          (f"   (target {target}: {'kept' if ratio <= target else 'not kept'})" if target else ""))
     print(f"\n  where the {args.cores} cores' {wall * args.cores:.1f} s went (results/benchmarks: each job's wall time,"
           f" times the threads it holds):")
-    print(f"  {'rule':<10} {'jobs':>5} {'core-s':>8} {'per job':>8}")
+    print(f"  {'rule':<11} {'jobs':>5} {'core-s':>8} {'per job':>8}")
     for rule, seconds in jobs.items():
-        print(f"  {rule:<10} {len(seconds):>5} {sum(seconds) * threads.get(rule, 1):8.1f} "
+        print(f"  {rule:<11} {len(seconds):>5} {sum(seconds) * threads.get(rule, 1):8.1f} "
               f"{sum(seconds) / len(seconds):8.1f}")
     held = sum(sum(seconds) * threads.get(rule, 1) for rule, seconds in jobs.items())
     print(f"  {'no job (Snakemake, download, idle)':<34} {wall * args.cores - held:7.1f}")
     print(f"  train jobs: steps {steps:.1f}, set-up and step-0 state {outside:.1f} (TensorFlow's start "
           f"included), the rest of the loop {loops - steps:.1f}")
     start = tensorflow_start()
-    processes = sum(len(jobs.get(rule, [])) for rule in ("train", "extract"))
+    processes = sum(len(jobs.get(rule, [])) for rule in ("train", "train_trial", "extract"))
     print(f"  TensorFlow's start (python -c 'import tensorflow', median of 3): {start:.1f} s a process; "
           f"{processes} train and extract jobs: {start * processes:.1f} core-s")
 

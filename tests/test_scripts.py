@@ -94,6 +94,18 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
 
 
 @pytest.mark.e2e
+def test_the_tune_benchmark_runs_the_sweep_and_prints_its_ratio_against_the_target():
+    result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "tune", "--steps", "20")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "(18 training runs of 20 steps)" in result.stdout  # 12 trials, 6 final runs at the seeds no trial is
+    ratio = next(line for line in result.stdout.splitlines() if "wall / (steps / cores)" in line)
+    assert float(ratio.split()[5]) > 1 and "(target 1.3:" in ratio
+    jobs = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
+            if line.split()[:1] in (["train"], ["train_trial"], ["extract"])}
+    assert jobs == {"train": 6, "train_trial": 12, "extract": 9}
+
+
+@pytest.mark.e2e
 def test_the_report_benchmark_renders_copied_runs_and_times_the_dag():
     result = _run(REPO / "bench" / "report_benchmark.py", "--runs", "16")
     assert result.returncode == 0, result.stderr[-3000:]
