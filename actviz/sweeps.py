@@ -8,7 +8,6 @@ import itertools
 import json
 import math
 import typing
-from dataclasses import fields
 
 from actviz.errors import UserError
 from actviz.settings import TrainSettings
@@ -110,11 +109,6 @@ def select(results, sweep):
     best = max(candidates)[2] if candidates else None
     return {"trial": best, "settings": sweep_settings(sweep).get(best), "trials": len(ranked), "ranked": ranked,
             "validation_accuracy": dict(ranked).get(best)}
-
-
-def sweepable_fields():
-    """The TrainSettings fields a sweep may vary (for the schema test and the docs)."""
-    return [spec for spec in fields(TrainSettings) if spec.name in SWEEPABLE]
 
 
 def select_from_files(sweep, trial_files, out_path):
