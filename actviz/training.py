@@ -39,7 +39,8 @@ from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, STAT_COLUMNS, layer_s
 from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
-RATIO_WEIGHTS = "ratio_weights.npz"  # beside each checkpoint: the kernels the next update ratios are measured from
+# Beside each checkpoint: the kernels the next update ratios are measured from, one file per checkpoint kept.
+RATIO_WEIGHTS = "ratio_weights-{step}.npz"
 
 
 def learning_rate_schedule(settings):
@@ -287,6 +288,9 @@ class Progress:
         if self.path.exists():
             saved = json.loads(self.path.read_text())
             self.records |= {k: [r for r in v if r["step"] <= up_to_step] for k, v in saved.items()}
+            # the losses not logged yet at the checkpoint resumed from (older records have no checkpoint tag)
+            self.records["window"] = [r for r in self.records["window"]
+                                      if r.get("checkpoint", up_to_step) == up_to_step]
         return self
 
     def add(self, kind, **record):
@@ -321,20 +325,29 @@ class RunStore:
         (``pending``, ``LossWindow.pending``) and the weights the next update ratios are measured from.
 
         The records go first: a kill between the two leaves them complete up to the checkpoint a
-        rerun resumes from (records past it are dropped on load)."""
+        rerun resumes from (records past it are dropped on load). The window and the weights are kept
+        for the newest registered checkpoint too: a kill while TensorFlow writes the new one (its files
+        there, the checkpoint list not yet naming it) resumes from the one before, exactly."""
         with self.clock("checkpoints"):
-            if pending is not None:
-                self.progress.records["window"] = pending
+            previous = self.latest_step()
+            if pending is not None and step is not None:
+                self.progress.records["window"] = [r for r in self.progress.records["window"]
+                                                   if r.get("checkpoint") == previous] + [
+                    {**r, "checkpoint": step} for r in pending]
             self.progress.save()
             if weights is not None and step is not None:
-                with atomic_path(self.checkpoint_dir / RATIO_WEIGHTS) as tmp, open(tmp, "wb") as f:
+                path = self.checkpoint_dir / RATIO_WEIGHTS.format(step=step)
+                with atomic_path(path) as tmp, open(tmp, "wb") as f:
                     np.savez(f, np.array(step), *[kernel for kernel, _ in weights])
+                for stale in self.checkpoint_dir.glob(RATIO_WEIGHTS.format(step="*")):
+                    if stale not in (path, self.checkpoint_dir / RATIO_WEIGHTS.format(step=previous)):
+                        stale.unlink()
             if step is not None:
                 self.manager.save(checkpoint_number=step)
 
     def saved_weights(self):
         """The weights saved with the checkpoint resumed from, for the update ratios, or None."""
-        path = self.checkpoint_dir / RATIO_WEIGHTS
+        path = self.checkpoint_dir / RATIO_WEIGHTS.format(step=self.start_step)
         if not self.start_step or not path.exists():
             return None
         with np.load(path) as saved:

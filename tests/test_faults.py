@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -45,6 +46,13 @@ def _checkpoint_steps(folder):
     return sorted(int(p.name.split("-")[1].split(".")[0]) for p in folder.glob("ckpt-*.index"))
 
 
+def _registered_step(folder):
+    """The step of the newest checkpoint TensorFlow's checkpoint list names: the one a rerun resumes from (a
+    kill while it writes the next one leaves that one's files on disk, unnamed)."""
+    state = (folder / "checkpoint").read_text()
+    return int(re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state, re.M).group(1))
+
+
 def _paths(project):
     return {"run": project / "results" / "runs" / RUN, "checkpoints": project / "results" / "checkpoints" / RUN,
             "logs": project / "results" / "logs" / RUN}
@@ -78,8 +86,9 @@ def test_a_training_job_killed_at_a_random_checkpoint_resumes_into_the_same_run(
             for pid in _python_processes("scripts/train.py", killed):
                 os.kill(pid, signal.SIGKILL)
     assert first.returncode != 0, output[-3000:]
-    killed_at = max(_checkpoint_steps(checkpoints))
-    assert kill_after <= killed_at < LONG["steps"]
+    killed_at = _registered_step(checkpoints)
+    # killed after the checkpoint's files appeared: it is registered, or (killed mid-save) the one before is
+    assert kill_after - LONG["checkpoint_every"] <= killed_at <= max(_checkpoint_steps(checkpoints)) < LONG["steps"]
     metrics_path = _paths(killed)["run"] / "metrics.json"
     assert not metrics_path.exists()  # nothing that looks finished
 

@@ -100,8 +100,9 @@ def test_the_tune_benchmark_runs_the_sweep_and_prints_its_ratio_against_the_targ
     assert "(18 training runs of 20 steps)" in result.stdout  # 12 trials, 6 final runs at the seeds no trial is
     ratio = next(line for line in result.stdout.splitlines() if "wall / (steps / cores)" in line)
     assert float(ratio.split()[5]) > 1 and "(target 1.3:" in ratio
-    jobs = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()
-            if line.split()[:1] in (["train"], ["train_trial"], ["extract"])}
+    rows = [line.split() for line in result.stdout.splitlines()]  # the table's rows: rule, jobs, core-s, per job
+    jobs = {row[0]: int(row[1]) for row in rows if row[:1] in (["train"], ["train_trial"], ["extract"])
+            and row[1].isdigit()}
     assert jobs == {"train": 6, "train_trial": 12, "extract": 9}
 
 

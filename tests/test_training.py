@@ -259,6 +259,20 @@ def test_a_run_extended_to_more_steps_is_the_run_it_would_have_been(tiny_h5, sel
                       for run in (extended, tmp_path / "straight")))
 
 
+def test_a_run_killed_while_its_checkpoint_was_written_resumes_exactly_from_the_one_before(tiny_h5, selu_run,
+                                                                                          tmp_path):
+    # ckpt-12's files are on disk, but the checkpoint list still names ckpt-6 (the kill came before it was updated);
+    # the records, the unlogged losses and the update ratios' weights were already saved for step 12
+    killed = _copy(selu_run, tmp_path)
+    state = killed / "ckpt" / "checkpoint"
+    state.write_text('model_checkpoint_path: "ckpt-6"\nall_model_checkpoint_paths: "ckpt-6"\n')
+    metrics = _train(tiny_h5, killed, replace(SMALL, steps=18))
+    assert metrics["resumed_from_step"] == 6 and metrics["final_step"] == 18
+    _train(tiny_h5, tmp_path / "straight", replace(SMALL, steps=18))
+    assert_same_run(*({"run": run, "checkpoints": run / "ckpt", "logs": run / "logs"}
+                      for run in (killed, tmp_path / "straight")))
+
+
 def test_changed_settings_start_over_instead_of_resuming(tiny_h5, selu_run, tmp_path):
     metrics = _train(tiny_h5, _copy(selu_run, tmp_path), replace(SMALL, learning_rate=1e-3))
     assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
