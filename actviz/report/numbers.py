@@ -384,11 +384,12 @@ def percentiles_over_training(runs, setup, layer, activations):
     return bands
 
 
+# What a sweep's selection is made for: a setup's activation.
+SELECTION_KEYS = ("dataset", "architecture", "recipe", "activation")
 # The columns of trials.csv and selected.csv; every swept setting's column comes after the first four.
-TRIAL_COLUMNS = ("dataset", "architecture", "recipe", "activation", "trial", "seed", "steps", "validation_accuracy",
-                 "validation_loss", "diverged_at_step", "selected")
-SELECTED_COLUMNS = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials",
-                    "seeds")
+TRIAL_COLUMNS = (*SELECTION_KEYS, "trial", "seed", "steps", "validation_accuracy", "validation_loss",
+                 "diverged_at_step", "selected")
+SELECTED_COLUMNS = (*SELECTION_KEYS, "trial", "validation_accuracy", "trials", "seeds")
 
 
 def sweep_rows(trials, selections):
@@ -397,17 +398,17 @@ def sweep_rows(trials, selections):
     settings, their mean validation accuracy, the number of trials), "keys": the swept settings}; empty
     without a sweep. ``trials``: the trials' metrics; ``selections``: select_trial.py's JSON."""
     keys = list(dict.fromkeys(k for s in selections for k in s["sweep"]))
-    chosen = {tuple(s[k] for k in TRIAL_COLUMNS[:4]): s for s in selections}
+    chosen = {tuple(s[k] for k in SELECTION_KEYS): s for s in selections}
     trial_rows = []
-    for m in sorted(trials, key=lambda m: (*(m[k] for k in TRIAL_COLUMNS[:4]), m["trial"] or "", m["seed"])):
-        ident = tuple(m[k] for k in TRIAL_COLUMNS[:4])
+    for m in sorted(trials, key=lambda m: (*(m[k] for k in SELECTION_KEYS), m["trial"] or "", m["seed"])):
+        ident = tuple(m[k] for k in SELECTION_KEYS)
         selection = chosen.get(ident, {})
-        trial_rows.append({**dict(zip(TRIAL_COLUMNS[:4], ident)), **{k: m["settings"].get(k) for k in keys},
+        trial_rows.append({**dict(zip(SELECTION_KEYS, ident)), **{k: m["settings"].get(k) for k in keys},
                            "trial": m["trial"], "seed": m["seed"], "steps": m["final_step"],
                            "validation_accuracy": m.get("validation_accuracy"),
                            "validation_loss": m.get("validation_loss"), "diverged_at_step": m.get("diverged_at_step"),
                            "selected": m["trial"] == selection.get("trial")})
-    selected_rows = [{**{k: s[k] for k in TRIAL_COLUMNS[:4]}, **{k: (s["settings"] or {}).get(k) for k in keys},
+    selected_rows = [{**{k: s[k] for k in SELECTION_KEYS}, **{k: (s["settings"] or {}).get(k) for k in keys},
                       "trial": s["trial"], "validation_accuracy": s["validation_accuracy"], "trials": s["trials"],
                       "seeds": len(next(iter(s["results"].values()), []))} for s in selections]
     return {"trials": trial_rows, "selected": selected_rows, "keys": keys}

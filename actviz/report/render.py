@@ -184,21 +184,18 @@ def final_run_files(inputs, seeds=None):
     chosen = {}
     for path in inputs.selections:
         selection = numbers.load_json(path)
-        chosen[tuple(selection[k] for k in SETUP_KEYS)] = selection["trial"] or selection["ranked"][0][0]
+        chosen[tuple(selection[k] for k in numbers.SELECTION_KEYS)] = selection["trial"] or selection["ranked"][0][0]
     stats_of = {Path(p).parent: p for p in inputs.trial_stats}
     metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
     for path in inputs.trials:
         run = numbers.load_json(path)
-        if run.get("trial") == chosen.get(tuple(run[k] for k in SETUP_KEYS)) and (seeds is None or
+        if run.get("trial") == chosen.get(tuple(run[k] for k in numbers.SELECTION_KEYS)) and (seeds is None or
                                                                                   run["seed"] in seeds):
             if Path(path).parent not in stats_of:
                 raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
             metrics.append(path)
             training_stats.append(stats_of[Path(path).parent])
     return metrics, training_stats
-
-
-SETUP_KEYS = ("dataset", "architecture", "recipe", "activation")  # what a selection is made for
 
 
 def render_report(inputs, settings, config, outputs, processes=1):
@@ -296,7 +293,7 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], numbers.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], numbers.SELECTED_COLUMNS)):
         if path is not None:
-            write_csv(path, rows, [*columns[:4], *ev.sweep["keys"], *columns[4:]])
+            write_csv(path, rows, [*numbers.SELECTION_KEYS, *ev.sweep["keys"], *columns[len(numbers.SELECTION_KEYS):]])
     sections = context["sections"]
     write_json(outputs.numbers_json, strict=True, obj={
         "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
