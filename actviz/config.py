@@ -5,8 +5,6 @@ one ``UserError`` line naming the key.
 Kept free of TensorFlow: Snakemake calls it while it parses the workflow.
 """
 
-from dataclasses import fields
-
 import yaml
 
 from actviz.activations import ACTIVATIONS
@@ -71,8 +69,7 @@ def check_config(config, schema_path):
             from_config(settings, config).check()
         except UserError as error:
             raise UserError(f"config: {error}") from None
-    base = {spec.name: config[spec.name] for spec in fields(TrainSettings) if not spec.metadata["per_run"]}
-    config["sweep"] = check_sweep(config["sweep"], {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()})
+    config["sweep"] = check_sweep(config["sweep"], from_config(TrainSettings, config))
     for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
         unknown = [name for name in config[key] if name not in known]
         if unknown:

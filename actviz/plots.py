@@ -54,6 +54,14 @@ def _fractions(counts):
     return np.maximum(counts / total if total else counts, HISTOGRAM_FLOOR)
 
 
+# One colour map for activation values; gaps between feature maps (and NaN values) are white.
+VALUE_CMAP = "viridis"
+MAX_MAPS = 64  # a conv layer's grid shows at most this many channels: conv3's 128 maps of 4x4 would be specks
+# Feature maps are coloured over the central 99% of their values (beyond, colours clip): a few large values
+# would leave every map one colour.
+MAP_QUANTILES = (0.005, 0.995)
+
+
 def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
     """Draw one example's activations of a dense layer as a 2-D grid of its units (see ``grid_shape``)."""
     values = np.asarray(values, dtype=np.float32).ravel()
@@ -64,14 +72,6 @@ def draw_grid(ax, values, vmin=None, vmax=None, colorbar=True):
     if colorbar:
         ax.figure.colorbar(image, ax=ax)
     return image
-
-
-# One colour map for activation values; gaps between feature maps (and NaN values) are white.
-VALUE_CMAP = "viridis"
-MAX_MAPS = 64  # a conv layer's grid shows at most this many channels: conv3's 128 maps of 4x4 would be specks
-# Feature maps are coloured over the central 99% of their values (beyond, colours clip): a few large values
-# would leave every map one colour.
-MAP_QUANTILES = (0.005, 0.995)
 
 
 def shown_channels(values, limit=MAX_MAPS):
@@ -165,6 +165,9 @@ def finite_limits(arrays, quantiles=None):
     return (low, high) if low < high else (low - 0.5, high + 0.5)
 
 
+FIGSIZE = (4, 3)  # inches of every TensorBoard picture: its image summary takes a layer's pictures as one batch
+
+
 class TensorBoardPictures:
     """Draws the histogram and grid of a layer as RGBA uint8 arrays [2, H, W, 4], with tfplot.
 
@@ -190,13 +193,20 @@ class TensorBoardPictures:
             pictures.append(tfplot.figure.to_array(fig))
         return np.stack(pictures)
 
+    @staticmethod
+    def _one_panel():
+        import tfplot
+
+        fig, ax = tfplot.subplots(figsize=FIGSIZE)
+        # Fixed margins keep the labels inside: a layout engine would double the cost of a figure.
+        fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
+        return fig, ax
+
     def _make(self, layer, kind, counts, edges, example):
         import tfplot
 
         if kind == "histogram":
-            fig, ax = tfplot.subplots(figsize=(4, 3))
-            # Fixed margins keep the labels inside: a layout engine would double the cost of a figure.
-            fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
+            fig, ax = self._one_panel()
             ax.set_title(f"{layer}: histogram")
             patch = draw_histogram(ax, counts, edges)
 
@@ -207,8 +217,7 @@ class TensorBoardPictures:
             return fig, redraw
         example = np.asarray(example, dtype=np.float32)
         if example.ndim != 3:
-            fig, ax = tfplot.subplots(figsize=(4, 3))
-            fig.subplots_adjust(left=0.17, right=0.95, bottom=0.16, top=0.9)
+            fig, ax = self._one_panel()
             ax.set_title(f"{layer}: activations of one example")
             image = draw_grid(ax, example)
 
@@ -219,8 +228,7 @@ class TensorBoardPictures:
 
             return fig, update
         # A conv layer: the example's pixels, then its feature maps (the most active ones of a wide layer).
-        # The size of the histogram's figure: TensorBoard's image summary takes both pictures as one batch.
-        fig, axes = tfplot.subplots(1, 2, figsize=(4, 3), gridspec_kw={"width_ratios": [1, 2.2]})
+        fig, axes = tfplot.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [1, 2.2]})
         fig.subplots_adjust(left=0.02, right=0.88, bottom=0.04, top=0.86, wspace=0.06)
         if self.input_image is not None:
             draw_input(axes[0], self.input_image)

@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import typing
+from dataclasses import replace
 
 from actviz.errors import UserError
 from actviz.settings import TrainSettings
@@ -25,7 +26,7 @@ def check_sweep(sweep, base):
     """``sweep`` with values written as text made numbers where the setting is one (YAML reads ``1e-4`` as
     text, ``--config`` every value); raise ``UserError`` naming the first sweep key or value that is not a
     sweepable training setting of the right type and within its limits. ``base``: the config's training
-    settings (a dict)."""
+    settings (``TrainSettings``)."""
     if not isinstance(sweep, dict):
         raise UserError(f"config: sweep: a mapping of settings to lists of values, got {sweep!r}")
     types = typing.get_type_hints(TrainSettings)
@@ -48,7 +49,7 @@ def check_sweep(sweep, base):
             if not fits or (kind is float and not math.isfinite(value)):
                 raise UserError(f"config: sweep: {key}: {value!r} is not {TYPE_WORDS[kind]}")
             try:
-                TrainSettings(**{**base, key: value}).check()
+                replace(base, **{key: value}).check()
             except UserError as error:
                 raise UserError(f"config: sweep: {key}: {error}") from None
     return sweep

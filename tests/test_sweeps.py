@@ -10,7 +10,7 @@ from actviz.errors import UserError
 from actviz.settings import TrainSettings
 from actviz.sweeps import SWEEPABLE, check_sweep, select, select_from_files, trial_name, trials
 
-BASE = TrainSettings().as_dict()
+BASE = TrainSettings()
 
 
 def test_every_combination_is_a_trial_in_the_configs_order():
@@ -48,7 +48,7 @@ def test_a_bad_sweep_is_one_line_naming_its_key(sweep, words):
 
 
 def test_every_sweepable_key_is_a_training_setting_a_trial_may_change():
-    assert set(SWEEPABLE) <= set(BASE) and not {"architecture", "recipe", "seed", "steps"} & set(SWEEPABLE)
+    assert set(SWEEPABLE) <= set(BASE.as_dict()) and not {"architecture", "recipe", "seed", "steps"} & set(SWEEPABLE)
 
 
 SWEEP = {"learning_rate": [0.0001, 0.0003, 0.001, 0.003]}

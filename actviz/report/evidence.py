@@ -10,7 +10,7 @@ import numpy as np
 
 from actviz.evaluation import unpack_bits
 from actviz.report import uncertainty
-from actviz.report.numbers import seeds_of
+from actviz.report.numbers import finite, number_text, seeds_of
 
 
 def final_correct(metrics):
@@ -151,21 +151,13 @@ DOMAIN_WORDS = "mean within ±0.1 and variance within 0.8–1.5, the domain of S
 def near_fixed_point(mean, std):
     """Whether a layer's mean and std lie in SELU's fixed-point domain (``NEAR_MEAN``, ``NEAR_VARIANCE``);
     never for a statistic that is missing (None) or not finite."""
-    if not (_finite(mean) and _finite(std)):
+    if not (finite(mean) and finite(std)):
         return False
     return abs(mean) <= NEAR_MEAN and NEAR_VARIANCE[0] <= std**2 <= NEAR_VARIANCE[1]
 
 
-def _finite(value):
-    return value is not None and bool(np.isfinite(value))
-
-
 def _two(value):
-    if value is None:
-        return "–"
-    if not np.isfinite(value):
-        return {True: "NaN", False: "∞" if value > 0 else "−∞"}[bool(np.isnan(value))]
-    return f"{value:.2f}".replace("-0.00", "0.00").replace("-", "−")
+    return number_text(value, "%.2f").replace("-0.00", "0.00").replace("-", "−")
 
 
 def _layer_words(layer, mean, std):
@@ -179,7 +171,7 @@ def fixed_point_sentences(profiles_by_setup, layers):
     trained = sorted(((recipe, activation, values["mean"][last], values["std"][last])
                       for recipe, profiles in profiles_by_setup.items()
                       for (activation, when), values in profiles.items()
-                      if when == "trained" and _finite(values["mean"][last]) and _finite(values["std"][last])),
+                      if when == "trained" and finite(values["mean"][last]) and finite(values["std"][last])),
                      key=lambda c: abs(c[2]) + abs(c[3] - 1))
     sentences = []
     if trained:
@@ -216,7 +208,7 @@ def parts_at(values, layers):
         mean, std = values["mean"][i], values["std"][i]
         predicted_mean = values.get("predicted_mean", [None] * len(layers))[i]
         predicted_std = values.get("predicted_std", [None] * len(layers))[i]
-        if not all(map(_finite, (mean, std, predicted_mean, predicted_std))):
+        if not all(map(finite, (mean, std, predicted_mean, predicted_std))):
             continue
         predicted = True
         if abs(predicted_std - std) > PART * std:

@@ -132,9 +132,23 @@ def nonfinite_runs(layers, setup, layer):
             and r["diverged_at_step"] is None and r["nonfinite_fraction"]]
 
 
+def finite(value):
+    """Whether ``value`` is a number (not None) and finite."""
+    return value is not None and bool(np.isfinite(value))
+
+
 def finite_values(values):
     """Whether any of ``values`` (None allowed) is a finite number."""
-    return any(v is not None and np.isfinite(v) for v in values)
+    return any(map(finite, values))
+
+
+def number_text(value, style):
+    """A number in words for the report: ``style`` (e.g. "%.3f") if finite, "–" if missing, "NaN" or "±∞"."""
+    if value is None:
+        return "–"
+    if not np.isfinite(value):
+        return "NaN" if np.isnan(value) else ("∞" if value > 0 else "−∞")
+    return style % value
 
 
 def layer_order(runs, architecture):

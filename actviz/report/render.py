@@ -175,22 +175,19 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
                     ranges, histograms)
 
 
-def final_run_files(inputs, seeds=None):
+def final_run_files(inputs, trials, selections, seeds=None):
     """(metrics, training_stats) paths of the runs compared: the given runs, and with a sweep the selected trial
     of each activation at each of ``seeds`` (None: every seed) it was trained on (when every trial of an
-    activation diverged, the first stands in, as the workflow trains it)."""
-    if not inputs.selections:
+    activation diverged, the first stands in, as the workflow trains it). ``trials``: the trials' metrics, read
+    from ``inputs.trials`` in its order; ``selections``: read from ``inputs.selections``."""
+    if not selections:
         return list(inputs.metrics), list(inputs.training_stats)
-    chosen = {}
-    for path in inputs.selections:
-        selection = numbers.load_json(path)
-        chosen[tuple(selection[k] for k in numbers.SELECTION_KEYS)] = selection["trial"] or selection["ranked"][0][0]
+    chosen = {tuple(s[k] for k in numbers.SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
     stats_of = {Path(p).parent: p for p in inputs.trial_stats}
     metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
-    for path in inputs.trials:
-        run = numbers.load_json(path)
-        if run.get("trial") == chosen.get(tuple(run[k] for k in numbers.SELECTION_KEYS)) and (seeds is None or
-                                                                                  run["seed"] in seeds):
+    for path, run in zip(inputs.trials, trials):
+        selected = run.get("trial") == chosen.get(tuple(run[k] for k in numbers.SELECTION_KEYS))
+        if selected and (seeds is None or run["seed"] in seeds):
             if Path(path).parent not in stats_of:
                 raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
             metrics.append(path)
@@ -214,10 +211,10 @@ def _render(inputs, settings, config, outputs, workers):
 
     from actviz.recipes import RECIPES
 
-    metrics, training_stats = final_run_files(inputs, config.get("seeds"))
+    trials, selections = ([numbers.load_json(p) for p in paths] for paths in (inputs.trials, inputs.selections))
+    metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
-    sweep = numbers.sweep_rows([numbers.load_json(p) for p in inputs.trials],
-                               [numbers.load_json(p) for p in inputs.selections])
+    sweep = numbers.sweep_rows(trials, selections)
     if not runs:
         raise UserError("no runs to report")
     datasets, architectures, recipes, activations = (
@@ -251,7 +248,7 @@ def _render(inputs, settings, config, outputs, workers):
     environment = jinja2.Environment(loader=jinja2.PackageLoader("actviz", "templates"), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
     environment.globals["zip"] = zip
-    environment.filters.update(number=_number, percent=_percent, finite=_finite)
+    environment.filters.update(number=numbers.number_text, percent=_percent, finite=numbers.finite)
     html = environment.get_template("report.html.j2").render(**context)
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     write_tables(ev, data_info, setups, activations, context, outputs)
@@ -259,21 +256,8 @@ def _render(inputs, settings, config, outputs, workers):
     return context
 
 
-def _finite(value):
-    return value is not None and bool(np.isfinite(value))
-
-
-def _number(value, style):
-    """A number in the report: ``style`` (e.g. "%.3f") if finite, "–" if missing, "NaN" or "±∞" if not finite."""
-    if value is None:
-        return "–"
-    if not np.isfinite(value):
-        return "NaN" if np.isnan(value) else ("∞" if value > 0 else "−∞")
-    return style % value
-
-
 def _percent(value, style):
-    return _number(None if value is None else 100 * value, style)
+    return numbers.number_text(None if value is None else 100 * value, style)
 
 
 def write_tables(ev, data_info, setups, activations, context, outputs):
