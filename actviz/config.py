@@ -14,7 +14,7 @@ from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
 from actviz.splits import validation_problem
-from actviz.sweeps import check_sweep
+from actviz.sweeps import check_rungs, check_sweep
 
 SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 
@@ -70,6 +70,7 @@ def check_config(config, schema_path):
         except UserError as error:
             raise UserError(f"config: {error}") from None
     config["sweep"] = check_sweep(config["sweep"], from_config(TrainSettings, config))
+    check_rungs(config["sweep_rungs"], config["sweep"], config["steps"])
     for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):
         unknown = [name for name in config[key] if name not in known]
         if unknown:

@@ -22,7 +22,7 @@ import numpy as np
 from actviz.activations import ACTIVATIONS, check_activation
 from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.errors import UserError
-from actviz.evaluation import Evaluator, in_batches
+from actviz.evaluation import Evaluator, in_batches, pack_bits
 from actviz.formats import read_info, read_split
 from actviz.moments import moment_columns, predict
 from actviz.optimizers import build_optimizer
@@ -407,8 +407,9 @@ class Observer:
             evaluation = self.run.evaluate("validation")
             tf.summary.scalar("loss/validation", evaluation.loss, step=step)
             tf.summary.scalar("accuracy/validation", evaluation.accuracy, step=step)
+            # each image's result too (packed bits): a sweep tests its best trial against the runner-up on them
             self.progress.add("evaluations", step=step, validation_loss=evaluation.loss,
-                              validation_accuracy=evaluation.accuracy)
+                              validation_accuracy=evaluation.accuracy, validation_correct=pack_bits(evaluation.correct))
 
     def final_evaluation(self, step):
         """The validation evaluation at ``step``, the last one, unless it was recorded already (a run resumed
@@ -705,6 +706,7 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
         "validation_loss": final.get("validation_loss"),
         "validation_accuracy": final.get("validation_accuracy"),
         "validation_size": len(run.validation_labels),
+        "validation_correct": final.get("validation_correct"),  # each validation image's result, packed bits
         # What is compared: the test split, evaluated once, at the end.
         "test_loss": None if evaluation is None else evaluation.loss,
         "test_accuracy": None if evaluation is None else evaluation.accuracy,

@@ -19,7 +19,11 @@ job pays.
 `--only tune` measures configs/tune.yaml the same way instead (a sweep: 12 trials, 3 selections, the final
 runs at the seeds no trial was trained on, their extraction, the report), against its target of 1.3x.
 
-    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune]
+`--only halving` runs configs/tune.yaml twice from scratch, as a grid and with successive halving
+(sweep_rungs: a quarter, half and all of --steps), and compares the training steps each trained, their
+wall times and what each selected (the target: at most half the grid's steps, the same settings).
+
+    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune|halving]
 """
 
 import argparse
@@ -54,8 +58,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
     parser.add_argument("--steps", type=int, default=800, help="training steps per run (both parts)")
-    parser.add_argument("--only", choices=["training", "default", "tune"],
-                        help="run one part (tune: configs/tune.yaml's sweep, trials and final runs, not run otherwise)")
+    parser.add_argument("--only", choices=["training", "default", "tune", "halving"],
+                        help="run one part (tune: configs/tune.yaml's sweep, trials and final runs; halving: it as a "
+                             "grid against successive halving; neither runs otherwise)")
     args = parser.parse_args(argv)
     if args.only in (None, "training"):
         training_jobs(args)
@@ -64,6 +69,25 @@ def main(argv=None):
     if args.only == "tune":
         whole_run(args, "tune study (configs/tune.yaml: trials, selections, final runs)",
                   ["--configfile", "configs/tune.yaml"], target=1.3)
+    if args.only == "halving":
+        halving(args)
+
+
+def halving(args):
+    """configs/tune.yaml as a grid and with successive halving: steps trained, wall time, selections."""
+    rungs = [args.steps // 4, args.steps // 2, args.steps]
+    grid = whole_run(args, "tune study as a grid", ["--configfile", "configs/tune.yaml"])
+    halved = whole_run(args, f"tune study with successive halving (sweep_rungs={rungs})",
+                       ["--configfile", "configs/tune.yaml"], [f"sweep_rungs=[{','.join(map(str, rungs))}]"])
+    print(f"\n{'':<24} {'grid':>10} {'halving':>10} {'halving/grid':>13}")
+    for name, key, unit in (("trials' steps trained", "trial_steps", ""), ("all steps trained", "trained", ""),
+                            ("training steps' time", "steps_seconds", " s"), ("wall time", "wall", " s")):
+        print(f"{name:<24} {grid[key]:>10.0f}{unit:2} {halved[key]:>8.0f}{unit:2} {halved[key] / grid[key]:>11.2f}")
+    same = grid["selected"] == halved["selected"]
+    print(f"\nselected (grid):    {grid['selected']}\nselected (halving): {halved['selected']}")
+    share = halved["trial_steps"] / grid["trial_steps"]
+    print(f"targets: at most half the grid's trial steps ({share:.2f}: {'kept' if share <= 0.5 else 'not kept'}), "
+          f"the same settings ({'kept' if same else 'not kept'})")
 
 
 def copy_project(folder):
@@ -74,24 +98,30 @@ def copy_project(folder):
     shutil.copytree(REPO, folder, ignore=shutil.ignore_patterns(".git", *ignored), dirs_exist_ok=True)
 
 
-def whole_run(args, name, config, target=None):
+def whole_run(args, name, config, overrides=(), target=None):
     """A config's whole workflow from scratch on ``args.cores`` cores (``--steps`` a run; ``config``: Snakemake's
-    arguments naming it): the wall time against the training steps' own time (final runs and a sweep's trials)
-    divided by the cores, and where the cores' time went; ``target``: the ratio it should stay within."""
+    arguments naming it; ``overrides``: more --config values): the wall time against the training steps' own time
+    (final runs and a sweep's trials) divided by the cores, and where the cores' time went; ``target``: the ratio
+    it should stay within. Returns the figures compared by ``halving``."""
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         copy_project(workdir)
-        wall, _ = snakemake(workdir, "--cores", str(args.cores), "report", *config, "--config", f"steps={args.steps}")
-        paths = sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json")) + sorted(
-            (workdir / "results" / "trials").glob("*/*/*/*/*/*/metrics.json"))
-        runs = [json.loads(p.read_text()) for p in paths]
+        wall, _ = snakemake(workdir, "--cores", str(args.cores), "report", *config, "--config", f"steps={args.steps}",
+                            *overrides)
+        finals = [json.loads(p.read_text())
+                  for p in sorted((workdir / "results" / "runs").glob("*/*/*/*/*/metrics.json"))]
+        trials = [json.loads(p.read_text()) for p in sorted(
+            (workdir / "results" / "trials").glob("*/*/*/*/*/*/steps*/metrics.json"))]  # every rung a job
+        runs = finals + trials
+        selected = {s["activation"]: s["trial"] for s in map(json.loads, map(Path.read_text, sorted(
+            (workdir / "results" / "selection").glob(f"*/*/*/*/steps{args.steps}.json"))))}
         jobs = job_seconds(workdir / "results" / "benchmarks")
     steps = sum(m["seconds"]["train_steps"] for m in runs)
     loops = sum(m["train_seconds"] for m in runs)
     outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
     threads = {"report": args.cores}  # every other rule's jobs take one thread
-    print(f"\n{name}, snakemake --cores {args.cores} report {' '.join(config)}, from scratch ({len(runs)} training "
-          f"runs of {args.steps} steps):")
+    print(f"\n{name}, snakemake --cores {args.cores} report {' '.join(config)} --config steps={args.steps} "
+          f"{' '.join(overrides)}, from scratch ({len(runs)} training jobs):")
     print(f"  snakemake wall time                           {wall:7.1f} s")
     print(f"  training steps, all runs                      {steps:7.1f} s  -> / {args.cores} cores = "
           f"{steps / args.cores:.1f} s")
@@ -112,6 +142,9 @@ def whole_run(args, name, config, target=None):
     processes = sum(len(jobs.get(rule, [])) for rule in ("train", "train_trial", "extract"))
     print(f"  TensorFlow's start (python -c 'import tensorflow', median of 3): {start:.1f} s a process; "
           f"{processes} train and extract jobs: {start * processes:.1f} core-s")
+    trained = [m["final_step"] - m["resumed_from_step"] for m in runs]
+    return {"wall": wall, "steps_seconds": steps, "trained": sum(trained), "trial_steps": sum(trained[len(finals):]),
+            "selected": selected}
 
 
 def job_seconds(folder):

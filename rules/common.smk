@@ -1,10 +1,12 @@
 # Helpers shared by the rules: the run path pattern, config checks, the lists of runs and the
 # scripts' settings flags. No rules here.
+import itertools
 import json
 import os
 import shlex
 import sys
 import time
+from types import SimpleNamespace
 
 STARTED = time.time()  # outputs modified since were written by this run
 
@@ -22,7 +24,8 @@ try:
     from actviz.errors import UserError
     from actviz.own_data import find_own_dataset, own_dataset_files
     from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, flag
-    from actviz.sweeps import sweep_settings
+    from actviz.sweeps import rungs, sweep_settings
+    from snakemake.exceptions import IncompleteCheckpointException
 except ImportError as error:
     stop(f"{error}: install the project into the Python that runs Snakemake (`make`, or pip install -e .)")
 
@@ -40,6 +43,9 @@ RUN = "{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"
 # One trial of a sweep: a run at one combination of the swept settings (its name, actviz.sweeps.trial_name),
 # in a folder of its own before the seed: built on RUN.
 TRIAL = os.path.join(os.path.dirname(RUN), "{trial}", os.path.basename(RUN))
+# A trial trained to one rung (its steps): a grid has one rung, the runs' length; successive halving
+# (sweep_rungs) one per entry, each extending the trial's checkpoints from the rung before.
+TRIAL_RUNG = os.path.join(TRIAL, "steps{rung}")
 
 
 wildcard_constraints:
@@ -49,6 +55,7 @@ wildcard_constraints:
     activation="[a-z0-9_]+",
     seed="[0-9]+",
     trial="[A-Za-z0-9_.=,+-]+",
+    rung="[0-9]+",
 
 
 def validate_config(config, schema):
@@ -58,6 +65,7 @@ def validate_config(config, schema):
     except UserError as error:
         stop(str(error))
     SWEEP.update(sweep_settings(config["sweep"]))
+    RUNGS.extend(rungs(config["sweep_rungs"], config["steps"]))
 
 
 def convert_source(wildcards):
@@ -97,34 +105,79 @@ TRAIN_SHELL = (
 # Sweeps: {trial name: the settings it changes}; empty without a sweep. Filled by validate_config, from the
 # checked sweep (its values typed: 1e-4 written in YAML or on the command line is text until then).
 SWEEP = {}
+# The steps at which each activation's trials are compared: sweep_rungs, or the runs' length alone.
+RUNGS = []
 
 
 def trial_args(wildcards):
-    """train.py's settings flags of a trial: the config's, with the trial's swept values."""
-    return command_line(TrainSettings, {**config, **SWEEP[wildcards.trial]})
+    """train.py's settings flags of a trial at a rung: the config's, with the trial's swept values and the
+    rung's steps."""
+    return command_line(TrainSettings, {**config, **SWEEP[wildcards.trial], "steps": int(wildcards.rung)})
 
 
-def selection_file(wildcards):
-    """An input function: the selection of a run's activation with a sweep (the select checkpoint's output,
-    so that Snakemake runs the trials and the selection first), none without."""
-    if not SWEEP:
-        return []
+def rung_before(rung):
+    """The rung before ``rung`` (text, a wildcard), None for the first; a rung not in sweep_rungs stops the run."""
+    if int(rung) not in RUNGS:
+        stop(f"steps{rung}: not a rung of this config's sweep ({', '.join(map(str, RUNGS))})")
+    index = RUNGS.index(int(rung))
+    return RUNGS[index - 1] if index else None
+
+
+def trial_before(pattern):
+    """An input function of a trial at a rung: ``pattern`` of the same trial at the rung before (its checkpoints
+    are what this rung extends), none at the first rung."""
+
+    def path(wildcards):
+        before = rung_before(wildcards.rung)
+        return [] if before is None else pattern.format(**{**wildcards, "rung": before})
+
+    return path
+
+
+def selection_at(wildcards, rung):
+    """The select checkpoint's output of a run's activation at ``rung`` (so that Snakemake runs that rung's
+    trials and selection first)."""
     return checkpoints.select.get(
         dataset=wildcards.dataset,
         architecture=wildcards.architecture,
         recipe=wildcards.recipe,
         activation=wildcards.activation,
+        rung=rung,
     ).output.selection
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def selection_file(wildcards):
+    """An input function: the selection of a run's activation with a sweep (the last rung's), none without."""
+    return selection_at(wildcards, RUNGS[-1]) if SWEEP else []
 
 
 def selection(wildcards):
     """The selection of a run's activation, read."""
-    with open(selection_file(wildcards)) as f:
-        return json.load(f)
+    return read_json(selection_file(wildcards))
+
+
+def selection_before(wildcards):
+    """An input function of the select checkpoint: the rung before's selection (whose survivors this rung
+    trained), none at the first rung."""
+    before = rung_before(wildcards.rung)
+    return [] if before is None else selection_at(wildcards, before)
+
+
+def candidates(wildcards):
+    """The trials of an activation trained to a rung: every trial at the first, the survivors of the rung
+    before at the others."""
+    before = selection_before(wildcards)
+    return read_json(before)["survivors"] if before else list(SWEEP)
 
 
 def selections(pattern):
-    """Every activation's selection with a sweep (``pattern``: the select checkpoint's output), none without."""
+    """Every activation's selection with a sweep (``pattern``: the select checkpoint's output at the last rung),
+    none without."""
     if not SWEEP:
         return []
     return expand(
@@ -133,13 +186,15 @@ def selections(pattern):
         architecture=config["architectures"],
         recipe=config["recipes"],
         activation=config["activations"],
+        rung=RUNGS[-1],
     )
 
 
-def all_trials(pattern):
-    """``pattern`` of every trial of the config at every sweep seed; none without a sweep. The report reads
-    them (every trial's result), and naming them keeps a report from before a sweep from passing for done:
-    Snakemake 9 does not rerun a job whose output exists for a missing checkpoint output alone."""
+def first_rung_trials(pattern):
+    """``pattern`` of every trial of the config at every sweep seed at the first rung, which every trial is
+    trained to; none without a sweep. The report reads them, and naming them outright keeps a report from before
+    a sweep, or before a value was added to it, from passing for done: Snakemake 9 does not rerun a job whose
+    output exists for a missing checkpoint output alone."""
     return expand(
         pattern,
         dataset=config["datasets"],
@@ -148,7 +203,41 @@ def all_trials(pattern):
         activation=config["activations"],
         trial=list(SWEEP),
         seed=config["sweep_seeds"],
+        rung=RUNGS[:1],
     )
+
+
+def extended_trials(pattern):
+    """An input function of the report: with sweep_rungs, ``pattern`` of every trial at every later rung it was
+    extended to (the survivors of the rung before) and at every sweep seed; none for a grid. Before the
+    selections are made it names none rather than waiting on a checkpoint (Snakemake 9 would then keep an
+    existing report): the report depends on the last rung's selections through its own input, and Snakemake
+    asks again once they are made."""
+
+    def paths(wildcards):
+        try:
+            return extended(pattern)
+        except IncompleteCheckpointException:
+            return []
+
+    return paths
+
+
+def extended(pattern):
+    """``pattern`` of every trial at every rung after the first it was extended to, at every sweep seed."""
+    found = []
+    for dataset, architecture, recipe, activation in itertools.product(
+        config["datasets"], config["architectures"], config["recipes"], config["activations"]
+    ):
+        run = SimpleNamespace(dataset=dataset, architecture=architecture, recipe=recipe, activation=activation)
+        for before, rung in zip(RUNGS, RUNGS[1:]):
+            names = read_json(selection_at(run, before))["survivors"]
+            if rung == RUNGS[-1] and set(config["seeds"]) & set(config["sweep_seeds"]):
+                # the trial the final runs are: the stand-in when every trial diverged (selected_trial)
+                names = list(dict.fromkeys([*names, selected_trial(run)]))
+            found += [pattern.format(**vars(run), trial=trial, seed=seed, rung=rung)
+                      for trial in names for seed in config["sweep_seeds"]]
+    return found
 
 
 def selected_trial(wildcards):
@@ -169,12 +258,14 @@ def trained_as_trial(wildcards):
 
 
 def final_run(pattern, trial_pattern):
-    """An input function: a final run's file of ``pattern``, or of ``trial_pattern`` when the run is a trial
-    already trained."""
+    """An input function: a final run's file of ``pattern``, or of ``trial_pattern`` (at the last rung) when the
+    run is a trial already trained."""
 
     def path(wildcards):
         trial = trained_as_trial(wildcards)
-        return trial_pattern.format(**wildcards, trial=trial) if trial else pattern.format(**wildcards)
+        if trial:
+            return trial_pattern.format(**wildcards, trial=trial, rung=RUNGS[-1])
+        return pattern.format(**wildcards)
 
     return path
 
@@ -194,15 +285,22 @@ def untrained_runs(pattern):
 
 
 def trials_of(pattern):
-    """An input function of the select checkpoint: ``pattern`` of every trial and sweep seed of its activation."""
-    return lambda wildcards: [pattern.format(**wildcards, trial=trial, seed=seed) for trial in SWEEP
+    """An input function of the select checkpoint: ``pattern`` of every candidate and sweep seed at its rung."""
+    return lambda wildcards: [pattern.format(**wildcards, trial=trial, seed=seed) for trial in candidates(wildcards)
                               for seed in config["sweep_seeds"]]
 
 
 def trial_options(wildcards, input):
-    """select.py's --trial NAME METRICS pairs, in the order of ``trials_of``."""
-    names = [trial for trial in SWEEP for _ in config["sweep_seeds"]]
-    return " ".join(f"--trial {shlex.quote(name)} {shlex.quote(path)}" for name, path in zip(names, input.metrics))
+    """select.py's options: --trial NAME METRICS pairs in the order of ``trials_of``, the rung, the rung
+    before's selection, and whether the better half goes on (every rung but the last)."""
+    names = [trial for trial in candidates(wildcards) for _ in config["sweep_seeds"]]
+    options = [f"--trial {shlex.quote(name)} {shlex.quote(path)}" for name, path in zip(names, input.metrics)]
+    options.append(f"--rung {wildcards.rung}")
+    if input.previous:
+        options.append(f"--previous {shlex.quote(input.previous)}")
+    if int(wildcards.rung) != RUNGS[-1]:
+        options.append("--halve")
+    return " ".join(options)
 
 
 def mirror_args(config):

@@ -6,16 +6,18 @@ rule report:
     # Named as actviz.report.render.ReportInputs / ReportOutputs: report.py's options are those names.
     input:
         # With a sweep, the final runs at sweep seeds are the selected trials: the report finds them among
-        # the trials by the selections (no input here waits on a checkpoint, so that a change of the sweep
-        # reruns the report and, through it, the trials and the selections).
+        # the trials by the selections (every trial's first rung is named outright, so that a change of the
+        # sweep reruns the report and, through it, the trials and the selections; see first_rung_trials).
         metrics=untrained_runs(rules.train.output.metrics),
         training_stats=untrained_runs(rules.train.output.stats),
         stats=run_outputs(rules.extract.output.stats),
         activations=run_outputs(rules.extract.output.activations),
         datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),
         selections=selections(rules.select.output.selection),
-        trials=all_trials(rules.train_trial.output.metrics),
-        trial_stats=all_trials(rules.train_trial.output.stats),
+        trials=first_rung_trials(rules.train_trial.output.metrics),
+        trial_stats=first_rung_trials(rules.train_trial.output.stats),
+        extended_trials=extended_trials(rules.train_trial.output.metrics),
+        extended_trial_stats=extended_trials(rules.train_trial.output.stats),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
         accuracy_csv=report("results/tables/accuracy.csv", caption="../report/accuracy.rst", category="Tables"),

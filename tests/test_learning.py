@@ -92,6 +92,12 @@ def test_a_learning_rate_sweep_selects_the_rate_that_learns_over_one_that_diverg
         metrics = _train(h5, tmp_path / name, "relu", replace(SETTINGS, learning_rate=rate))
         files.append((name, tmp_path / name / "metrics.json"))
         assert (metrics["diverged_at_step"] is not None) == (rate > 1)
+        if rate < 1:  # each validation image's result at the last step, for the selection's test against the runner-up
+            from actviz.evaluation import unpack_bits
+
+            correct = unpack_bits(metrics["validation_correct"], metrics["validation_size"])
+            assert correct.mean() == pytest.approx(metrics["validation_accuracy"], abs=1e-9)
     selection = select_from_files(sweep, files, tmp_path / "selection.json")
     assert selection["trial"] == "learning_rate=0.003" and selection["settings"] == {"learning_rate": 0.003}
     assert selection["validation_accuracy"] >= LEARNED and dict(selection["ranked"])["learning_rate=100000.0"] is None
+    assert selection["rungs"][0]["margin"] is None  # no runner-up: the other rate diverged

@@ -196,3 +196,45 @@ def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
                                "more than 10% of the layer's std): selu matches every predicted layer at "
                                "initialisation and parts from it after training at dense2 (std 2.00 measured, 1.20 "
                                "predicted).")
+
+
+def _selected_row(activation, trial, **margin):
+    return {"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": activation,
+            "learning_rate": trial and float(trial.split("=")[1]), "trial": trial, "validation_accuracy": 0.85,
+            "trials": 4, "seeds": 1, "rungs": margin.pop("rungs", [800]), **{k: None for k in numbers.MARGIN_KEYS},
+            "runner_up": None, "compared_at_step": None, "best_at_step": trial, **margin}
+
+
+def test_the_selection_sentence_says_whether_each_selected_trial_beat_its_runner_up_beyond_noise():
+    apart, close = ({k: uncertainty.mcnemar_difference(*_pair(800, *only), split="validation")[k]
+                     for k in numbers.MARGIN_KEYS} for only in ((40, 10), (22, 18)))
+    rows = [_selected_row("relu", "learning_rate=0.0003", runner_up="learning_rate=0.001", compared_at_step=400,
+                          rungs=[200, 400, 800], **apart),
+            _selected_row("selu", "learning_rate=0.001", runner_up="learning_rate=0.0003", compared_at_step=400,
+                          rungs=[200, 400, 800], **close),
+            _selected_row("lrelu", None, rungs=[200, 400, 800])]
+    sentence = evidence.selection_sentence("cnn/snn", rows, [1000])
+    assert sentence.startswith("cnn/snn: each activation at its own selected setting, chosen on 1,000 validation "
+                               "images (held out of the train split; never the test split) among 4 trials by "
+                               "successive halving (200, 400, 800 steps: the better half of each rung's trials went "
+                               "on to the next): relu learning_rate=0.0003 (+1.5 points over learning_rate=0.001 on "
+                               "the validation split at step 400, 95% CI ")
+    assert "beyond noise); selu learning_rate=0.001 (+0.2 points over learning_rate=0.0003" in sentence
+    assert "within noise: either would do); lrelu none (every trial diverged)." in sentence
+    grid = evidence.selection_sentence("cnn/snn", [_selected_row("relu", "learning_rate=0.0003")], [1000])
+    assert "halving" not in grid and grid.endswith("among 4 trials: relu learning_rate=0.0003.")  # no runner-up
+
+
+def test_without_a_sweep_the_verdict_says_the_activations_share_one_setting():
+    relu, lrelu = _pair(1600, 60, 45)
+    runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu)}
+    verdict = _verdict(runs)[2]
+    settings = {"optimizer": "sgd", "learning_rate": 0.01, "steps": 2400}
+    sentences = evidence.verdict_sentences("d", {"cnn/snn": verdict}, {}, shared={"cnn/snn": settings})
+    assert sentences[1] == ("cnn/snn: every activation at one shared setting (sgd, learning_rate=0.01, 2,400 steps), "
+                            "not each at its own best; a setting that suits one activation more than another decides "
+                            "the comparison as much as the activation does (a sweep selects each one's own on the "
+                            "validation split: configs/tune.yaml).")
+    selected = [_selected_row("relu", "learning_rate=0.01"), _selected_row("lrelu", "learning_rate=0.01")]
+    with_sweep = evidence.verdict_sentences("d", {"cnn/snn": verdict}, {}, selected, [1000], {"cnn/snn": settings})
+    assert "own selected setting" in with_sweep[1] and not any("shared" in s for s in with_sweep)

@@ -230,11 +230,12 @@ def test_a_sweep_trains_its_trials_selects_on_validation_and_trains_only_what_no
     result = snakemake(project, "--cores", "2", "report", *sweep)
     assert result.returncode == 0, result.stderr[-5000:]
     results = project / "results"
-    trials = {path.parent.parent.name: json.loads(path.read_text())
-              for path in (results / "trials").glob("FashionMNIST-sample/cnn/snn/relu/*/seed0/metrics.json")}
+    trials = {path.parents[2].name: json.loads(path.read_text())
+              for path in (results / "trials").glob("FashionMNIST-sample/cnn/snn/relu/*/seed0/steps20/metrics.json")}
     assert trials["learning_rate=100000.0"]["diverged_at_step"] is not None
     best = max((m["validation_accuracy"], name) for name, m in trials.items() if m["diverged_at_step"] is None)[1]
-    selection = json.loads((results / "selection" / "FashionMNIST-sample" / "cnn" / "snn" / "relu.json").read_text())
+    selection = json.loads((results / "selection" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" /
+                            "steps20.json").read_text())
     assert selection["trial"] == best == "learning_rate=0.003"  # the argmax, recomputed from the trials
     assert _metrics(project, "snn", "relu")["settings"]["learning_rate"] == 0.001  # seed 0 of before: not the final
     seed1 = json.loads((results / "runs" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" / "seed1" /
@@ -255,6 +256,45 @@ def test_a_sweep_trains_its_trials_selects_on_validation_and_trains_only_what_no
     summary = json.loads((results / "tables" / "report.json").read_text())["summary"]["FashionMNIST-sample"]
     assert "cnn/snn: each activation at its own selected setting, chosen on 1,000 validation images (held out of the " \
            "train split; never the test split) among 2 trials: relu learning_rate=0.003." in summary
+    after = snakemake(project, "-n", "report", *sweep)
+    assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
+@pytest.mark.e2e
+def test_successive_halving_extends_the_better_half_and_selects_among_those_that_reached_the_last_rung(project,
+                                                                                                      tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    sweep = ("--configfile", "tiny.yaml", "--config", "sweep={learning_rate: [100000, 0.003, 0.001, 0.0001]}",
+             "sweep_rungs=[10,20]", "activations=[relu]", "recipes=[snn]", "seeds=[0,1]")
+    before = snakemake(project, "-n", "report", *sweep)
+    assert before.returncode == 0, before.stderr[-3000:]
+    # before the first rung: its 4 trials; the rungs' selections and what follows them are to be determined
+    assert _job_counts(before.stdout) == {"train_trial": 4, "select": 2, "train": 1, "extract": 2, "report": 1}
+    result = snakemake(project, "--cores", "2", "report", *sweep)
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = project / "results"
+    relu = results / "trials" / "FashionMNIST-sample" / "cnn" / "snn" / "relu"
+    at10 = {p.parents[2].name: json.loads(p.read_text()) for p in relu.glob("*/seed0/steps10/metrics.json")}
+    at20 = {p.parents[2].name: json.loads(p.read_text()) for p in relu.glob("*/seed0/steps20/metrics.json")}
+    assert len(at10) == 4 and at10["learning_rate=100000.0"]["diverged_at_step"] is not None
+    finite = sorted((-m["validation_accuracy"], name) for name, m in at10.items() if m["diverged_at_step"] is None)
+    assert set(at20) == {name for _, name in finite[:2]}  # the better half, recomputed from the first rung's files
+    for metrics in at20.values():  # extended from the first rung's checkpoint, not trained again
+        assert metrics["resumed_from_step"] == 10 and metrics["final_step"] == 20
+    selection = json.loads((results / "selection" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" /
+                            "steps20.json").read_text())
+    best = max((m["validation_accuracy"], name) for name, m in at20.items())[1]
+    assert selection["trial"] == best and [r["steps"] for r in selection["rungs"]] == [10, 20]
+    with open(results / "tables" / "trials.csv") as f:
+        rows = {r["trial"]: r for r in csv.DictReader(f)}
+    assert {name: int(r["steps"]) for name, r in rows.items() if r["diverged_at_step"] == ""} == {
+        name: 20 if name in at20 else 10 for name in at10 if name != "learning_rate=100000.0"}
+    assert [name for name, r in rows.items() if r["selected"] == "True"] == [best]
+    compared = {r["seed"]: r["test_accuracy"] for r in json.loads((results / "tables" / "report.json").read_text())[
+        "runs"]}
+    assert compared[0] == at20[best]["test_accuracy"]  # seed 0's final run is the selected trial at the last rung
+    html = (results / "report.html").read_text()
+    assert "successive halving" in html and "(10, 20 steps)" in html
     after = snakemake(project, "-n", "report", *sweep)
     assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
 

@@ -250,23 +250,49 @@ def _diverged_words(missing):
 
 def selection_sentence(name, rows, validation_images):
     """What a sweep chose for one setup (``rows``: its ``numbers.sweep_rows`` selected rows): each activation's
-    setting and on how many validation images."""
+    setting, on how many validation images, and whether its best trial is distinguishable from the runner-up."""
     keys = [k for k in rows[0] if k not in SELECTED_FIXED]
-    chosen = "; ".join(f"{r['activation']} " + (", ".join(f"{k}={r[k]}" for k in keys) if r["trial"] else
-                                                 "none (every trial diverged)") for r in rows)
+    chosen = "; ".join(f"{r['activation']} " + (", ".join(f"{k}={r[k]}" for k in keys) + _margin_words(r)
+                                                 if r["trial"] else "none (every trial diverged)") for r in rows)
     images = " or ".join(f"{n:,}" for n in validation_images) or "the"
+    rungs = rows[0].get("rungs") or []
+    how = (f" by successive halving ({', '.join(map(str, rungs))} steps: the better half of each rung's trials "
+           f"went on to the next)" if len(rungs) > 1 else "")
     return (f"{name}: each activation at its own selected setting, chosen on {images} validation images (held out "
-            f"of the train split; never the test split) among {rows[0]['trials']} trials: {chosen}.")
+            f"of the train split; never the test split) among {rows[0]['trials']} trials{how}: {chosen}.")
 
 
-SELECTED_FIXED = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials", "seeds")
+def _margin_words(row):
+    """Whether a selected trial is ahead of the runner-up beyond noise, in words (``numbers.margin_row``)."""
+    if row.get("ci_low") is None:
+        return ""
+    test = (f"McNemar p = {row['p_value']:.2g}" if row["method"].startswith("exact McNemar")
+            else f"paired t p = {row['p_value']:.2g}")
+    noise = "beyond noise" if uncertainty.distinguishable(row) else "within noise: either would do"
+    return (f" ({_points(row['difference'])} points over {row['runner_up']} on the validation split at step "
+            f"{row['compared_at_step']:,}, 95% CI {_points(row['ci_low'])} to {_points(row['ci_high'])}, {test}; "
+            f"{noise})")
 
 
-def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images=()):
+def shared_setting_sentence(name, settings):
+    """A setup compared without a sweep: every activation at the config's one setting (``settings``: a run's)."""
+    return (f"{name}: every activation at one shared setting ({settings.get('optimizer', 'adam')}, learning_rate="
+            f"{settings['learning_rate']}, {settings['steps']:,} steps), not each at its own best; a setting that "
+            f"suits one activation more than another decides the comparison as much as the activation does (a sweep "
+            f"selects each one's own on the validation split: configs/tune.yaml).")
+
+
+SELECTED_FIXED = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials", "seeds",
+                  "rungs", "runner_up", "compared_at_step", "best_at_step", "difference", "ci_low", "ci_high",
+                  "p_value", "method")
+
+
+def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images=(), shared=None):
     """What the accuracies of one dataset support, one sentence per setup, and which activations diverged in
-    every seed; with a sweep, what each setup's activations were selected at. ``verdicts``: {setup label:
-    ``verdict``, None without a finished run}; ``missing``: {setup label: ``numbers.without_finite_run``};
-    ``selected``: the dataset's ``numbers.sweep_rows`` selected rows."""
+    every seed; with a sweep, what each setup's activations were selected at, without one the setting they
+    share. ``verdicts``: {setup label: ``verdict``, None without a finished run}; ``missing``: {setup label:
+    ``numbers.without_finite_run``}; ``selected``: the dataset's ``numbers.sweep_rows`` selected rows;
+    ``shared``: {setup label: a run's settings} of the setups without a sweep."""
     sentences = []
     if verdicts and all(v is None for v in verdicts.values()):
         sentences.append(f"Every run on {dataset} diverged (loss NaN or infinite): no test accuracy to compare. "
@@ -280,17 +306,19 @@ def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images
         rows = [r for r in selected if f"{r['architecture']}/{r['recipe']}" == name]
         if rows:
             sentences.append(selection_sentence(name, rows, validation_images))
+        elif "learning_rate" in ((shared or {}).get(name) or {}):
+            sentences.append(shared_setting_sentence(name, shared[name]))
         if gone:
             sentences.append(f"{name}: {_diverged_words(gone)} diverged in every seed; "
                              f"{'it is' if len(gone) == 1 else 'they are'} not compared.")
     return sentences
 
 
-def summary_sentences(dataset, verdicts, depth, left, missing=None, selected=(), validation_images=()):
+def summary_sentences(dataset, verdicts, depth, left, missing=None, selected=(), validation_images=(), shared=None):
     """Plain sentences stating what the numbers of one dataset support, and no more: ``verdict_sentences``,
     then what the seeds, the diverged runs and the layers say. ``depth``: {architecture: (layers, {setup label:
     depth profiles})}; ``left``: ``numbers.left_out``."""
-    sentences = verdict_sentences(dataset, verdicts, missing or {}, selected, validation_images)
+    sentences = verdict_sentences(dataset, verdicts, missing or {}, selected, validation_images, shared)
     if any(len(r["seeds"]) == 1 for v in verdicts.values() if v for r in v["ranked"]):
         sentences.append("With one seed, a difference beyond noise is one between these trained networks on images "
                          "like the test split's; how much another seed would change them is not measured (run "

@@ -403,7 +403,9 @@ SELECTION_KEYS = ("dataset", "architecture", "recipe", "activation")
 # The columns of trials.csv and selected.csv; every swept setting's column comes after the first four.
 TRIAL_COLUMNS = (*SELECTION_KEYS, "trial", "seed", "steps", "validation_accuracy", "validation_loss",
                  "diverged_at_step", "selected")
-SELECTED_COLUMNS = (*SELECTION_KEYS, "trial", "validation_accuracy", "trials", "seeds")
+SELECTED_COLUMNS = (*SELECTION_KEYS, "trial", "validation_accuracy", "trials", "seeds", "rungs", "runner_up",
+                    "compared_at_step", "difference", "ci_low", "ci_high", "p_value", "method")
+MARGIN_KEYS = ("difference", "ci_low", "ci_high", "p_value", "method")
 
 
 def sweep_rows(trials, selections):
@@ -424,8 +426,19 @@ def sweep_rows(trials, selections):
                            "selected": m["trial"] == selection.get("trial")})
     selected_rows = [{**{k: s[k] for k in SELECTION_KEYS}, **{k: (s["settings"] or {}).get(k) for k in keys},
                       "trial": s["trial"], "validation_accuracy": s["validation_accuracy"], "trials": s["trials"],
-                      "seeds": len(next(iter(s["results"].values()), []))} for s in selections]
+                      "seeds": len(next(iter(s["results"].values()), [])), **margin_row(s)} for s in selections]
     return {"trials": trial_rows, "selected": selected_rows, "keys": keys}
+
+
+def margin_row(selection):
+    """The rungs of a selection (their steps; one for a grid) and how far its best trial was ahead of the
+    runner-up at the last rung that had two trials to compare (``actviz.sweeps.margin``); None where none had."""
+    rungs = selection.get("rungs") or []
+    compared = next((r for r in reversed(rungs) if r.get("margin")), None)
+    margin = compared["margin"] if compared else {}
+    return {"rungs": [r["steps"] for r in rungs], "runner_up": margin.get("runner_up"),
+            "compared_at_step": compared["steps"] if compared else None,
+            "best_at_step": margin.get("best"), **{k: margin.get(k) for k in MARGIN_KEYS}}
 
 
 def sensitivity(trial_rows, setup, keys, activations):

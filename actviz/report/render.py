@@ -36,9 +36,14 @@ class ReportInputs:
     selections: list = field(default_factory=list, metadata={
         "help": "with a sweep: every activation's selection (select_trial.py's JSON)", "optional": True})
     trials: list = field(default_factory=list, metadata={
-        "help": "with a sweep: every trial's metrics JSON, at every sweep seed", "optional": True})
+        "help": "with a sweep: every trial's metrics JSON, at every sweep seed (at the first rung with sweep_rungs)",
+        "optional": True})
     trial_stats: list = field(default_factory=list, metadata={
         "help": "with a sweep: every trial's layer statistics over training (training_stats.csv)", "optional": True})
+    extended_trials: list = field(default_factory=list, metadata={
+        "help": "with sweep_rungs: the metrics JSON of the trials extended to later rungs", "optional": True})
+    extended_trial_stats: list = field(default_factory=list, metadata={
+        "help": "with sweep_rungs: their training_stats.csv", "optional": True})
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
         "depth_figure": draw(figures.depth_figure, layers, profiles) if drawn else None,
         "sensitivity_figure": draw(figures.sensitivity_figure, sensitivity) if any(sensitivity.values()) else None,
+        "rungs": next((r["rungs"] for r in ev.sweep["selected"] if evidence.setup_of(r) == setup
+                       and len(r["rungs"]) > 1), None),
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
             numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
         "depth": numbers.depth_rows(profiles, layers),
@@ -143,6 +150,8 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     selected = [r for r in ev.sweep["selected"] if r["dataset"] == dataset]
     validation_images = sorted({run["metrics"]["validation_size"] for key, run in ev.runs.items()
                                 if key[0] == dataset and run["metrics"].get("validation_size")})
+    shared = {} if selected else {numbers.label(s): next(run["metrics"].get("settings") for key, run in ev.runs.items()
+                                                         if key[:3] == s) for s in setups}
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
         "left_out": left,
@@ -152,8 +161,9 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
         "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
-        "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images),
-        "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images),
+        "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
+        "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
+                                              shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
         "parts": [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups],
     }
@@ -178,14 +188,14 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
 def final_run_files(inputs, trials, selections, seeds=None):
     """(metrics, training_stats) paths of the runs compared: the given runs, and with a sweep the selected trial
     of each activation at each of ``seeds`` (None: every seed) it was trained on (when every trial of an
-    activation diverged, the first stands in, as the workflow trains it). ``trials``: the trials' metrics, read
-    from ``inputs.trials`` in its order; ``selections``: read from ``inputs.selections``."""
+    activation diverged, the first stands in, as the workflow trains it). ``trials``: ``reached_trials``;
+    ``selections``: read from ``inputs.selections``."""
     if not selections:
         return list(inputs.metrics), list(inputs.training_stats)
     chosen = {tuple(s[k] for k in numbers.SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
-    stats_of = {Path(p).parent: p for p in inputs.trial_stats}
+    stats_of = {Path(p).parent: p for p in [*inputs.trial_stats, *inputs.extended_trial_stats]}
     metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
-    for path, run in zip(inputs.trials, trials):
+    for path, run in trials.items():
         selected = run.get("trial") == chosen.get(tuple(run[k] for k in numbers.SELECTION_KEYS))
         if selected and (seeds is None or run["seed"] in seeds):
             if Path(path).parent not in stats_of:
@@ -193,6 +203,19 @@ def final_run_files(inputs, trials, selections, seeds=None):
             metrics.append(path)
             training_stats.append(stats_of[Path(path).parent])
     return metrics, training_stats
+
+
+def reached_trials(paths):
+    """{path: metrics} of each trial and seed at the last rung it was trained to (``paths``: its metrics JSON at
+    every rung it reached, any order)."""
+    latest = {}
+    for path in paths:
+        run = numbers.load_json(path)
+        key = (*(run[k] for k in numbers.SELECTION_KEYS), run.get("trial"), run["seed"])
+        steps = run["settings"]["steps"]
+        if key not in latest or steps > latest[key][1]["settings"]["steps"]:
+            latest[key] = (path, run)
+    return dict(latest.values())
 
 
 def render_report(inputs, settings, config, outputs, processes=1):
@@ -211,10 +234,11 @@ def _render(inputs, settings, config, outputs, workers):
 
     from actviz.recipes import RECIPES
 
-    trials, selections = ([numbers.load_json(p) for p in paths] for paths in (inputs.trials, inputs.selections))
+    trials = reached_trials([*inputs.trials, *inputs.extended_trials])
+    selections = [numbers.load_json(p) for p in inputs.selections]
     metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
-    sweep = numbers.sweep_rows(trials, selections)
+    sweep = numbers.sweep_rows(list(trials.values()), selections)
     if not runs:
         raise UserError("no runs to report")
     datasets, architectures, recipes, activations = (

@@ -54,7 +54,7 @@ def paired_seeds_difference(a, b):
             "method": f"paired t over {len(differences)} seeds"}
 
 
-def mcnemar_difference(correct_a, correct_b):
+def mcnemar_difference(correct_a, correct_b, split="test"):
     """Accuracy difference a - b of two runs on the same test images (boolean arrays of each image's
     result): the exact McNemar test and the matching 95% interval.
 
@@ -69,7 +69,7 @@ def mcnemar_difference(correct_a, correct_b):
     only_b = int(np.count_nonzero(~correct_a & correct_b))
     discordant = only_a + only_b
     result = {"difference": (only_a - only_b) / images, "only_a": only_a, "only_b": only_b,
-              "method": f"exact McNemar, {images} test images"}
+              "method": f"exact McNemar, {images} {split} images"}
     if discordant == 0:  # the same answer on every image
         return {**result, "ci_low": 0.0, "ci_high": 0.0, "p_value": 1.0}
     test = stats.binomtest(only_a, discordant, 0.5)
