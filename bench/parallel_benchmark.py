@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from actviz.errors import UserError, run_cli
+from actviz.sweeps import margin
 
 REPO = Path(__file__).resolve().parent.parent
 ACTIVATIONS = ("relu", "lrelu", "selu")
@@ -88,6 +89,13 @@ def halving(args):
     share = halved["trial_steps"] / grid["trial_steps"]
     print(f"targets: at most half the grid's trial steps ({share:.2f}: {'kept' if share <= 0.5 else 'not kept'}), "
           f"the same settings ({'kept' if same else 'not kept'})")
+    for activation, chosen in halved["selected"].items():
+        picked = grid["selected"].get(activation)
+        if chosen and picked and chosen != picked:  # how far apart the two choices were in the grid, at full length
+            found = margin([picked, chosen], grid["selections"][activation]["results"])
+            print(f"  {activation}: halving's {chosen} against the grid's {picked}, both at {args.steps} steps in the "
+                  f"grid: {100 * found['difference']:+.1f} points for the grid's (95% CI {100 * found['ci_low']:+.1f} "
+                  f"to {100 * found['ci_high']:+.1f}, {found['method']}, p = {found['p_value']:.2g})")
 
 
 def copy_project(folder):
@@ -113,7 +121,7 @@ def whole_run(args, name, config, overrides=(), target=None):
         trials = [json.loads(p.read_text()) for p in sorted(
             (workdir / "results" / "trials").glob("*/*/*/*/*/*/steps*/metrics.json"))]  # every rung a job
         runs = finals + trials
-        selected = {s["activation"]: s["trial"] for s in map(json.loads, map(Path.read_text, sorted(
+        selections = {s["activation"]: s for s in map(json.loads, map(Path.read_text, sorted(
             (workdir / "results" / "selection").glob(f"*/*/*/*/steps{args.steps}.json"))))}
         jobs = job_seconds(workdir / "results" / "benchmarks")
     steps = sum(m["seconds"]["train_steps"] for m in runs)
@@ -144,7 +152,7 @@ def whole_run(args, name, config, overrides=(), target=None):
           f"{processes} train and extract jobs: {start * processes:.1f} core-s")
     trained = [m["final_step"] - m["resumed_from_step"] for m in runs]
     return {"wall": wall, "steps_seconds": steps, "trained": sum(trained), "trial_steps": sum(trained[len(finals):]),
-            "selected": selected}
+            "selected": {activation: s["trial"] for activation, s in selections.items()}, "selections": selections}
 
 
 def job_seconds(folder):

@@ -1,0 +1,98 @@
+"""Mean-field signal propagation (actviz.signal) against closed forms and known results: the ReLU
+arc-cosine kernel, chi1 = sigma_w^2 / 2 for ReLU, the tanh edge of chaos at sigma_w^2 = 1, SELU's fixed
+point at LeCun initialisation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from actviz import signal
+
+SELU = {"alpha": 1.6732632423543772, "scale": 1.0507009873554805}
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def selu(x):
+    return SELU["scale"] * np.where(x > 0, x, SELU["alpha"] * np.expm1(np.minimum(x, 0.0)))
+
+
+def identity(x):
+    return x
+
+
+def arccos_kernel(q, c):
+    """E[relu(u1) relu(u2)] for (u1, u2) ~ N(0, q [[1, c], [c, 1]]): Cho & Saul's arc-cosine kernel of degree 1."""
+    return q / (2 * math.pi) * (math.sqrt(1 - c * c) + (math.pi - math.acos(c)) * c)
+
+
+@pytest.mark.parametrize("c", [-0.9, -0.5, 0.0, 0.3, 0.7, 0.95, 1.0])
+def test_the_relu_correlation_map_is_the_arc_cosine_kernel(c):
+    q, sigma_w2, sigma_b2 = 1.3, 2.0, 0.1
+    assert signal.gauss2(relu, relu, q, c) == pytest.approx(arccos_kernel(q, c), abs=1e-3)
+    expected = (sigma_w2 * arccos_kernel(q, c) + sigma_b2) / (sigma_w2 * q / 2 + sigma_b2)
+    assert signal.corr_map(c, q, relu, sigma_w2, sigma_b2) == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize("sigma_w2", [0.5, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("q", [0.1, 0.7, 4.0])
+def test_relus_chi1_is_half_sigma_w2_at_any_length(sigma_w2, q):
+    assert signal.chi(q, relu, sigma_w2) == pytest.approx(sigma_w2 / 2, abs=1e-3)
+
+
+def test_he_initialisation_puts_relu_on_the_edge_of_chaos():
+    he = signal.phase(relu, 2.0, 0.0)
+    assert he["chi1"] == pytest.approx(1.0, abs=1e-3) and he["phase"] == "edge" and he["xi_c"] > 1e3
+    ordered = signal.phase(relu, 1.5, 0.05)  # q* = sigma_b2 / (1 - sigma_w2 / 2): correlations converge to 1
+    assert ordered["q_star"] == pytest.approx(0.05 / (1 - 0.75), rel=1e-4) and ordered["phase"] == "ordered"
+    assert ordered["c_star"] == pytest.approx(1.0, abs=1e-4) and ordered["xi_c"] == pytest.approx(-1 / math.log(0.75),
+                                                                                                  rel=1e-2)
+    assert signal.phase(relu, 2.5, 0.0)["phase"] == "unbounded"  # the length doubles and more a layer
+
+
+def test_the_tanh_edge_of_chaos_at_zero_bias_variance_lies_at_sigma_w2_one():
+    assert signal.edge_of_chaos(np.tanh, 0.0) == pytest.approx(1.0, abs=0.02)
+    # with bias variance the edge moves right (Poole et al. 2016, Fig. 2; Schoenholz et al. 2017, Fig. 1)
+    assert signal.edge_of_chaos(np.tanh, 0.05) > 1.2
+    assert signal.phase(np.tanh, 0.8, 0.0)["phase"] == "ordered" and signal.phase(np.tanh, 2.0, 0.0)["phase"] == \
+        "chaotic"
+    chaotic = signal.phase(np.tanh, 2.0, 0.0)
+    assert chaotic["c_star"] < 0.5 and math.isfinite(chaotic["xi_c"])
+
+
+def test_selus_length_has_its_fixed_point_at_one_at_lecun_initialisation():
+    assert signal.fixed_length(selu, 1.0, 0.0) == pytest.approx(1.0, abs=1e-3)
+    assert signal.fixed_length(selu, 1.0, 0.0, q0=3.0) == pytest.approx(1.0, abs=1e-3)  # and attracts
+
+
+def test_the_one_step_and_path_predictions_of_a_linear_network_are_exact():
+    # identity activations: q' = sigma_w2 q + sigma_b2, c' = (sigma_w2 q c + sigma_b2) / q', perturbations x sigma_w2
+    layers = [(2.0, 0.0, identity, True, 4, 4), (0.5, 0.5, identity, True, 4, 4), (1.0, 0.0, identity, False, 4, 4),
+              (3.0, 0.0, identity, True, 4, 4)]
+    measured = [(2.0, 0.5, 2.0), (1.5, 0.5, 1.0), (7.0, 0.2, 5.0), (21.0, 0.2, 15.0)]
+    result = signal.predict(layers, measured, input_signal=(1.0, 0.5))
+    assert result[0]["one_step"] == pytest.approx((2.0, 0.5, 2.0)) and result[0]["path"] == pytest.approx(
+        (2.0, 0.5, 2.0))
+    assert result[1]["path"] == pytest.approx((1.5, (0.5 * 2.0 * 0.5 + 0.5) / 1.5, 1.0))
+    assert result[2] == {"one_step": None, "path": None}  # a conv layer or one behind batch norm
+    assert result[3]["one_step"] == pytest.approx((21.0, 0.2, 15.0)) and result[3]["path"] is None
+
+
+def test_the_jacobian_is_a_mean_squared_singular_value_whatever_the_layers_width():
+    # 2 units from 8 inputs: a perturbation of variance 1 per input gives sigma_w2 per unit; the Jacobian has
+    # 2 singular values, whose mean square is (2 sigma_w2) / 2; 16 units from 8 inputs: 8 singular values
+    narrow, wide = (signal.predict([(1.5, 0.0, identity, True, units, 8)], [(1, 1, 1)], (1.0, 0.0))[0]["path"][2]
+                    for units in (2, 16))
+    assert narrow == pytest.approx(1.5) and wide == pytest.approx(1.5 * 16 / 8)
+
+
+def test_weight_variances_are_fan_in_times_the_mean_squared_weight():
+    rng = np.random.default_rng(0)
+    he = rng.normal(0, math.sqrt(2 / 300), (300, 500))
+    sigma_w2, sigma_b2 = signal.weight_variances(he, np.zeros(500))
+    assert sigma_w2 == pytest.approx(2.0, rel=0.01) and sigma_b2 == 0.0
+    conv = np.full((5, 5, 3, 4), 0.1)
+    assert signal.weight_variances(conv, np.full(4, 0.3)) == pytest.approx((75 * 0.01, 0.09))
