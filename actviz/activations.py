@@ -44,3 +44,23 @@ def check_activation(name):
     if name not in ACTIVATIONS:
         raise UserError(f"unknown activation {name!r}; known activations: {', '.join(ACTIVATIONS)}")
     return name
+
+
+def numpy_function(name, lrelu_slope=0.2):
+    """The activation called ``name`` on numpy arrays (float64), equal to Keras' (tests/test_model.py): the
+    signal-propagation theory evaluates it without TensorFlow (``actviz.signal``, the report)."""
+    import numpy as np
+    from scipy.special import erf, expit
+
+    keras_name = ACTIVATIONS[check_activation(name)].keras_name
+    functions = {
+        "relu": lambda x: np.maximum(x, 0.0),
+        "leaky_relu": lambda x: np.where(x > 0, x, lrelu_slope * x),
+        "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
+        "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+        "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),
+        "silu": lambda x: x * expit(x),
+        "tanh": np.tanh,
+        "sigmoid": expit,
+    }
+    return functions[keras_name]

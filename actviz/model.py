@@ -152,3 +152,51 @@ def behind_batchnorm(model):
 def input_layer_name(model):
     """The layer that scales or standardises the images: the network's input as its first layer sees it."""
     return next(layer.name for layer in model.layers if isinstance(layer, keras.layers.Rescaling))
+
+
+def pre_activation_chain(model):
+    """A function of the network's input as its first layer sees it (scaled or standardised) that returns every
+    recorded layer's pre-activation (its kernel's output plus bias, before the activation) and output, input to
+    output, in inference mode: the network's own weights applied in turn (the networks are chains), so that a
+    Jacobian with respect to that input can be taken forward (``tf.autodiff.ForwardAccumulator``) in the same
+    pass that gives the outputs and their gradients."""
+    from keras import ops
+
+    layers = model.layers
+    start = layers.index(model.get_layer(input_layer_name(model))) + 1
+
+    def chain(x):
+        pre, outputs = [], []
+        for layer in layers[start:]:
+            if isinstance(layer, keras.layers.Dense):
+                z = ops.matmul(x, ops.cast(layer.kernel, x.dtype))
+            elif isinstance(layer, keras.layers.Conv2D):
+                z = layer.convolution_op(x, ops.cast(layer.kernel, x.dtype))
+            else:  # in inference mode, as plain ops: a Keras call costs more to trace than the whole layer
+                x = _inference(layer, x)
+                continue
+            if layer.use_bias:
+                z = z + ops.cast(layer.bias, x.dtype)  # channels last: the bias broadcasts over positions
+            x = layer.activation(z)
+            pre.append(z)
+            outputs.append(x)
+        return pre, outputs
+
+    return chain
+
+
+def _inference(layer, x):
+    """A layer between two recorded ones in inference mode: dropout is the identity, flatten a reshape, batch norm
+    its moving statistics; any other through Keras."""
+    from keras import ops
+
+    if isinstance(layer, (keras.layers.Dropout, keras.layers.AlphaDropout)):
+        return x
+    if isinstance(layer, keras.layers.Flatten):
+        return ops.reshape(x, (ops.shape(x)[0], -1))
+    if isinstance(layer, keras.layers.BatchNormalization):
+        cast = [None if w is None else ops.cast(w, x.dtype)
+                for w in (layer.moving_mean, layer.moving_variance, layer.beta, layer.gamma)]
+        return ops.batch_normalization(x, *cast[:2], axis=layer.axis, offset=cast[2], scale=cast[3],
+                                       epsilon=layer.epsilon)
+    return layer(x, training=False)

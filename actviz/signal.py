@@ -39,6 +39,11 @@ TOLERANCE = 1e-9
 UNBOUNDED = 1e8
 # Central differences for phi' (any activation, kinks included: they have zero Gaussian measure).
 STEP = 1e-5
+# A length that has died out to 0 is taken as this (chi1 is its limit from above: at 0 a kink has no slope).
+Q_FLOOR = 1e-30
+# The phase diagram's grid: fewer quadrature points and iterations (a picture of chi1 = 1, not a table).
+PHASE_POINTS = 200
+PHASE_ITERATIONS = 300
 
 
 @functools.cache
@@ -49,14 +54,16 @@ def _nodes(points):
     return np.sqrt(2.0) * nodes, weights / np.sqrt(np.pi)  # z = std * node for z ~ N(0, std^2)
 
 
-def derivative(phi):
-    """phi' by central differences, elementwise."""
-    return lambda x: (np.asarray(phi(x + STEP), np.float64) - np.asarray(phi(x - STEP), np.float64)) / (2 * STEP)
+def derivative(phi, scale=1.0):
+    """phi' by central differences, elementwise, with steps of ``STEP`` times ``scale`` (the spread of the values
+    it is taken at: a length near 0 puts every quadrature point within a fixed step of a kink)."""
+    step = STEP * max(scale, 1e-12)
+    return lambda x: (np.asarray(phi(x + step), np.float64) - np.asarray(phi(x - step), np.float64)) / (2 * step)
 
 
-def gauss(f, q):
+def gauss(f, q, points=POINTS_1D):
     """E[f(z)] for z ~ N(0, q), elementwise over an array ``q``."""
-    nodes, weights = _nodes(POINTS_1D)
+    nodes, weights = _nodes(points)
     std = np.sqrt(np.maximum(np.asarray(q, np.float64), 0.0))
     return np.asarray(f(std[..., None] * nodes), np.float64) @ weights
 
@@ -81,10 +88,14 @@ def corr_map(c, q, phi, sigma_w2, sigma_b2):
     return (sigma_w2 * gauss2(phi, phi, q, c) + sigma_b2) / float(length_map(q, phi, sigma_w2, sigma_b2))
 
 
-def chi(q, phi, sigma_w2):
-    """How much a layer multiplies a small perturbation's variance per unit: sigma_w^2 E[phi'(z)^2]."""
-    slope = derivative(phi)
-    return sigma_w2 * gauss(lambda z: np.square(slope(z)), q)
+def chi(q, phi, sigma_w2, points=POINTS_1D):
+    """How much a layer multiplies a small perturbation's variance per unit: sigma_w^2 E[phi'(z)^2], z ~ N(0, q),
+    elementwise over an array ``q`` (phi' by central differences with steps scaled to each z's spread)."""
+    nodes, weights = _nodes(points)
+    std = np.sqrt(np.maximum(np.asarray(q, np.float64), Q_FLOOR))[..., None]
+    z, step = std * nodes, STEP * np.minimum(std, 1.0)
+    slope = (np.asarray(phi(z + step), np.float64) - np.asarray(phi(z - step), np.float64)) / (2 * step)
+    return sigma_w2 * (np.square(slope) @ weights)
 
 
 def fixed_length(phi, sigma_w2, sigma_b2, q0=1.0):
@@ -121,7 +132,7 @@ def phase(phi, sigma_w2, sigma_b2):
         return {"q_star": math.inf, "c_star": None, "chi1": None, "chi_c": None, "xi_c": None, "phase": "unbounded"}
     chi1 = float(chi(q, phi, sigma_w2))
     c = fixed_correlation(phi, q, sigma_w2, sigma_b2)
-    slope = derivative(phi)
+    slope = derivative(phi, min(math.sqrt(q), 1.0))
     chi_c = chi1 if c > 1 - 1e-6 else sigma_w2 * gauss2(slope, slope, q, c)
     xi = math.inf if chi_c >= 1 else -1.0 / math.log(chi_c)
     kind = "edge" if abs(chi1 - 1) < 1e-3 else "ordered" if chi1 < 1 else "chaotic"
@@ -151,6 +162,26 @@ def edge_of_chaos(phi, sigma_b2, low=0.05, high=20.0):
     return float(brentq(excess, low, high, xtol=1e-6))
 
 
+def chi1_grid(phi, sigma_w2, sigma_b2, points=PHASE_POINTS, iterations=PHASE_ITERATIONS):
+    """chi1 at q* over the grid of ``sigma_w2`` x ``sigma_b2`` values (arrays; rows: sigma_b2), the length map
+    iterated from q = 1 on every point at once with ``points`` quadrature points (a picture, not a table: the
+    phase diagram); NaN where the length explodes (beyond ``UNBOUNDED``, or past 100 and still growing after the
+    last iteration)."""
+    sigma_w2, sigma_b2 = np.meshgrid(np.asarray(sigma_w2, np.float64), np.asarray(sigma_b2, np.float64))
+    q = growing = np.ones_like(sigma_w2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(iterations):
+            new = sigma_w2 * gauss(lambda z: np.square(phi(z)), np.minimum(q, UNBOUNDED), points) + sigma_b2
+            growing = new > q * (1 + 1e-6)
+            done = np.allclose(new, q, rtol=1e-7, atol=1e-12)
+            q = new
+            if done:
+                break
+        exploded = ~np.isfinite(q) | (q > UNBOUNDED) | (growing & (q > 100))
+        chi1 = chi(np.clip(q, Q_FLOOR, UNBOUNDED), phi, sigma_w2, points)
+    return np.where(exploded, np.nan, chi1)
+
+
 def weight_variances(kernel, bias):
     """(sigma_w^2, sigma_b^2) of a layer's weights: fan-in times the mean squared weight (a conv kernel's
     fan-in: height x width x input channels), and the mean squared bias."""
@@ -169,7 +200,8 @@ def predict(layers, measured, input_signal):
     each layer; ``input_signal``: (q, c) of the network's input. The Jacobian is the mean squared
     singular value of the Jacobian from the input to the layer's pre-activations (a perturbation's
     per-unit variance times units / min(units, inputs)). Returns [{"one_step": (q, c, jacobian) or None,
-    "path": ... or None}] per layer; the path stops at the first layer it cannot predict."""
+    "path": ... or None, "sigma_w2", "sigma_b2"}] per layer; the path stops at the first layer it cannot
+    predict."""
     predictions, path = [], (*input_signal, 1.0)  # an input perturbation of variance 1 per value
     below = path
     for index, (sigma_w2, sigma_b2, phi, predictable, units, inputs) in enumerate(layers):
@@ -177,14 +209,15 @@ def predict(layers, measured, input_signal):
         if index:
             q, c, jacobian = measured[index - 1]
             below = (q, c, jacobian / (layers[index - 1][4] / min(layers[index - 1][4], inputs)))
+        variances = {"sigma_w2": sigma_w2, "sigma_b2": sigma_b2}
         if not predictable:
-            predictions.append({"one_step": None, "path": None})
+            predictions.append({"one_step": None, "path": None, **variances})
             path = None
             continue
         one_step = _step(below, sigma_w2, sigma_b2, phi, index == 0)
         path = None if path is None else _step(path, sigma_w2, sigma_b2, phi, index == 0)
         predictions.append({"one_step": (*one_step[:2], one_step[2] * scale),
-                            "path": None if path is None else (*path[:2], path[2] * scale)})
+                            "path": None if path is None else (*path[:2], path[2] * scale), **variances})
     return predictions
 
 
@@ -196,3 +229,13 @@ def _step(signal, sigma_w2, sigma_b2, phi, first):
         return q_new, (sigma_w2 * q * c + sigma_b2) / q_new, sigma_w2 * perturbation
     return (float(length_map(q, phi, sigma_w2, sigma_b2)), corr_map(c, q, phi, sigma_w2, sigma_b2),
             float(chi(q, phi, sigma_w2)) * perturbation)
+
+
+def prediction_columns(prediction):
+    """A layer's predictions as ``stats.SIGNAL_PREDICTION_COLUMNS`` (None where not predicted)."""
+    columns = {"sigma_w2": prediction["sigma_w2"], "sigma_b2": prediction["sigma_b2"]}
+    for kind, prefix in (("one_step", "predicted"), ("path", "path")):
+        values = prediction[kind] or (None, None, None)
+        columns.update({f"{prefix}_{name}": None if v is None else float(v)
+                        for name, v in zip(("q", "corr", "jacobian"), values)})
+    return columns

@@ -11,6 +11,14 @@ STAT_COLUMNS = ("mean", "std", *(f"p{q}" for q in PERCENTILES), "zero_fraction",
 GRADIENT_COLUMNS = ("grad_output_std", "grad_kernel_norm", "update_ratio")
 # And the moment map's predictions (actviz.moments): from the measured layer below, and along the path.
 MOMENT_COLUMNS = ("predicted_mean", "predicted_std", "path_mean", "path_std")
+# How signals travel through depth (TensorBoard signal/LAYER/...): of the layer's pre-activations on the probe batch,
+# the mean squared value (q) and the mean correlation between two images (corr), and the mean squared singular
+# value of the Jacobian from the network's input to them (jacobian); and as mean-field theory predicts them
+# (actviz.signal): from the measured layer below, and along the path from the input.
+SIGNAL_COLUMNS = ("q", "corr", "jacobian")
+# sigma_w2, sigma_b2: the layer's weight variances the theory reads (fan-in x mean squared weight; mean squared bias).
+SIGNAL_PREDICTION_COLUMNS = ("sigma_w2", "sigma_b2", "predicted_q", "predicted_corr", "predicted_jacobian", "path_q",
+                             "path_corr", "path_jacobian")
 
 
 class LayerStatistics:
@@ -139,3 +147,18 @@ def percentiles_of(values, quantiles):
     difference = (b - a).astype(np.float64)  # numpy's lerp: the difference in the values' float32, then float64,
     a, b = a.astype(np.float64), b.astype(np.float64)  # from the lower value below t = 0.5, the upper one from there
     return np.where(t >= 0.5, b - difference * (1 - t), a + difference * t).tolist()
+
+
+def pair_signal(values):
+    """(q, corr) of a batch of vectors [N, ...]: the mean squared value of a vector's entries, and the mean over every
+    two different vectors of their correlation (the cosine: mean-field theory's c, uncentred); corr NaN for one
+    vector, and a vector of zeros correlates 0 with every other. Float32 products summed in float64."""
+    flat = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
+    gram = (flat @ flat.T).astype(np.float64) / flat.shape[1]
+    lengths = np.diag(gram).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norms = np.sqrt(np.outer(lengths, lengths))
+        cosines = np.where(norms > 0, gram / np.where(norms > 0, norms, 1.0), 0.0)
+    count = len(flat)
+    corr = (cosines.sum() - np.trace(cosines)) / (count * (count - 1)) if count > 1 else float("nan")
+    return float(lengths.mean()), float(corr)

@@ -82,11 +82,12 @@ def histogram_buckets(summary):
 GRADIENT_TAGS = {"grad_output_std": "output_std", "grad_kernel_norm": "kernel_norm", "update_ratio": "update_ratio"}
 
 
-def layer_summary(layer, summary, stats, histograms, pictures, gradients=None):
+def layer_summary(layer, summary, stats, histograms, pictures, gradients=None, signal=None):
     """Every TensorBoard value of one layer at one step, as one serialized ``Summary`` proto.
 
     The statistics as scalars (``stats``), the gradient statistics (``gradients``, a dict of
-    ``stats.GRADIENT_COLUMNS``, or None) as scalars ``grads/LAYER/...``, the histogram
+    ``stats.GRADIENT_COLUMNS``, or None) as scalars ``grads/LAYER/...``, the signal measurements
+    (``signal``, a dict of ``stats.SIGNAL_COLUMNS``, or None) as ``signal/LAYER/...``, the histogram
     (``histograms``) and the two tfplot pictures (RGBA arrays, or None) as PNG images, in the
     formats of ``tf.summary.scalar``, ``histogram`` and ``image``. Built on the summary worker, it is
     written by the training thread with one ``write_raw_pb`` call, where the ``tf.summary`` calls one
@@ -110,6 +111,11 @@ def layer_summary(layer, summary, stats, histograms, pictures, gradients=None):
         values += [Summary.Value(tag=f"grads/{layer}/{GRADIENT_TAGS[key]}", metadata=scalar,
                                  tensor=make_tensor_proto(np.float32(value)))
                    for key, value in gradients.items() if value is not None]
+    if signal:
+        scalar = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+        values += [Summary.Value(tag=f"signal/{layer}/{key}", metadata=scalar,
+                                 tensor=make_tensor_proto(np.float32(value)))
+                   for key, value in signal.items() if value is not None]
     if histograms:
         values.append(Summary.Value(tag=f"activations/{layer}", tensor=make_tensor_proto(histogram_buckets(summary)),
                                     metadata=histogram_metadata.create_summary_metadata(None, None)))

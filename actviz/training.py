@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actviz.activations import ACTIVATIONS, check_activation
+from actviz import signal
+from actviz.activations import ACTIVATIONS, check_activation, numpy_function
 from actviz.atomic import atomic_path, write_csv, write_json
 from actviz.errors import UserError
 from actviz.evaluation import Evaluator, in_batches, pack_bits
@@ -35,12 +36,37 @@ from actviz.runs import (
     start_run_dirs,
 )
 from actviz.splits import split_train, validation_problem
-from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, STAT_COLUMNS, layer_statistics
+from actviz.stats import (
+    GRADIENT_COLUMNS,
+    MOMENT_COLUMNS,
+    SIGNAL_COLUMNS,
+    SIGNAL_PREDICTION_COLUMNS,
+    STAT_COLUMNS,
+    layer_statistics,
+    pair_signal,
+)
 from actviz.summaries import SummaryQueue, layer_summary
 
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
 # Beside each checkpoint: the kernels the next update ratios are measured from, one file per checkpoint kept.
 RATIO_WEIGHTS = "ratio_weights-{step}.npz"
+# The Jacobian's estimate: |J v|^2 over the probe images, a fixed Gaussian direction v each, seeded by
+JACOBIAN_SEED = 20170608  # the directions' own seed, beside the run's (the SELU paper's arXiv date)
+
+
+def jacobian_squares(chain, x, directions):
+    """Per pre-activation ``chain`` returns, the mean over the images ``x`` [N, ...] and the ``directions``
+    [D, N, ...] of |J v|^2, J the Jacobian of an image's pre-activations with respect to it, forward-mode: |J|_F^2
+    in expectation for Gaussian directions, exactly for the scaled basis sqrt(inputs) e_i (tests/test_training.py;
+    the probe does the same for one direction an image, inside its own pass)."""
+    import tensorflow as tf
+
+    squares = []
+    for draw in range(directions.shape[0]):
+        with tf.autodiff.ForwardAccumulator(x, tf.cast(directions[draw], x.dtype)) as accumulator:
+            pre, _ = chain(x)
+        squares.append(tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre]))
+    return tf.reduce_mean(tf.stack(squares), axis=0) / tf.cast(tf.shape(x)[0], tf.float32)
 
 
 def learning_rate_schedule(settings):
@@ -159,6 +185,7 @@ class TrainingRun:
                                  settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision,
                                  settings.architecture, settings.depth, settings.width)
         self.layers_model = layer_outputs_model(self.model)
+        self.units = [int(np.prod(output.shape[1:])) for output in self.layers_model.outputs]
         self.layer_names = recorded_layer_names(self.model)
         recorded = [self.model.get_layer(name) for name in self.layer_names]
         self.kernels = [(layer.kernel, layer.bias) for layer in recorded]
@@ -167,6 +194,11 @@ class TrainingRun:
         self.functions = [act if layer.activation is not keras.activations.linear else (lambda x: x)
                           for layer in recorded]
         self.behind_batchnorm = behind_batchnorm(self.model)
+        # For the signal-propagation theory: the activation on numpy arrays, and which layers it can predict (dense
+        # layers with no batch norm before them: conv layers share inputs across positions).
+        self.numpy_activation = numpy_function(self.activation, settings.lrelu_slope)
+        self.predictable = [isinstance(layer, keras.layers.Dense) and not self.behind_batchnorm[layer.name]
+                            for layer in recorded]
         self.input_model = keras.Model(self.model.input, self.model.get_layer(input_layer_name(self.model)).output)
         self.optimizer = build_optimizer(settings.optimizer, learning_rate_schedule(settings), settings.clip_norm)
         self.optimizer.build(self.model.trainable_variables)
@@ -228,31 +260,61 @@ class TrainingRun:
         return [o.numpy() for o in self.probe_outputs(self.probe)]
 
     def _probe_gradients(self, loss_fn):
-        """A tf.function: on the probe batch (inference mode: no dropout, no random draws), the input as
-        the first layer sees it, every recorded layer's output, the std of the loss gradient with
-        respect to each output (the back-propagated signal) and the L2 norm of each kernel's gradient."""
+        """A tf.function: on the probe batch (inference mode: no dropout, no random draws), the input as the first
+        layer sees it, every recorded layer's output, the std of the loss gradient with respect to each output
+        (the back-propagated signal), the L2 norm of each kernel's gradient; and how the signal travels: every
+        layer's pre-activations and the squared Frobenius norm of the Jacobian from that input to them,
+        estimated as the mean over the probe images of |J v|^2 for a fixed Gaussian direction v each
+        (E|J v|^2 = |J|_F^2 for v ~ N(0, I)). One pass of the network's weights (``pre_activation_chain``) gives
+        all of it, forward-mode for the Jacobian: one trace and one first call (with the Jacobian in a function
+        of its own, they cost 0.4 s more a run on the CNN, 2% of the default run; run eagerly, every call took 3x
+        as long). The correlations are numpy's, on the summary worker (``actviz.stats.pair_signal``)."""
         import tensorflow as tf
 
-        layers_model, input_model = self.layers_model, self.input_model
-        kernels = [kernel for kernel, _ in self.kernels]
+        from actviz.model import pre_activation_chain
 
-        @tf.function(reduce_retracing=True)
+        chain, input_model = pre_activation_chain(self.model), self.input_model
+        kernels = [kernel for kernel, _ in self.kernels]
+        # drawn apart from training's random streams (numpy, a seed of their own): the same directions every step
+        directions = np.random.default_rng([JACOBIAN_SEED, self.settings.seed]).standard_normal(
+            (len(self.probe), *input_model.output.shape[1:])).astype(np.float32)
+
+        @tf.function(reduce_retracing=True, autograph=False)
         def probe_gradients(images, labels):
+            x = input_model(images, training=False)
             with tf.GradientTape() as tape:
-                outputs = layers_model(images, training=False)
+                with tf.autodiff.ForwardAccumulator(x, tf.cast(directions, x.dtype)) as accumulator:
+                    pre, outputs = chain(x)
                 loss = loss_fn(labels, tf.cast(outputs[-1], tf.float32))
             output_grads, kernel_grads = tape.gradient(loss, (outputs, kernels))
-            as32 = [tf.cast(o, tf.float32) for o in outputs]
-            return (tf.cast(input_model(images, training=False), tf.float32), as32,
+            squares = tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre])
+            return (tf.cast(x, tf.float32), [tf.cast(o, tf.float32) for o in outputs],
                     tf.stack([tf.math.reduce_std(tf.cast(g, tf.float32)) for g in output_grads]),
-                    tf.stack([tf.norm(tf.cast(g, tf.float32)) for g in kernel_grads]))
+                    tf.stack([tf.norm(tf.cast(g, tf.float32)) for g in kernel_grads]),
+                    [tf.cast(z, tf.float32) for z in pre], squares / len(self.probe))
 
         return probe_gradients
 
+    def signal_layers(self, weights):
+        """The layers as ``actviz.signal.predict`` takes them, from ``weights`` (``weights()``): each one's weight
+        and bias variances, the activation of its input (none for the first), whether the theory can predict it,
+        its units and the network input's."""
+        inputs = int(np.prod(self.input_model.output.shape[1:]))
+        below = [lambda x: x] + [self.numpy_activation] * (len(weights) - 1)
+        return [(*signal.weight_variances(kernel, bias), phi, predictable, units, inputs)
+                for (kernel, bias), phi, predictable, units in zip(weights, below, self.predictable, self.units)]
+
     def probe_with_gradients(self):
-        """``(input, outputs, output gradient stds, kernel gradient norms)`` on the probe batch, numpy."""
-        inputs, outputs, output_stds, kernel_norms = self.probe_gradients(self.probe, self.probe_labels)
-        return inputs.numpy(), [o.numpy() for o in outputs], output_stds.numpy(), kernel_norms.numpy()
+        """On the probe batch, numpy: ``(input, outputs, output gradient stds, kernel gradient norms,
+        pre-activations, {layer: the mean squared singular value of the Jacobian from the input to them,
+        |J|_F^2 / min(inputs, units)})``."""
+        inputs, outputs, output_stds, kernel_norms, pre, frobenius = self.probe_gradients(self.probe,
+                                                                                           self.probe_labels)
+        size = int(np.prod(inputs.shape[1:]))
+        jacobians = {layer: float(f) / min(size, units)
+                     for layer, f, units in zip(self.layer_names, frobenius.numpy(), self.units)}
+        return (inputs.numpy(), [o.numpy() for o in outputs], output_stds.numpy(), kernel_norms.numpy(),
+                [z.numpy() for z in pre], jacobians)
 
     def weights(self):
         """Every recorded layer's (kernel, bias) as numpy copies (bias None where there is none)."""
@@ -378,6 +440,7 @@ class Observer:
         self.queue = SummaryQueue()
         self.weights = None  # the recorded layers' weights at the last statistics, for the update ratios
         self.measured = {}  # layer -> (mean, variance) of the statistics being computed (summary worker)
+        self.measured_signal = {}  # layer -> (q, corr, jacobian), likewise
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self._contexts = ExitStack()
 
@@ -438,16 +501,16 @@ class Observer:
         the gradients and the moment map."""
         with self.clock("probe"):
             if stats:
-                inputs, outputs, output_stds, kernel_norms = self.run.probe_with_gradients()
+                inputs, outputs, output_stds, kernel_norms, pre, jacobians = self.run.probe_with_gradients()
             else:
-                outputs = self.run.probe_layers()
+                outputs, pre, jacobians = self.run.probe_layers(), [None] * len(self.run.layer_names), {}
         with self.clock("summaries"):
             gradients = self._gradients(output_stds, kernel_norms) if stats else {}
-            for layer, values in zip(self.run.layer_names, outputs):
+            for layer, values, z in zip(self.run.layer_names, outputs, pre):
                 self.queue.submit(step, functools.partial(self._summarise, layer, stats, histograms, images,
-                                                          gradients.get(layer)),
+                                                          gradients.get(layer), z, jacobians.get(layer)),
                                   functools.partial(self._log_layer, step, layer, stats, gradients.get(layer)), values)
-            if stats:  # after the layers: the worker has their measured moments by then
+            if stats:  # after the layers: the worker has their measured moments and signals by then
                 self.queue.submit(step, functools.partial(self._moment_map, step, self.weights), self._log_moments,
                                   inputs)
 
@@ -460,16 +523,20 @@ class Observer:
         return {layer: {"grad_output_std": float(std), "grad_kernel_norm": float(norm), "update_ratio": ratio}
                 for layer, std, norm, ratio in zip(self.run.layer_names, output_stds, kernel_norms, ratios)}
 
-    def _summarise(self, layer, stats, histograms, images, gradients, values):
-        """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures."""
+    def _summarise(self, layer, stats, histograms, images, gradients, pre, jacobian, values):
+        """(On the summary worker.) A layer's statistics and histogram, its TensorBoard values, its pictures; with
+        the statistics, how the signal travels to it (``pre``: its pre-activations; ``jacobian``)."""
         settings = self.run.settings
         fixed = None if settings.histogram_range == "auto" else settings.histogram_range  # None: the step's own
         summary = layer_statistics(values, fixed, settings.histogram_bins, self.run.saturation, percentiles=stats)
+        signals = None
         if stats:
             self.measured[layer] = (summary["mean"], summary["std"] ** 2)
+            signals = summary["signal"] = {**dict(zip(("q", "corr"), pair_signal(pre))), "jacobian": jacobian}
+            self.measured_signal[layer] = tuple(signals[k] for k in SIGNAL_COLUMNS)
         histogram = summary["histogram"]
         drawn = self.pictures(layer, histogram["counts"], histogram["edges"], values[0]) if images else None
-        return summary, layer_summary(layer, summary, stats, histograms, drawn, gradients)
+        return summary, layer_summary(layer, summary, stats, histograms, drawn, gradients, signals)
 
     def _log_layer(self, step, layer, stats, gradients, result):
         import tensorflow as tf
@@ -477,24 +544,28 @@ class Observer:
         summary, proto = result
         if stats:
             self.progress.add("layer_stats", step=step, layer=layer, **{key: summary[key] for key in STAT_COLUMNS},
-                              **gradients)
+                              **gradients, **summary["signal"])
             self.progress.add("histograms", step=step, layer=layer, counts=summary["histogram"]["counts"],
                               edges=summary["histogram"]["edges"])
         tf.summary.experimental.write_raw_pb(proto, step=step)
 
     def _moment_map(self, step, weights, inputs):
-        """(On the summary worker, after the step's layers.) The moment map's one-step and path predictions."""
+        """(On the summary worker, after the step's layers.) The moment map's and the signal-propagation theory's
+        one-step and path predictions."""
         run = self.run
         layers = [(kernel, bias, function, run.behind_batchnorm[name])
                   for (kernel, bias), function, name in zip(weights, run.functions, run.layer_names)]
         measured = [self.measured[name] for name in run.layer_names]
         inputs = inputs.astype(np.float64)
-        return step, predict(layers, measured, (float(inputs.mean()), float(inputs.var())))
+        moments = predict(layers, measured, (float(inputs.mean()), float(inputs.var())))
+        measured = [self.measured_signal[name] for name in run.layer_names]
+        return step, moments, signal.predict(run.signal_layers(weights), measured, pair_signal(inputs))
 
     def _log_moments(self, result):
-        step, predictions = result
-        for layer, prediction in zip(self.run.layer_names, predictions):
-            self.progress.add("moments", step=step, layer=layer, **moment_columns(prediction))
+        step, moments, theories = result
+        for layer, prediction, theory in zip(self.run.layer_names, moments, theories):
+            self.progress.add("moments", step=step, layer=layer, **moment_columns(prediction),
+                              **signal.prediction_columns(theory))
 
     def log_ready(self):
         with self.clock("summaries"):
@@ -671,7 +742,7 @@ def write_layer_tables(run, records, stats_path, histograms_path):
     ident = {"dataset": run.info["name"], "architecture": settings.architecture, "recipe": settings.recipe,
              "activation": run.activation, "seed": settings.seed}
     moments = {(r["step"], r["layer"]): r for r in records["moments"]}
-    columns = (*STAT_COLUMNS, *GRADIENT_COLUMNS, *MOMENT_COLUMNS)
+    columns = (*STAT_COLUMNS, *GRADIENT_COLUMNS, *MOMENT_COLUMNS, *SIGNAL_COLUMNS, *SIGNAL_PREDICTION_COLUMNS)
     write_csv(stats_path, [{**ident, "step": r["step"], "layer": r["layer"],
                             **{k: {**r, **moments.get((r["step"], r["layer"]), {})}.get(k) for k in columns}}
                            for r in records["layer_stats"]], (*ident, "step", "layer", *columns))

@@ -147,7 +147,7 @@ def gradient_cost(h5, settings, threads, repeats=20):
         return (time.perf_counter() - start) / repeats * 1e3, result
 
     plain, _ = timed_ms(run.probe_layers)
-    full, (inputs, outputs, _, _) = timed_ms(run.probe_with_gradients)
+    full, (inputs, outputs, *_) = timed_ms(run.probe_with_gradients)
     layers = [(kernel, bias, function, run.behind_batchnorm[name]) for (kernel, bias), function, name in
               zip(run.weights(), run.functions, run.layer_names)]
     measured = [(float(np.mean(o)), float(np.var(o))) for o in outputs]

@@ -38,6 +38,7 @@ rule report:
         numbers_json="results/tables/report.json",
         trials_csv="results/tables/trials.csv",
         selected_csv="results/tables/selected.csv",
+        signal_csv=report("results/tables/signal.csv", caption="../report/signal.rst", category="Tables"),
     params:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),
         settings=report_args(config),

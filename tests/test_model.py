@@ -151,3 +151,31 @@ def test_the_cnn_is_unchanged_by_the_architecture_choice():
     default, named = _model("selu"), _model("selu", architecture="cnn", depth=99, width=7)
     assert [layer.name for layer in default.layers] == [layer.name for layer in named.layers]
     assert all(np.array_equal(a, b) for a, b in zip(default.get_weights(), named.get_weights()))
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_the_numpy_activations_equal_keras(activation):
+    from actviz.activations import numpy_function
+    from actviz.model import activation_function
+
+    x = np.linspace(-6, 6, 1201)
+    expected = np.asarray(activation_function(activation, 0.3)(x.astype(np.float32)))
+    assert np.allclose(numpy_function(activation, 0.3)(x), expected, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("architecture, recipe", [("cnn", "snn"), ("cnn", "seed"), ("mlp3", "seed"), ("mlp3", "snn")])
+def test_the_pre_activation_chain_gives_each_recorded_layers_output_through_its_activation(architecture, recipe):
+    from actviz.model import input_layer_name, layer_outputs_model, pre_activation_chain, recorded_layer_names
+
+    keras.utils.set_random_seed(0)
+    model = build_model((28, 28, 1), 10, "selu" if recipe == "snn" else "relu", recipe, 0.05, 0.2, [100.0], [50.0],
+                        architecture=architecture, width=32)
+    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.uint8)
+    scaled = keras.Model(model.input, model.get_layer(input_layer_name(model)).output)(images, training=False)
+    pre, chained = pre_activation_chain(model)(scaled)
+    outputs = layer_outputs_model(model)(images, training=False)
+    layers = [model.get_layer(name) for name in recorded_layer_names(model)]
+    assert len(pre) == len(outputs) == len(layers) == len(chained)
+    for layer, z, output, mine in zip(layers, pre, outputs, chained):
+        assert np.allclose(np.asarray(layer.activation(z)), np.asarray(output), atol=1e-5), layer.name
+        assert np.allclose(np.asarray(mine), np.asarray(output), atol=1e-5), layer.name

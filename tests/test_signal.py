@@ -77,7 +77,7 @@ def test_the_one_step_and_path_predictions_of_a_linear_network_are_exact():
     assert result[0]["one_step"] == pytest.approx((2.0, 0.5, 2.0)) and result[0]["path"] == pytest.approx(
         (2.0, 0.5, 2.0))
     assert result[1]["path"] == pytest.approx((1.5, (0.5 * 2.0 * 0.5 + 0.5) / 1.5, 1.0))
-    assert result[2] == {"one_step": None, "path": None}  # a conv layer or one behind batch norm
+    assert result[2] == {"one_step": None, "path": None, "sigma_w2": 1.0, "sigma_b2": 0.0}  # conv or behind batch norm
     assert result[3]["one_step"] == pytest.approx((21.0, 0.2, 15.0)) and result[3]["path"] is None
 
 
@@ -96,3 +96,49 @@ def test_weight_variances_are_fan_in_times_the_mean_squared_weight():
     assert sigma_w2 == pytest.approx(2.0, rel=0.01) and sigma_b2 == 0.0
     conv = np.full((5, 5, 3, 4), 0.1)
     assert signal.weight_variances(conv, np.full(4, 0.3)) == pytest.approx((75 * 0.01, 0.09))
+
+
+def _profiles(corr, predicted, sigma_w2=2.0, path=None):
+    """depth_profiles of one activation on an mlp3 (dense1..3, logits), the same at init and trained."""
+    layers = 4
+    values = {"corr": corr, "predicted_corr": predicted, "path_corr": path or [None] * layers,
+              "sigma_w2": [sigma_w2] * layers, "sigma_b2": [0.0] * layers, "seeds": 1}
+    return {("relu", "init"): values, ("relu", "trained"): values}
+
+
+def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_and_where_theory_parts():
+    from actviz.report import evidence, numbers
+
+    setup = ("d", "mlp3", "snn")
+    runs = {(*setup, "relu", 0): {"metrics": {"settings": {"lrelu_slope": 0.2}, "diverged_at_step": None}}}
+    layers = ["dense1", "dense2", "dense3", "logits"]
+    close = _profiles([0.30, 0.45, 0.57, 0.65], [0.31, 0.46, 0.58, 0.66], path=[0.31, 0.45, 0.56, 0.64])
+    row = numbers.signal_rows(runs, setup, ["relu"], layers, close)[0]
+    assert row["sigma_w2"] == 2.0 and row["phase"] == "edge" and row["chi1"] == pytest.approx(1.0, abs=1e-3)
+    assert row["hidden_layers"] == 3 and row["in_theory"] and row["parts_at"] is None
+    assert (row["corr_last"], row["corr_last_predicted"], row["corr_last_path"]) == (0.57, 0.58, 0.56)
+    sentence = evidence.signal_sentences("mlp3/snn", [row])[0]
+    assert sentence.startswith("mlp3/snn, relu: initialised at σw² = 2.00, σb² = 0 (3 hidden layers): on the edge of "
+                               "chaos (χ1 = 1.00)")
+    assert "stays within 0.1 of the one-step prediction at every layer" in sentence
+    apart = numbers.signal_rows(runs, setup, ["relu"], layers, _profiles([0.3, 0.45, 0.9, 0.95],
+                                                                         [0.31, 0.46, 0.58, 0.66], sigma_w2=1.5))[0]
+    assert apart["phase"] == "ordered" and apart["parts_at"] == "dense3" and apart["parts_at_when"] == "init"
+    words = evidence.signal_sentences("mlp3/snn", [apart])[0]
+    assert "in the ordered phase (χ1 = 0.75 < 1)" in words and "depth scale ξ_c = 3.5 layers" in words
+    assert "first parts from the one-step prediction by more than 0.1 at dense3, at initialisation" in words
+    batchnorm = _profiles([0.3, 0.45, 0.9, 0.95], [0.31, None, None, 0.66])
+    outside = numbers.signal_rows(runs, setup, ["relu"], layers, batchnorm)[0]
+    assert not outside["in_theory"]
+    assert "outside the theory's assumptions" in evidence.signal_sentences("x", [outside])[0]
+
+
+def test_the_phase_diagram_puts_the_relu_edge_at_two_and_the_tanh_edge_at_one_without_bias():
+    from actviz.report.numbers import phase_diagram
+
+    w, b, chi1 = phase_diagram("relu", size=(25, 5))
+    assert chi1.shape == (5, 25) and np.isnan(chi1[0, w > 2.05]).all()  # sigma_b2 = 0: the length explodes past 2
+    finite = ~np.isnan(chi1)
+    assert np.allclose(chi1[finite], np.broadcast_to(w / 2, chi1.shape)[finite], atol=2e-3)
+    w, b, chi1 = phase_diagram("tanh", size=(50, 3))
+    assert w[np.argmin(np.abs(chi1[0] - 1))] == pytest.approx(1.0, abs=0.06)

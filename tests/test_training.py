@@ -25,6 +25,11 @@ SMALL = TrainSettings(steps=12, batch_size=16, learning_rate=3e-3, log_every=4, 
                       histogram_every=6, image_every=12, checkpoint_every=6, probe_size=8, histogram_range=(-4.0, 8.0),
                       histogram_bins=30)
 EXTRACT = ExtractSettings(probe_images=40)
+# How far a wide random MLP's measured signal may lie from mean-field theory's path: calibrated on the test's own
+# nets (mlp8, 1,024 units, 16 probe images of the tiny fixture; relu, selu, tanh at initialisation), where the
+# largest deviations over the hidden layers were 0.049 in corr (relu, drifting above the path with depth), 9% in q
+# (selu) and 4% in the Jacobian: about 1.6 times those, near the 1/sqrt(1024) = 0.03 scale of finite-width noise.
+CORR_TOLERANCE, LENGTH_TOLERANCE, JACOBIAN_TOLERANCE = 0.08, 0.15, 0.1
 
 
 def _train(h5, folder, settings=SMALL, activation="selu"):
@@ -148,6 +153,11 @@ def test_every_recipe_trains_with_every_kind_of_activation(tiny_h5, tmp_path, re
         units = {"conv1": 14 * 14 * 32, "conv2": 7 * 7 * 64, "conv3": 4 * 4 * 128, "dense1": 64, "dense2": 16,
                  "logits": 4}[layer]
         assert sum(int(b["count"]) for b in mine) == 8 * units
+    from actviz.stats import SIGNAL_COLUMNS
+
+    with open(tmp_path / "training_stats.csv") as f:
+        at_0 = [r for r in csv.DictReader(f) if r["step"] == "0"]
+    assert len(at_0) == 6 and all(np.isfinite(float(r[k])) for r in at_0 for k in SIGNAL_COLUMNS)
 
 
 def test_each_optimizer_is_the_keras_one_it_names_with_its_momentum_and_clipping():
@@ -231,7 +241,7 @@ def test_the_run_is_evaluated_on_its_validation_split_and_the_test_split_once(ti
     metrics, run = selu_run
     record = metrics["validation"]
     assert metrics["validation_size"] == record["images"] == len(record["indices"]) == 26  # 10% of 256, by class
-    assert set(metrics["evaluations"][-1]) == {"step", "validation_loss", "validation_accuracy"}
+    assert set(metrics["evaluations"][-1]) == {"step", "validation_loss", "validation_accuracy", "validation_correct"}
     assert metrics["evaluations"][-1]["validation_accuracy"] == metrics["validation_accuracy"]
     validation = evaluate_checkpoint(run / "ckpt", tiny_h5, "validation")  # the same images found again
     assert validation["images"] == 26 and validation["accuracy"] == metrics["validation_accuracy"]
@@ -381,7 +391,7 @@ def test_gradient_statistics_equal_a_direct_gradient_tape_computation(tiny_h5):
     from actviz.training import TrainingRun
 
     run = TrainingRun.build(tiny_h5, "selu", SMALL, threads=1, log=lambda *_: None)
-    _, outputs, output_stds, kernel_norms = run.probe_with_gradients()
+    _, outputs, output_stds, kernel_norms, _, _ = run.probe_with_gradients()
     images, labels = run.probe, run.probe_labels.astype(np.int64)
     model = run.model
     with tf.GradientTape() as tape:  # the whole model's loss, every trainable weight: another route
@@ -412,3 +422,75 @@ def test_gradients_and_moment_predictions_are_recorded_for_every_layer(selu_run)
     assert {f"grads/{layer}/{tag}" for layer in LAYER_NAMES for tag in ("output_std", "kernel_norm")} <= set(
         accumulator.Tags()["tensors"])
     assert set(GRADIENT_COLUMNS) <= set(rows[0])
+
+
+def test_the_jacobian_estimate_is_exact_on_the_scaled_basis_and_unbiased_on_random_directions():
+    import keras
+    import tensorflow as tf
+
+    from actviz.model import build_model, input_layer_name, pre_activation_chain
+    from actviz.training import jacobian_squares
+
+    keras.utils.set_random_seed(3)
+    model = build_model((4, 4, 1), 3, "selu", "snn", 0.0, 0.2, [100.0], [50.0], architecture="mlp2", width=8)
+    chain = pre_activation_chain(model)
+    images = np.random.default_rng(0).integers(0, 256, (1, 4, 4, 1)).astype(np.uint8)
+    x = tf.cast(keras.Model(model.input, model.get_layer(input_layer_name(model)).output)(images), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:  # the exact Jacobians, 16 inputs to each layer's units
+        tape.watch(x)
+        pre, _ = chain(x)
+    exact = [float(tf.reduce_sum(tf.square(tape.jacobian(z, x)))) for z in pre]
+    basis = (4.0 * np.eye(16, dtype=np.float32)).reshape(16, 1, 4, 4, 1)  # sqrt(16) e_i, one image
+    assert np.asarray(jacobian_squares(chain, x, basis)) == pytest.approx(exact, rel=1e-5)
+    gaussian = np.random.default_rng(1).standard_normal((4000, 1, 4, 4, 1)).astype(np.float32)
+    assert np.asarray(jacobian_squares(chain, x, gaussian)) == pytest.approx(exact, rel=0.05)  # 4,000 draws
+
+
+def test_q_and_corr_are_the_mean_squared_value_and_the_mean_cosine_of_two_different_images():
+    from actviz.stats import pair_signal
+
+    vectors = np.random.default_rng(0).normal(0.5, 1.0, (6, 3, 5)).astype(np.float32)
+    flat = vectors.reshape(6, -1).astype(np.float64)
+    cosines = [flat[a] @ flat[b] / np.linalg.norm(flat[a]) / np.linalg.norm(flat[b])
+               for a in range(6) for b in range(6) if a != b]
+    q, corr = pair_signal(vectors)
+    assert q == pytest.approx(np.mean(flat ** 2), rel=1e-5) and corr == pytest.approx(np.mean(cosines), rel=1e-5)
+
+
+def test_the_signal_is_measured_and_predicted_for_every_layer_finite_at_step_0(selu_run):
+    from actviz.stats import SIGNAL_COLUMNS, SIGNAL_PREDICTION_COLUMNS
+
+    with open(selu_run[1] / "training_stats.csv") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        assert all(np.isfinite(float(row[k])) for k in SIGNAL_COLUMNS), row
+        # the CNN's conv layers are outside the theory: measured, not predicted; its dense layers predicted one
+        # step from the layer below, never along the path (it starts at a conv layer)
+        dense = row["layer"].startswith(("dense", "logits"))
+        assert (row["predicted_corr"] != "") == dense and row["path_corr"] == "", row
+        assert -1 <= float(row["corr"]) <= 1 and float(row["q"]) > 0 and float(row["jacobian"]) > 0
+    _, accumulator = tensorboard_tags(selu_run[1] / "logs")
+    assert [e.step for e in accumulator.Tensors("signal/conv2/corr")] == [0, 6, 12]
+    assert {f"signal/{layer}/{key}" for layer in LAYER_NAMES for key in SIGNAL_COLUMNS} <= set(
+        accumulator.Tags()["tensors"])
+    assert set(SIGNAL_PREDICTION_COLUMNS) <= set(rows[0])
+
+
+@pytest.mark.parametrize("activation", ["relu", "selu", "tanh"])
+def test_a_wide_random_mlps_measured_correlations_follow_the_predicted_path(tiny_h5, activation):
+    from actviz import signal
+    from actviz.stats import pair_signal
+    from actviz.training import TrainingRun
+
+    settings = replace(SMALL, architecture="mlp8", width=1024, probe_size=16)
+    run = TrainingRun.build(tiny_h5, activation, settings, threads=1, log=lambda *_: None)
+    _, _, _, _, pre, jacobians = run.probe_with_gradients()
+    rows = [(*pair_signal(z), jacobians[name]) for name, z in zip(run.layer_names, pre)]
+    inputs = run.input_model(run.probe, training=False).numpy()
+    path = [p["path"] for p in signal.predict(run.signal_layers(run.weights()), rows, pair_signal(inputs))]
+    for name, (q, corr, jacobian), (q_path, corr_path, jacobian_path) in zip(run.layer_names[:-1], rows, path):
+        # finite width (1,024 units) and 16 probe images: measured within these of the infinite-width path (the
+        # logits, 4 units wide, are left out)
+        assert corr == pytest.approx(corr_path, abs=CORR_TOLERANCE), name
+        assert q == pytest.approx(q_path, rel=LENGTH_TOLERANCE), name
+        assert jacobian == pytest.approx(jacobian_path, rel=JACOBIAN_TOLERANCE), name

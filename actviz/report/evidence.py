@@ -282,6 +282,63 @@ def shared_setting_sentence(name, settings):
             f"selects each one's own on the validation split: configs/tune.yaml).")
 
 
+# Schoenholz et al. (2017): a network trains when it is less deep than about this many depth scales xi_c.
+TRAINABLE_DEPTH_SCALES = 6
+
+
+def signal_sentences(name, rows):
+    """How signals travel in one setup, one sentence per activation (``numbers.signal_rows``): its phase at
+    initialisation with chi1, the depth scale xi_c against its hidden layers, and how the measured correlation of
+    two inputs compares with mean-field theory's, and where it first parts from it."""
+    sentences = []
+    for r in rows:
+        start = (f"{name}, {r['activation']}: initialised at σw² = {r['sigma_w2']:.2f}, σb² = {r['sigma_b2']:.2g} "
+                 f"({r['hidden_layers']} hidden layers)")
+        if r["phase"] == "unbounded":
+            theory = "the length map has no fixed point there: the signal grows layer after layer"
+        else:
+            depth = _depth_words(r["xi_c"], r["hidden_layers"])
+            theory = {"edge": f"on the edge of chaos (χ1 = {r['chi1']:.2f}): two inputs' correlation is kept over "
+                              f"any depth",
+                      "ordered": f"in the ordered phase (χ1 = {r['chi1']:.2f} < 1): two inputs' representations "
+                                 f"converge to the same (c* = {r['c_star']:.2f})",
+                      "chaotic": f"in the chaotic phase (χ1 = {r['chi1']:.2f} > 1): two inputs decorrelate towards "
+                                 f"c* = {r['c_star']:.2f}"}[r["phase"]] + depth
+        scope = "" if r["in_theory"] else (" — but a layer behind batch norm is outside the theory's assumptions, so "
+                                           "its layers are measured, not predicted")
+        measured = _measured_words(r)
+        sentences.append(f"{start}: {theory}{scope}.{measured}")
+    return sentences
+
+
+def _depth_words(xi, layers):
+    if xi is None:
+        return ""
+    if not np.isfinite(xi) or xi > 1e4:
+        return "; its depth scale ξ_c is unbounded"
+    deep = layers / xi
+    verdict = ("well within" if deep < 1 else "within" if deep <= TRAINABLE_DEPTH_SCALES else "beyond")
+    return (f"; depth scale ξ_c = {xi:.1f} layers, so {layers} layers are {deep:.1f} ξ_c, {verdict} the "
+            f"~{TRAINABLE_DEPTH_SCALES} ξ_c up to which such nets train (Schoenholz et al. 2017)")
+
+
+def _measured_words(r):
+    if r["corr_last"] is None:
+        return ""
+    predicted = "" if r["corr_last_predicted"] is None else (
+        f" against {r['corr_last_predicted']:.2f} predicted one step from the layer below"
+        + ("" if r["corr_last_path"] is None else f" and {r['corr_last_path']:.2f} along the path from the input"))
+    if r["corr_last_predicted"] is None:
+        parts = ""
+    elif r["parts_at"] is None:
+        parts = " The measurement stays within 0.1 of the one-step prediction at every layer, at initialisation and " \
+                "after training."
+    else:
+        when = "at initialisation" if r["parts_at_when"] == "init" else "after training"
+        parts = f" It first parts from the one-step prediction by more than 0.1 at {r['parts_at']}, {when}."
+    return f" Measured at the last hidden layer at initialisation: correlation {r['corr_last']:.2f}{predicted}.{parts}"
+
+
 SELECTED_FIXED = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials", "seeds",
                   "rungs", "runner_up", "compared_at_step", "best_at_step", "difference", "ci_low", "ci_high",
                   "p_value", "method")

@@ -56,6 +56,55 @@ def depth_figure(layers, profiles):
     return figure_to_png_base64(fig)
 
 
+def signal_figure(layers, profiles):
+    """How signals travel through depth (``numbers.depth_profiles``): the mean correlation between two probe
+    images' pre-activations (left) and the mean squared singular value of the Jacobian from the input (right,
+    log scale), at initialisation (dashed) and after training (solid); thin, as mean-field theory predicts
+    them (dotted: one step from the layer below; dash-dot: along the path from the input)."""
+    fig = new_figure(11, 3.6 if len(layers) <= 8 else 4.2)
+    axes = fig.subplots(1, 2)
+    for axis, stat, label in ((axes[0], "corr", "correlation of two inputs (pre-activations)"),
+                              (axes[1], "jacobian", "mean squared singular value of dz/dx")):
+        predictions = {(kind, a, w): v[f"{kind}_{stat}"] for (a, w), v in profiles.items()
+                       for kind in ("predicted", "path") if f"{kind}_{stat}" in v}
+        draw_depth_profile(axis, layers, {k: v[stat] for k, v in profiles.items()}, None, label, predictions)
+    values = [v for p in profiles.values() for v in p["jacobian"] if v is not None and np.isfinite(v) and v > 0]
+    if values:
+        axes[1].set_yscale("log")
+    axes[0].set_ylim(min([0.0, *[v for p in profiles.values() for v in p["corr"] if v is not None]]) - 0.02, 1.02)
+    axes[1].legend(fontsize=7, ncol=2)
+    return figure_to_png_base64(fig)
+
+
+def phase_figure(diagrams):
+    """The order-chaos phase diagram of each activation: the (sigma_w^2, sigma_b^2) plane shaded by chi1 (blue:
+    ordered, chi1 < 1; red: chaotic, > 1; grey: the length explodes), the edge chi1 = 1 as a black line, and
+    where each setup's runs start (``diagrams``: {activation: (lrelu slope, [(setup label, sigma_w2,
+    sigma_b2)])}; the grids from ``numbers.phase_diagram``, computed here, on the drawing worker)."""
+    import matplotlib.colors as mcolors
+
+    from actviz.report.numbers import phase_diagram
+
+    fig = new_figure(1.0 + 3.3 * len(diagrams), 3.3)
+    axes = fig.subplots(1, len(diagrams), squeeze=False)[0]
+    norm = mcolors.TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=2.0)
+    for axis, (activation, (slope, points)) in zip(axes, diagrams.items()):
+        w, b, chi1 = phase_diagram(activation, slope, max([2.5, *(1.2 * x for _, x, _ in points)]))
+        axis.set_facecolor("0.8")  # NaN: the length explodes
+        axis.pcolormesh(w, b, np.clip(chi1, 0.0, 2.0), cmap="coolwarm", norm=norm, shading="auto")
+        if np.nanmin(chi1) < 1 < np.nanmax(chi1):
+            axis.contour(w, b, chi1, levels=[1.0], colors="black", linewidths=1.5)
+        for name, x, y in points:
+            axis.plot(x, y, "o", color=activation_color(activation), markeredgecolor="black", markersize=7)
+            axis.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        axis.set_title(activation, fontsize=10)
+        axis.set_xlabel("σw² (fan-in × weight variance)")
+        axis.set_xlim(w[0], w[-1])
+        axis.set_ylim(b[0], b[-1])
+    axes[0].set_ylabel("σb² (bias variance)")
+    return figure_to_png_base64(fig)
+
+
 def gradient_figure(layers, profiles):
     """Against depth, log scale: the std of the loss gradient with respect to each layer's output (left)
     and the L2 norm of each kernel's gradient (right), at initialisation (dashed) and after training."""

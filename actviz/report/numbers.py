@@ -21,7 +21,13 @@ import numpy as np
 
 from actviz.errors import UserError
 from actviz.report.workers import SERIAL
-from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, histogram_counts
+from actviz.stats import (
+    GRADIENT_COLUMNS,
+    MOMENT_COLUMNS,
+    SIGNAL_COLUMNS,
+    SIGNAL_PREDICTION_COLUMNS,
+    histogram_counts,
+)
 
 FINAL_STATS = ("mean", "std", "zero_fraction", "dead_fraction", "negative_fraction", "saturated_fraction")
 # A layer's table in the report: mean over finite seeds.
@@ -239,8 +245,9 @@ def learning_curves(runs, setups, activations):
     return curves
 
 
-# What the depth plots and tables show of each layer: measured, predicted by the moment map, gradients.
-DEPTH_STATS = ("mean", "std", *MOMENT_COLUMNS, *GRADIENT_COLUMNS)
+# What the depth plots and tables show of each layer: measured, predicted by the moment map, gradients, and how
+# signals travel (measured, and as mean-field theory predicts).
+DEPTH_STATS = ("mean", "std", *MOMENT_COLUMNS, *GRADIENT_COLUMNS, *SIGNAL_COLUMNS, *SIGNAL_PREDICTION_COLUMNS)
 
 
 def depth_profiles(runs, setup, activations, layers, stats=DEPTH_STATS):
@@ -497,3 +504,73 @@ def version_table(runs):
 def config_hash(config):
     """SHA-256 of the config as canonical JSON: equal configs give equal hashes."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+# signal.csv: one row per dataset, architecture, recipe and activation.
+SIGNAL_TABLE = ("dataset", "architecture", "recipe", "activation", "seeds", "hidden_layers", "in_theory", "sigma_w2",
+                "sigma_b2", "q_star", "c_star", "chi1", "chi_c", "xi_c", "phase", "corr_last",
+                "corr_last_predicted", "corr_last_path", "parts_at", "parts_at_when")
+# Where a measured correlation parts from theory: the first layer more than this away from its prediction.
+PARTS = 0.1
+
+
+def signal_rows(runs, setup, activations, layers, profiles):
+    """The mean-field picture of each activation of a setup at its initialisation (signal.csv): the weight
+    variances of its hidden dense layers at step 0 (mean over layers and seeds), the fixed points, chi1, chi_c,
+    xi_c and phase they imply (``actviz.signal.phase``), whether every hidden layer is inside the theory (dense,
+    no batch norm before it), the measured correlation of the input and the last hidden layer against its
+    predictions, and the first layer and moment (init or trained) where the measured correlation lies more than
+    ``PARTS`` from the one-step prediction. ``profiles``: ``depth_profiles``."""
+    from actviz import signal
+    from actviz.activations import numpy_function
+
+    hidden = [i for i, layer in enumerate(layers) if layer.startswith("dense")]
+    rows = []
+    for activation in activations:
+        init, trained = profiles.get((activation, "init")), profiles.get((activation, "trained"))
+        seeds = seeds_of(runs, setup, activation)
+        if init is None or not hidden or any(init["sigma_w2"][i] is None for i in hidden):
+            continue
+        sigma_w2 = float(np.mean([init["sigma_w2"][i] for i in hidden]))
+        sigma_b2 = float(np.mean([init["sigma_b2"][i] for i in hidden]))
+        slope = runs[(*setup, activation, seeds[0])]["metrics"].get("settings", {}).get("lrelu_slope", 0.2)
+        theory = signal.phase(numpy_function(activation, slope), sigma_w2, sigma_b2)
+        parts = [(layer, when) for when, values in (("init", init), ("trained", trained)) if values
+                 for i, layer in enumerate(layers)
+                 if values["predicted_corr"][i] is not None and values["corr"][i] is not None
+                 and abs(values["corr"][i] - values["predicted_corr"][i]) > PARTS]
+        last = hidden[-1]
+        rows.append({"dataset": setup[0], "architecture": setup[1], "recipe": setup[2], "activation": activation,
+                     "seeds": len(seeds), "hidden_layers": len(hidden),
+                     "in_theory": all(init["predicted_corr"][i] is not None for i in hidden),
+                     "sigma_w2": sigma_w2, "sigma_b2": sigma_b2,
+                     **{k: _finite_or_none(theory[k]) for k in ("q_star", "c_star", "chi1", "chi_c", "xi_c")},
+                     "phase": theory["phase"],
+                     "corr_last": init["corr"][last], "corr_last_predicted": init["predicted_corr"][last],
+                     "corr_last_path": init["path_corr"][last],
+                     "parts_at": parts[0][0] if parts else None, "parts_at_when": parts[0][1] if parts else None})
+    return rows
+
+
+def _finite_or_none(value):
+    """A theory's number for a table: inf (a depth scale at the edge, a length that explodes) stays inf."""
+    return None if value is None else float(value)
+
+
+def phase_points(rows):
+    """{activation: [(setup label, sigma_w2, sigma_b2)]}: where each setup's runs start in the phase diagram."""
+    points = defaultdict(list)
+    for r in rows:
+        points[r["activation"]].append((f"{r['architecture']}/{r['recipe']}", r["sigma_w2"], r["sigma_b2"]))
+    return dict(points)
+
+
+def phase_diagram(activation, slope=0.2, sigma_w2_max=2.5, sigma_b2_max=0.5, size=(48, 24)):
+    """(sigma_w2 values, sigma_b2 values, chi1 [sigma_b2, sigma_w2]) over the plane up to the maxima: the phase
+    diagram of ``activation`` (``actviz.signal.chi1_grid``; NaN where the length explodes)."""
+    from actviz import signal
+    from actviz.activations import numpy_function
+
+    w = np.linspace(0.05, sigma_w2_max, size[0])
+    b = np.linspace(0.0, sigma_b2_max, size[1])
+    return w, b, signal.chi1_grid(numpy_function(activation, slope), w, b)

@@ -63,6 +63,9 @@ class ReportOutputs:
         "help": "a sweep's trials: one row per trial and seed, every swept setting, its validation result"})
     selected_csv: str = field(default=None, metadata={
         "help": "a sweep's selection: one row per activation, its selected setting and validation accuracy"})
+    signal_csv: str = field(default=None, metadata={
+        "help": "how signals travel through depth: per activation its initialisation's mean-field phase, chi1, xi_c "
+                "and the measured correlation against the predicted"})
 
 
 @dataclass
@@ -101,6 +104,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     drawn = {(a, w) for (a, w), p in profiles.items() if numbers.finite_values(p["mean"] + p["std"])}
     sensitivity = numbers.sensitivity(ev.sweep["trials"], setup, ev.sweep["keys"], activations)
+    signal_rows = numbers.signal_rows(ev.runs, setup, activations, layers, profiles)
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
         "missing": numbers.without_finite_run(ev.runs, setup, activations),
@@ -109,6 +113,10 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
             [r["accuracy_mean"] for r in per_class], (len(rows), len(classes)))) if per_class else None,
         "depth_figure": draw(figures.depth_figure, layers, profiles) if drawn else None,
         "sensitivity_figure": draw(figures.sensitivity_figure, sensitivity) if any(sensitivity.values()) else None,
+        "signal_figure": draw(figures.signal_figure, layers, profiles) if any(
+            numbers.finite_values(p["corr"]) for p in profiles.values()) else None,
+        "signal": signal_rows,
+        "signal_sentences": evidence.signal_sentences(numbers.label(setup), signal_rows),
         "rungs": next((r["rungs"] for r in ev.sweep["selected"] if evidence.setup_of(r) == setup
                        and len(r["rungs"]) > 1), None),
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
@@ -152,6 +160,11 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
                                 if key[0] == dataset and run["metrics"].get("validation_size")})
     shared = {} if selected else {numbers.label(s): next(run["metrics"].get("settings") for key, run in ev.runs.items()
                                                          if key[:3] == s) for s in setups}
+    parts = [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups]
+    slopes = {key[3]: run["metrics"].get("settings", {}).get("lrelu_slope", 0.2) for key, run in ev.runs.items()
+              if key[0] == dataset}
+    phases = {a: (slopes[a], points) for a, points in numbers.phase_points(
+        [r for part in parts for r in part["signal"]]).items()}
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
         "left_out": left,
@@ -165,7 +178,8 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
         "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
-        "parts": [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups],
+        "parts": parts,
+        "phase_figure": workers.submit(figures.phase_figure, phases) if phases else None,
     }
 
 
@@ -298,6 +312,9 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
              outputs.confusion_csv: evidence.CONFUSION_COLUMNS}  # the tables left empty when every run diverged
     for path, rows in tables:
         write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)) or list(empty[path]))
+    signal = [r for section in context["sections"] for part in section["parts"] for r in part["signal"]]
+    if outputs.signal_csv is not None:
+        write_csv(outputs.signal_csv, signal, numbers.SIGNAL_TABLE)
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], numbers.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], numbers.SELECTED_COLUMNS)):
         if path is not None:
@@ -310,7 +327,7 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
-        "trials": ev.sweep["trials"], "selected": ev.sweep["selected"],
+        "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal,
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
                              for layer, r in ranges.items()},
