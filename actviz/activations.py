@@ -5,6 +5,8 @@ Kept free of TensorFlow so that the workflow can check names without loading it.
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
@@ -20,20 +22,38 @@ class ActivationSpec:
     # Values below ``saturation[0]`` or above ``saturation[1]`` count as saturated (None: no bound).
     saturation: tuple = (None, None)
     self_normalizing: bool = False  # uses AlphaDropout instead of Dropout in the snn recipe
+    # The same function on numpy arrays, f(x, lrelu_slope), for the signal-propagation theory (no TensorFlow there).
+    numpy: object = None
+
+
+def _elu(x):
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
+
+
+def _gelu(x):
+    from scipy.special import erf  # imported when used: the workflow reads this module to check names
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow
 
 
 ACTIVATIONS = {
-    "relu": ActivationSpec("relu", "he_normal", "ReLU, max(0, x)"),
+    "relu": ActivationSpec("relu", "he_normal", "ReLU, max(0, x)", numpy=lambda x, _: np.maximum(x, 0.0)),
     "lrelu": ActivationSpec("leaky_relu", "he_normal", "Leaky ReLU, slope 0.2 below zero (config lrelu_slope)",
-                            {"negative_slope": 0.2}),
+                            {"negative_slope": 0.2}, numpy=lambda x, slope: np.where(x > 0, x, slope * x)),
     "selu": ActivationSpec("selu", "lecun_normal",
                            "SELU, scaled ELU with lambda 1.0507, alpha 1.6733 (Klambauer et al. 2017)",
-                           saturation=(-0.9 * SELU_SCALE * SELU_ALPHA, None), self_normalizing=True),
-    "elu": ActivationSpec("elu", "he_normal", "ELU, alpha 1", saturation=(-0.9, None)),
-    "gelu": ActivationSpec("gelu", "he_normal", "GELU, x * Phi(x)"),
-    "swish": ActivationSpec("silu", "he_normal", "Swish (SiLU), x * sigmoid(x)"),
-    "tanh": ActivationSpec("tanh", "glorot_uniform", "tanh", saturation=(-0.99, 0.99)),
-    "sigmoid": ActivationSpec("sigmoid", "glorot_uniform", "logistic sigmoid", saturation=(0.01, 0.99)),
+                           saturation=(-0.9 * SELU_SCALE * SELU_ALPHA, None), self_normalizing=True,
+                           numpy=lambda x, _: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * _elu(x))),
+    "elu": ActivationSpec("elu", "he_normal", "ELU, alpha 1", saturation=(-0.9, None), numpy=lambda x, _: _elu(x)),
+    "gelu": ActivationSpec("gelu", "he_normal", "GELU, x * Phi(x)", numpy=lambda x, _: _gelu(x)),
+    "swish": ActivationSpec("silu", "he_normal", "Swish (SiLU), x * sigmoid(x)", numpy=lambda x, _: x * _sigmoid(x)),
+    "tanh": ActivationSpec("tanh", "glorot_uniform", "tanh", saturation=(-0.99, 0.99), numpy=lambda x, _: np.tanh(x)),
+    "sigmoid": ActivationSpec("sigmoid", "glorot_uniform", "logistic sigmoid", saturation=(0.01, 0.99),
+                              numpy=lambda x, _: _sigmoid(x)),
 }
 
 
@@ -49,18 +69,5 @@ def check_activation(name):
 def numpy_function(name, lrelu_slope=0.2):
     """The activation called ``name`` on numpy arrays (float64), equal to Keras' (tests/test_model.py): the
     signal-propagation theory evaluates it without TensorFlow (``actviz.signal``, the report)."""
-    import numpy as np
-    from scipy.special import erf, expit
-
-    keras_name = ACTIVATIONS[check_activation(name)].keras_name
-    functions = {
-        "relu": lambda x: np.maximum(x, 0.0),
-        "leaky_relu": lambda x: np.where(x > 0, x, lrelu_slope * x),
-        "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
-        "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-        "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),
-        "silu": lambda x: x * expit(x),
-        "tanh": np.tanh,
-        "sigmoid": expit,
-    }
-    return functions[keras_name]
+    spec = ACTIVATIONS[check_activation(name)]
+    return lambda x: spec.numpy(x, lrelu_slope)

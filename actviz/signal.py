@@ -100,7 +100,8 @@ def chi(q, phi, sigma_w2, points=POINTS_1D):
 
 def fixed_length(phi, sigma_w2, sigma_b2, q0=1.0):
     """q*: the length map iterated from ``q0`` to where it stops moving; inf when it grows without bound
-    (the length of a net with these variances explodes with depth), 0 when it dies out."""
+    (the length of a net with these variances explodes with depth; also when it is still growing after
+    ``ITERATIONS``: ELU at sigma_w^2 = 2 grows by a constant a layer), towards 0 when it dies out."""
     q = q0
     for _ in range(ITERATIONS):
         new = float(length_map(q, phi, sigma_w2, sigma_b2))
@@ -108,8 +109,8 @@ def fixed_length(phi, sigma_w2, sigma_b2, q0=1.0):
             return math.inf
         if abs(new - q) <= TOLERANCE * max(1.0, q):
             return new
-        q = new
-    return q
+        q, grew = new, new > q
+    return math.inf if grew else q
 
 
 def fixed_correlation(phi, q, sigma_w2, sigma_b2, c0=0.0):
@@ -125,18 +126,19 @@ def fixed_correlation(phi, q, sigma_w2, sigma_b2, c0=0.0):
 
 def phase(phi, sigma_w2, sigma_b2):
     """The mean-field picture of one activation at one initialisation: {"q_star", "c_star", "chi1", "chi_c",
-    "xi_c", "phase"} (ordered: chi1 < 1, chaotic: > 1, edge within 1e-3 of 1; unbounded when the length
-    explodes, where nothing else is defined: None)."""
+    "xi_c", "phase", "growth"} (ordered: chi1 < 1, chaotic: > 1, edge within 1e-3 of 1; unbounded when the
+    length has no fixed point: then chi1 and the length's growth a layer are taken at q = 1, the rest None)."""
     q = fixed_length(phi, sigma_w2, sigma_b2)
-    if not math.isfinite(q):
-        return {"q_star": math.inf, "c_star": None, "chi1": None, "chi_c": None, "xi_c": None, "phase": "unbounded"}
+    if not math.isfinite(q):  # no fixed point: chi1 and the length's growth a layer at unit length
+        return {"q_star": math.inf, "c_star": None, "chi1": float(chi(1.0, phi, sigma_w2)), "chi_c": None,
+                "xi_c": None, "phase": "unbounded", "growth": float(length_map(1.0, phi, sigma_w2, sigma_b2))}
     chi1 = float(chi(q, phi, sigma_w2))
     c = fixed_correlation(phi, q, sigma_w2, sigma_b2)
     slope = derivative(phi, min(math.sqrt(q), 1.0))
     chi_c = chi1 if c > 1 - 1e-6 else sigma_w2 * gauss2(slope, slope, q, c)
     xi = math.inf if chi_c >= 1 else -1.0 / math.log(chi_c)
     kind = "edge" if abs(chi1 - 1) < 1e-3 else "ordered" if chi1 < 1 else "chaotic"
-    return {"q_star": q, "c_star": c, "chi1": chi1, "chi_c": chi_c, "xi_c": xi, "phase": kind}
+    return {"q_star": q, "c_star": c, "chi1": chi1, "chi_c": chi_c, "xi_c": xi, "phase": kind, "growth": 1.0}
 
 
 def edge_of_chaos(phi, sigma_b2, low=0.05, high=20.0):
@@ -239,3 +241,41 @@ def prediction_columns(prediction):
         columns.update({f"{prefix}_{name}": None if v is None else float(v)
                         for name, v in zip(("q", "corr", "jacobian"), values)})
     return columns
+
+
+# A Keras TruncatedNormal draws within 2 stddev: its variance is this fraction of stddev^2.
+TRUNCATED_VARIANCE = 0.7737413
+
+
+def implied_variances(kernel_initializer, bias_initializer, kernel_shape):
+    """(sigma_w^2, sigma_b^2) that a layer's initialisers imply for its ``kernel_shape`` ([...fan-in axes, units]:
+    fan-in = their product; a conv kernel's fan-out counts its receptive field, as Keras does), from their Keras
+    configs ({"class_name", "config"}); None for an initialiser whose variance is not known here."""
+    receptive = math.prod(kernel_shape[:-2]) if len(kernel_shape) > 2 else 1
+    fan_in, fan_out = math.prod(kernel_shape[:-1]), kernel_shape[-1] * receptive
+    variance = _variance(kernel_initializer, fan_in, fan_out)
+    bias = _variance(bias_initializer, fan_in, fan_out) if bias_initializer else 0.0
+    return (None, None) if variance is None or bias is None else (fan_in * variance, bias)
+
+
+# Keras' variance-scaling initialisers: (scale, mode) of those whose config leaves them out.
+SCALING = {"VarianceScaling": (1.0, "fan_in"), "HeNormal": (2.0, "fan_in"), "HeUniform": (2.0, "fan_in"),
+           "LecunNormal": (1.0, "fan_in"), "LecunUniform": (1.0, "fan_in"), "GlorotNormal": (1.0, "fan_avg"),
+           "GlorotUniform": (1.0, "fan_avg")}
+
+
+def _variance(initializer, fan_in, fan_out):
+    kind, config = initializer["class_name"], initializer.get("config") or {}
+    if kind in ("Zeros", "zeros"):
+        return 0.0
+    if kind in SCALING:
+        scale, mode = SCALING[kind]
+        fans = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[config.get("mode", mode)]
+        return config.get("scale", scale) / fans  # the truncated normal is rescaled to keep this variance
+    if kind == "TruncatedNormal":
+        return config.get("stddev", 0.05) ** 2 * TRUNCATED_VARIANCE
+    if kind == "RandomNormal":
+        return config.get("stddev", 0.05) ** 2
+    if kind == "RandomUniform":
+        return (config.get("maxval", 0.05) - config.get("minval", -0.05)) ** 2 / 12
+    return None

@@ -197,6 +197,12 @@ class TrainingRun:
         # For the signal-propagation theory: the activation on numpy arrays, and which layers it can predict (dense
         # layers with no batch norm before them: conv layers share inputs across positions).
         self.numpy_activation = numpy_function(self.activation, settings.lrelu_slope)
+        # The weight and bias variances each layer's initialisers imply (mean-field theory's sigma_w^2, sigma_b^2).
+        self.initialisation = {
+            layer.name: dict(zip(("sigma_w2", "sigma_b2"), signal.implied_variances(
+                keras.initializers.serialize(layer.kernel_initializer),
+                keras.initializers.serialize(layer.bias_initializer) if layer.use_bias else None,
+                tuple(layer.kernel.shape)))) for layer in recorded}
         self.predictable = [isinstance(layer, keras.layers.Dense) and not self.behind_batchnorm[layer.name]
                             for layer in recorded]
         self.input_model = keras.Model(self.model.input, self.model.get_layer(input_layer_name(self.model)).output)
@@ -226,6 +232,7 @@ class TrainingRun:
         # Statistics in float32 whatever the precision of the layers.
         self.probe_outputs = float32_layer_outputs(self.layers_model)
         self.probe_gradients = self._probe_gradients(loss_fn)
+        self.loss_fn = loss_fn
         # Traced now, so that the first step of the loop is timed like every other.
         shape = self.train_images.shape[1:]
         train_step.get_concrete_function(tf.TensorSpec((self.settings.batch_size, *shape), tf.uint8),
@@ -259,7 +266,7 @@ class TrainingRun:
         """Every recorded layer's float32 output on the probe batch, as numpy arrays."""
         return [o.numpy() for o in self.probe_outputs(self.probe)]
 
-    def _probe_gradients(self, loss_fn):
+    def _probe_gradients(self, loss_fn, signal=True):
         """A tf.function: on the probe batch (inference mode: no dropout, no random draws), the input as the first
         layer sees it, every recorded layer's output, the std of the loss gradient with respect to each output
         (the back-propagated signal), the L2 norm of each kernel's gradient; and how the signal travels: every
@@ -268,7 +275,10 @@ class TrainingRun:
         (E|J v|^2 = |J|_F^2 for v ~ N(0, I)). One pass of the network's weights (``pre_activation_chain``) gives
         all of it, forward-mode for the Jacobian: one trace and one first call (with the Jacobian in a function
         of its own, they cost 0.4 s more a run on the CNN, 2% of the default run; run eagerly, every call took 3x
-        as long). The correlations are numpy's, on the summary worker (``actviz.stats.pair_signal``)."""
+        as long). The correlations are numpy's, on the summary worker (``actviz.stats.pair_signal``). Without
+        ``signal`` (bench/train_benchmark.py's reference) the Jacobian is left out: its squares are zeros."""
+        import contextlib
+
         import tensorflow as tf
 
         from actviz.model import pre_activation_chain
@@ -283,11 +293,14 @@ class TrainingRun:
         def probe_gradients(images, labels):
             x = input_model(images, training=False)
             with tf.GradientTape() as tape:
-                with tf.autodiff.ForwardAccumulator(x, tf.cast(directions, x.dtype)) as accumulator:
+                forward = (tf.autodiff.ForwardAccumulator(x, tf.cast(directions, x.dtype)) if signal
+                           else contextlib.nullcontext())
+                with forward as accumulator:
                     pre, outputs = chain(x)
                 loss = loss_fn(labels, tf.cast(outputs[-1], tf.float32))
             output_grads, kernel_grads = tape.gradient(loss, (outputs, kernels))
-            squares = tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre])
+            squares = tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) if signal
+                                else tf.zeros(()) for z in pre])
             return (tf.cast(x, tf.float32), [tf.cast(o, tf.float32) for o in outputs],
                     tf.stack([tf.math.reduce_std(tf.cast(g, tf.float32)) for g in output_grads]),
                     tf.stack([tf.norm(tf.cast(g, tf.float32)) for g in kernel_grads]),
@@ -794,4 +807,5 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
         "seconds": {phase: round(seconds, 3) for phase, seconds in clock.seconds.items()},
         "versions": package_versions(),  # of the process that finished the run
+        "initialisation": run.initialisation,  # per layer, the sigma_w2 and sigma_b2 its initialisers imply
     }

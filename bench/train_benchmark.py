@@ -11,7 +11,7 @@ analytic count of the model's multiply-adds, x3 for forward + backward) against 
 several fp32 4096x4096 matmuls; where the trainer's time went; and the peak memory. Then times
 extraction (images/s and peak memory of a fresh process at 1,000 and 10,000 probe images) and
 the rendering of a report of three runs; and what the gradient statistics and the moment map cost
-per statistics step.
+per statistics step, and what the signal-propagation measurements cost (per statistics step and once a run).
 
 With ``--threads N`` below the machine's cores the process is pinned to N of them (as a SLURM job of
 N cpus is): the trainer's summary worker then shares the training thread's cores, as it does in a
@@ -155,6 +155,39 @@ def gradient_cost(h5, settings, threads, repeats=20):
     return plain, full, moments
 
 
+def signal_cost(h5, settings, threads, repeats=20):
+    """What the signal measurements add: milliseconds a statistics step on the training thread (the probe with
+    the forward-mode Jacobian against without it) and on the summary worker (the correlations of every layer and
+    the mean-field predictions), and seconds of the first call (with against without), each in a run of its own
+    so that both first calls are cold."""
+    from actviz import signal
+    from actviz.stats import pair_signal
+    from actviz.training import TrainingRun
+
+    def first_and_mean(function):
+        start = time.perf_counter()
+        result = function()
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(repeats):
+            function()
+        return first, (time.perf_counter() - start) / repeats * 1e3, result
+
+    with_signal = TrainingRun.build(h5, "relu", settings, threads, log=lambda *_: None)
+    first, full, (inputs, _, _, _, pre, jacobians) = first_and_mean(with_signal.probe_with_gradients)
+    without = TrainingRun.build(h5, "relu", settings, threads, log=lambda *_: None)
+    bare = without._probe_gradients(without.loss_fn, signal=False)
+    first_bare, plain, _ = first_and_mean(lambda: [t for t in bare(without.probe, without.probe_labels)])
+    layers = with_signal.signal_layers(with_signal.weights())
+
+    def worker():
+        measured = [(*pair_signal(z), jacobians[name]) for name, z in zip(with_signal.layer_names, pre)]
+        return signal.predict(layers, measured, pair_signal(inputs))
+
+    _, worker_ms, _ = first_and_mean(worker)
+    return full - plain, worker_ms, first - first_bare
+
+
 def peak_memory_mb():
     """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited over exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -289,6 +322,18 @@ def main(argv=None):
             plain, full, moments = gradient_cost(h5, settings, args.threads)
             share = (full - plain) * (args.steps // settings.stats_every + 1) / 1e3 / metrics["train_seconds"]
             print(f"{'x'.join(map(str, shape)):<10}{plain:>9.1f}{full:>15.1f}{moments:>14.1f}{share:>19.1%}",
+                  flush=True)
+
+        print("\nsignal propagation (q, corr, the Jacobian and their mean-field predictions), per statistics step: "
+              "on the training thread (the forward-mode pass beside the gradients), on the summary worker "
+              "(correlations, predictions), and once a run (the bigger first call: trace and graph set-up)")
+        print(f"{'input':<10}{'forward ms':>11}{'worker ms':>10}{'first call s':>13}{'share of the loop':>19}")
+        for shape, metrics in rows:
+            h5 = Path(workdir) / f"bench{shape[0]}.h5"
+            forward, worker, first = signal_cost(h5, settings, args.threads)
+            calls = args.steps // settings.stats_every + 1
+            share = ((forward + worker) * calls / 1e3 + first) / metrics["train_seconds"]
+            print(f"{'x'.join(map(str, shape)):<10}{forward:>11.1f}{worker:>10.1f}{first:>13.2f}{share:>19.1%}",
                   flush=True)
 
         first_h5 = Path(workdir) / f"bench{SHAPES[0][0]}.h5"

@@ -89,7 +89,7 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
     result = _run(REPO / "bench" / "train_benchmark.py", "--steps", "20", "--threads", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     for figure in ("trainer img/s", "where the trainer's time went", "gradient statistics and moment map",
-                   "peak memory growth", "report of 3 runs"):
+                   "signal propagation", "peak memory growth", "report of 3 runs"):
         assert figure in result.stdout, figure
 
 

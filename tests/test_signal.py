@@ -142,3 +142,25 @@ def test_the_phase_diagram_puts_the_relu_edge_at_two_and_the_tanh_edge_at_one_wi
     assert np.allclose(chi1[finite], np.broadcast_to(w / 2, chi1.shape)[finite], atol=2e-3)
     w, b, chi1 = phase_diagram("tanh", size=(50, 3))
     assert w[np.argmin(np.abs(chi1[0] - 1))] == pytest.approx(1.0, abs=0.06)
+
+
+def test_the_variances_an_initialiser_implies_follow_keras_fan_rules():
+    he, lecun, glorot, truncated, zeros = ({"class_name": name, "config": config} for name, config in (
+        ("HeNormal", {"seed": None}), ("LecunNormal", {}), ("GlorotUniform", {}), ("TruncatedNormal", {"stddev": 0.02}),
+        ("Zeros", {})))
+    assert signal.implied_variances(he, zeros, (256, 256)) == pytest.approx((2.0, 0.0))
+    assert signal.implied_variances(lecun, None, (784, 256)) == pytest.approx((1.0, 0.0))
+    assert signal.implied_variances(glorot, zeros, (2048, 160)) == pytest.approx((2 * 2048 / 2208, 0.0))
+    conv = signal.implied_variances(glorot, zeros, (5, 5, 32, 64))  # fans 800 in, 1,600 out: Keras' receptive field
+    assert conv == pytest.approx((800 / 1200, 0.0))
+    assert signal.implied_variances(truncated, zeros, (75, 8)) == pytest.approx((75 * 0.0004 * 0.7737413, 0.0))
+    assert signal.implied_variances({"class_name": "Orthogonal", "config": {}}, zeros, (8, 8)) == (None, None)
+
+
+def test_a_length_that_keeps_growing_has_no_fixed_point():
+    assert signal.fixed_length(relu, 2.0, 0.0) == pytest.approx(1.0)  # at the edge every length is a fixed point
+    elu = signal.phase(lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))), 2.0, 0.0)
+    assert elu["q_star"] == math.inf and elu["phase"] == "unbounded"  # grows by about a constant a layer
+    lrelu = signal.phase(lambda x: np.where(x > 0, x, 0.2 * x), 2.0, 0.0)  # He's gain ignores the slope
+    assert lrelu["phase"] == "unbounded" and lrelu["growth"] == pytest.approx(1.04, abs=1e-3)
+    assert lrelu["chi1"] == pytest.approx(1.04, abs=1e-3)

@@ -295,7 +295,8 @@ def signal_sentences(name, rows):
         start = (f"{name}, {r['activation']}: initialised at σw² = {r['sigma_w2']:.2f}, σb² = {r['sigma_b2']:.2g} "
                  f"({r['hidden_layers']} hidden layers)")
         if r["phase"] == "unbounded":
-            theory = "the length map has no fixed point there: the signal grows layer after layer"
+            theory = (f"the length map has no fixed point there: the signal's length grows layer after layer (×"
+                      f"{r['growth']:.3f} a layer at unit length; χ1 = {r['chi1']:.3f})")
         else:
             depth = _depth_words(r["xi_c"], r["hidden_layers"])
             theory = {"edge": f"on the edge of chaos (χ1 = {r['chi1']:.2f}): two inputs' correlation is kept over "

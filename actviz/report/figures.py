@@ -94,13 +94,18 @@ def phase_figure(diagrams):
         axis.pcolormesh(w, b, np.clip(chi1, 0.0, 2.0), cmap="coolwarm", norm=norm, shading="auto")
         if np.nanmin(chi1) < 1 < np.nanmax(chi1):
             axis.contour(w, b, chi1, levels=[1.0], colors="black", linewidths=1.5)
+        at = {}  # setups that start at the same point share one dot and one label
         for name, x, y in points:
-            axis.plot(x, y, "o", color=activation_color(activation), markeredgecolor="black", markersize=7)
-            axis.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            at.setdefault((round(x, 3), round(y, 3)), []).append(name)
+        for (x, y), names in at.items():
+            axis.plot(x, y, "o", color=activation_color(activation), markeredgecolor="black", markersize=7,
+                      clip_on=False, zorder=3)
+            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(-4, 6), ha="right",
+                          fontsize=7)
         axis.set_title(activation, fontsize=10)
         axis.set_xlabel("σw² (fan-in × weight variance)")
         axis.set_xlim(w[0], w[-1])
-        axis.set_ylim(b[0], b[-1])
+        axis.set_ylim(b[0] - 0.02 * (b[-1] - b[0]), b[-1])  # a dot at sigma_b2 = 0 shows whole
     axes[0].set_ylabel("σb² (bias variance)")
     return figure_to_png_base64(fig)
 

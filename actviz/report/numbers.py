@@ -508,7 +508,7 @@ def config_hash(config):
 
 # signal.csv: one row per dataset, architecture, recipe and activation.
 SIGNAL_TABLE = ("dataset", "architecture", "recipe", "activation", "seeds", "hidden_layers", "in_theory", "sigma_w2",
-                "sigma_b2", "q_star", "c_star", "chi1", "chi_c", "xi_c", "phase", "corr_last",
+                "sigma_b2", "q_star", "c_star", "chi1", "chi_c", "xi_c", "growth", "phase", "corr_last",
                 "corr_last_predicted", "corr_last_path", "parts_at", "parts_at_when")
 # Where a measured correlation parts from theory: the first layer more than this away from its prediction.
 PARTS = 0.1
@@ -516,8 +516,9 @@ PARTS = 0.1
 
 def signal_rows(runs, setup, activations, layers, profiles):
     """The mean-field picture of each activation of a setup at its initialisation (signal.csv): the weight
-    variances of its hidden dense layers at step 0 (mean over layers and seeds), the fixed points, chi1, chi_c,
-    xi_c and phase they imply (``actviz.signal.phase``), whether every hidden layer is inside the theory (dense,
+    variances of its hidden dense layers (mean over them) that their initialisers imply (runs from before
+    this was recorded: measured at step 0, mean over the seeds), the fixed points, chi1, chi_c, xi_c and phase
+    they imply (``actviz.signal.phase``), whether every hidden layer is inside the theory (dense,
     no batch norm before it), the measured correlation of the input and the last hidden layer against its
     predictions, and the first layer and moment (init or trained) where the measured correlation lies more than
     ``PARTS`` from the one-step prediction. ``profiles``: ``depth_profiles``."""
@@ -531,10 +532,12 @@ def signal_rows(runs, setup, activations, layers, profiles):
         seeds = seeds_of(runs, setup, activation)
         if init is None or not hidden or any(init["sigma_w2"][i] is None for i in hidden):
             continue
-        sigma_w2 = float(np.mean([init["sigma_w2"][i] for i in hidden]))
-        sigma_b2 = float(np.mean([init["sigma_b2"][i] for i in hidden]))
-        slope = runs[(*setup, activation, seeds[0])]["metrics"].get("settings", {}).get("lrelu_slope", 0.2)
-        theory = signal.phase(numpy_function(activation, slope), sigma_w2, sigma_b2)
+        metrics = runs[(*setup, activation, seeds[0])]["metrics"]
+        implied = metrics.get("initialisation") or {}  # what the initialisers imply; else the weights at step 0
+        sigma_w2, sigma_b2 = (float(np.mean([implied[layers[i]][key] if implied.get(layers[i], {}).get(key) is not None
+                                             else init[key][i] for i in hidden])) for key in ("sigma_w2", "sigma_b2"))
+        theory = signal.phase(numpy_function(activation, metrics.get("settings", {}).get("lrelu_slope", 0.2)),
+                              sigma_w2, sigma_b2)
         parts = [(layer, when) for when, values in (("init", init), ("trained", trained)) if values
                  for i, layer in enumerate(layers)
                  if values["predicted_corr"][i] is not None and values["corr"][i] is not None
@@ -544,7 +547,8 @@ def signal_rows(runs, setup, activations, layers, profiles):
                      "seeds": len(seeds), "hidden_layers": len(hidden),
                      "in_theory": all(init["predicted_corr"][i] is not None for i in hidden),
                      "sigma_w2": sigma_w2, "sigma_b2": sigma_b2,
-                     **{k: _finite_or_none(theory[k]) for k in ("q_star", "c_star", "chi1", "chi_c", "xi_c")},
+                     **{k: _finite_or_none(theory[k]) for k in ("q_star", "c_star", "chi1", "chi_c", "xi_c",
+                                                                 "growth")},
                      "phase": theory["phase"],
                      "corr_last": init["corr"][last], "corr_last_predicted": init["predicted_corr"][last],
                      "corr_last_path": init["path_corr"][last],
