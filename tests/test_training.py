@@ -494,3 +494,23 @@ def test_a_wide_random_mlps_measured_correlations_follow_the_predicted_path(tiny
         assert corr == pytest.approx(corr_path, abs=CORR_TOLERANCE), name
         assert q == pytest.approx(q_path, rel=LENGTH_TOLERANCE), name
         assert jacobian == pytest.approx(jacobian_path, rel=JACOBIAN_TOLERANCE), name
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "mlp3"])
+@pytest.mark.parametrize("recipe", ["snn", "seed"])
+def test_every_signal_column_is_finite_at_step_0_for_every_activation(tiny_h5, architecture, recipe):
+    from actviz import signal
+    from actviz.activations import ACTIVATIONS
+    from actviz.stats import pair_signal
+    from actviz.training import TrainingRun
+
+    for activation in ACTIVATIONS:
+        settings = replace(SMALL, recipe=recipe, architecture=architecture, width=32)
+        run = TrainingRun.build(tiny_h5, activation, settings, threads=1, log=lambda *_: None)
+        inputs, _, _, _, pre, jacobians = run.probe_with_gradients()
+        measured = [(*pair_signal(z), jacobians[name]) for name, z in zip(run.layer_names, pre)]
+        assert np.isfinite(measured).all(), activation
+        for prediction in signal.predict(run.signal_layers(run.weights()), measured, pair_signal(inputs)):
+            columns = signal.prediction_columns(prediction)
+            assert all(np.isfinite(v) for v in columns.values() if v is not None), (activation, columns)
+        assert all(v is not None for layer in run.initialisation.values() for v in layer.values()), activation
