@@ -28,11 +28,14 @@ def _described(help):
 class ReportInputs:
     """Every run's files (lists of paths, any order) and the datasets' HDF5 files."""
 
-    metrics: list = _described("every run's metrics JSON")
-    training_stats: list = _described("every run's layer statistics over training (training_stats.csv)")
     stats: list = _described("every run's layer statistics after training (extraction's JSON)")
     activations: list = _described("every run's activations HDF5")
     datasets: list = _described("the datasets' HDF5 files")
+    # With a sweep these are the final runs trained after the selection: none when every one is a selected trial.
+    metrics: list = field(default_factory=list, metadata={
+        "help": "every run's metrics JSON (with a sweep: the final runs no trial is)", "optional": True})
+    training_stats: list = field(default_factory=list, metadata={
+        "help": "every run's layer statistics over training (training_stats.csv), as --metrics", "optional": True})
     selections: list = field(default_factory=list, metadata={
         "help": "with a sweep: every activation's selection (select_trial.py's JSON)", "optional": True})
     trials: list = field(default_factory=list, metadata={
