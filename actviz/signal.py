@@ -133,7 +133,9 @@ def phase(phi, sigma_w2, sigma_b2):
         return {"q_star": math.inf, "c_star": None, "chi1": float(chi(1.0, phi, sigma_w2)), "chi_c": None,
                 "xi_c": None, "phase": "unbounded", "growth": float(length_map(1.0, phi, sigma_w2, sigma_b2))}
     chi1 = float(chi(q, phi, sigma_w2))
-    c = fixed_correlation(phi, q, sigma_w2, sigma_b2)
+    # ordered or on the edge: c = 1 is the stable fixed point (iterating there converges like 1/depth^2: slow);
+    # chaotic: c* < 1, approached geometrically
+    c = 1.0 if chi1 <= 1 + 1e-3 else fixed_correlation(phi, q, sigma_w2, sigma_b2)
     slope = derivative(phi, min(math.sqrt(q), 1.0))
     chi_c = chi1 if c > 1 - 1e-6 else sigma_w2 * gauss2(slope, slope, q, c)
     xi = math.inf if chi_c >= 1 else -1.0 / math.log(chi_c)
