@@ -113,9 +113,23 @@ def fixed_length(phi, sigma_w2, sigma_b2, q0=1.0):
     return math.inf if grew else q
 
 
-def fixed_correlation(phi, q, sigma_w2, sigma_b2, c0=0.0):
-    """c*: the correlation map at the length ``q`` iterated from ``c0`` (two unrelated inputs)."""
-    c = c0
+def fixed_correlation(phi, q, sigma_w2, sigma_b2):
+    """c* < 1 of the chaotic phase at the length ``q``: the root of corr_map(c) - c below 1 where the map crosses
+    the diagonal from above (a stable fixed point), bracketed on a grid of c and refined by Brent's method — not
+    by iterating the map, which approaches it only as chi_c^depth (SELU at LeCun: 660 steps for 1e-9). Near
+    c = 1 the quadrature's error is larger than the map's distance from the diagonal, so the grid stops at 0.95;
+    with no crossing below, the map iterated from 0 (at most ``ITERATIONS`` steps)."""
+    from scipy.optimize import brentq
+
+    def excess(c):
+        return corr_map(c, q, phi, sigma_w2, sigma_b2) - c
+
+    grid = np.linspace(-0.95, 0.95, 39)
+    values = [excess(c) for c in grid]
+    crossings = [(a, b) for a, b, fa, fb in zip(grid, grid[1:], values, values[1:]) if fa > 0 >= fb]
+    if crossings:
+        return float(brentq(excess, *crossings[-1], xtol=1e-9))
+    c = 0.0
     for _ in range(ITERATIONS):
         new = min(corr_map(c, q, phi, sigma_w2, sigma_b2), 1.0)
         if abs(new - c) <= TOLERANCE:

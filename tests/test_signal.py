@@ -164,3 +164,11 @@ def test_a_length_that_keeps_growing_has_no_fixed_point():
     lrelu = signal.phase(lambda x: np.where(x > 0, x, 0.2 * x), 2.0, 0.0)  # He's gain ignores the slope
     assert lrelu["phase"] == "unbounded" and lrelu["growth"] == pytest.approx(1.04, abs=1e-3)
     assert lrelu["chi1"] == pytest.approx(1.04, abs=1e-3)
+
+
+@pytest.mark.parametrize("phi, sigma_w2, sigma_b2", [(selu, 1.73, 0.0), (np.tanh, 2.0, 0.05), (selu, 1.0, 0.0)])
+def test_the_chaotic_correlation_fixed_point_is_a_fixed_point_of_the_map(phi, sigma_w2, sigma_b2):
+    found = signal.phase(phi, sigma_w2, sigma_b2)
+    assert found["phase"] == "chaotic" and -1e-3 <= found["c_star"] < 1
+    again = signal.corr_map(found["c_star"], found["q_star"], phi, sigma_w2, sigma_b2)
+    assert again == pytest.approx(found["c_star"], abs=1e-6)
