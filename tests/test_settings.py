@@ -18,7 +18,7 @@ CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 # Keys of the workflow itself, not of one run's training or extraction.
 WORKFLOW_KEYS = {"datasets", "datasets_dir", "test_fraction", "activations", "architectures", "recipes", "seeds",
-                 "sweep", "sweep_seeds", "mirrors", "gpus"}
+                 "sweep", "sweep_seeds", "sweep_rungs", "mirrors", "gpus"}
 JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
 
 

@@ -68,7 +68,8 @@ def test_report_compares_every_recipe_and_activation_on_every_layer(project):
             assert float(rows[recipe, activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
             assert f"{metrics['test_accuracy']:.4f}" in html
     # learning curves; per recipe per-class accuracy, depth profile, gradients, and two figures per layer
-    assert html.count('src="data:image/png;base64,') == 1 + len(RECIPES) * (3 + 2 * len(LAYER_NAMES))
+    # learning curves and the phase diagram; per setup per-class, depth, gradients and signal, and two per layer
+    assert html.count('src="data:image/png;base64,') == 2 + len(RECIPES) * (4 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36" in html
     summary = json.loads((project / "results" / "tables" / "report.json").read_text())["summary"]
@@ -166,7 +167,9 @@ def test_the_run_ends_with_the_reports_path_and_its_verdicts(project):
     lines = [line.strip() for line in (project / "snakemake.stdout").read_text().splitlines()]
     start = lines.index("The report: results/report.html  (open it in a browser)")
     assert lines[start + 1].startswith("Training in TensorBoard: make tensorboard")
-    assert lines[start + 2] == "FashionMNIST-sample:" and len(verdicts["FashionMNIST-sample"]) == len(RECIPES)
+    # one verdict a setup, and one sentence for the setting they all share (no sweep)
+    assert lines[start + 2] == "FashionMNIST-sample:" and len(verdicts["FashionMNIST-sample"]) == len(RECIPES) + 1
+    assert verdicts["FashionMNIST-sample"][-1].startswith("cnn/snn, cnn/seed: every activation at one shared setting")
     assert " ".join(lines[start + 3:]) == " ".join(verdicts["FashionMNIST-sample"])  # the last lines: the verdicts
 
 
@@ -298,6 +301,15 @@ def test_successive_halving_extends_the_better_half_and_selects_among_those_that
     assert "successive halving" in html and "(10, 20 steps)" in html
     after = snakemake(project, "-n", "report", *sweep)
     assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
+@pytest.mark.e2e
+def test_a_report_missing_one_of_its_tables_is_made_again(project, tmp_path):
+    # as after an upgrade that adds a table: Snakemake checks only the outputs something depends on
+    project = copy_finished_project(project, tmp_path / "project")
+    (project / "results" / "tables" / "signal.csv").unlink()
+    result = snakemake(project, "-n", "--configfile", "tiny.yaml")
+    assert result.returncode == 0 and _job_counts(result.stdout) == {"report": 1, "all": 1}, result.stdout[-3000:]
 
 
 @pytest.mark.e2e

@@ -275,7 +275,8 @@ def _margin_words(row):
 
 
 def shared_setting_sentence(name, settings):
-    """A setup compared without a sweep: every activation at the config's one setting (``settings``: a run's)."""
+    """Setups compared without a sweep (``name``: their labels): every activation at the config's one setting
+    (``settings``: a run's)."""
     return (f"{name}: every activation at one shared setting ({settings.get('optimizer', 'adam')}, learning_rate="
             f"{settings['learning_rate']}, {settings['steps']:,} steps), not each at its own best; a setting that "
             f"suits one activation more than another decides the comparison as much as the activation does (a sweep "
@@ -364,11 +365,16 @@ def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images
         rows = [r for r in selected if f"{r['architecture']}/{r['recipe']}" == name]
         if rows:
             sentences.append(selection_sentence(name, rows, validation_images))
-        elif "learning_rate" in ((shared or {}).get(name) or {}):
-            sentences.append(shared_setting_sentence(name, shared[name]))
         if gone:
             sentences.append(f"{name}: {_diverged_words(gone)} diverged in every seed; "
                              f"{'it is' if len(gone) == 1 else 'they are'} not compared.")
+    groups = {}  # the setups without a sweep, by the setting they share: one sentence a setting
+    for name, settings in (shared or {}).items():
+        if "learning_rate" in (settings or {}) and not any(f"{r['architecture']}/{r['recipe']}" == name
+                                                           for r in selected):
+            key = (settings.get("optimizer", "adam"), settings["learning_rate"], settings["steps"])
+            groups.setdefault(key, (settings, []))[1].append(name)
+    sentences += [shared_setting_sentence(", ".join(names), settings) for settings, names in groups.values()]
     return sentences
 
 
