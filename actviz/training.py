@@ -58,15 +58,22 @@ def jacobian_squares(chain, x, directions):
     """Per pre-activation ``chain`` returns, the mean over the images ``x`` [N, ...] and the ``directions``
     [D, N, ...] of |J v|^2, J the Jacobian of an image's pre-activations with respect to it, forward-mode: |J|_F^2
     in expectation for Gaussian directions, exactly for the scaled basis sqrt(inputs) e_i (tests/test_training.py;
-    the probe does the same for one direction an image, inside its own pass)."""
+    the probe takes the same ``jvp_squares`` for one direction an image, inside its own pass)."""
     import tensorflow as tf
 
     squares = []
     for draw in range(directions.shape[0]):
         with tf.autodiff.ForwardAccumulator(x, tf.cast(directions[draw], x.dtype)) as accumulator:
             pre, _ = chain(x)
-        squares.append(tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre]))
+        squares.append(jvp_squares(accumulator, pre))
     return tf.reduce_mean(tf.stack(squares), axis=0) / tf.cast(tf.shape(x)[0], tf.float32)
+
+
+def jvp_squares(accumulator, pre):
+    """|J v|^2 summed over the images, per tensor of ``pre`` (float32), from a forward accumulator's products."""
+    import tensorflow as tf
+
+    return tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre])
 
 
 def learning_rate_schedule(settings):
@@ -299,8 +306,7 @@ class TrainingRun:
                     pre, outputs = chain(x)
                 loss = loss_fn(labels, tf.cast(outputs[-1], tf.float32))
             output_grads, kernel_grads = tape.gradient(loss, (outputs, kernels))
-            squares = tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) if signal
-                                else tf.zeros(()) for z in pre])
+            squares = jvp_squares(accumulator, pre) if signal else tf.zeros(len(pre))
             return (tf.cast(x, tf.float32), [tf.cast(o, tf.float32) for o in outputs],
                     tf.stack([tf.math.reduce_std(tf.cast(g, tf.float32)) for g in output_grads]),
                     tf.stack([tf.norm(tf.cast(g, tf.float32)) for g in kernel_grads]),
