@@ -50,27 +50,15 @@ from actviz.summaries import SummaryQueue, layer_summary
 LR_DECAY_STEPS = 10_000  # the old project halved the learning rate every 10k steps
 # Beside each checkpoint: the kernels the next update ratios are measured from, one file per checkpoint kept.
 RATIO_WEIGHTS = "ratio_weights-{step}.npz"
-# The Jacobian's estimate: |J v|^2 over the probe images, a fixed Gaussian direction v each, seeded by
-JACOBIAN_SEED = 20170608  # the directions' own seed, beside the run's (the SELU paper's arXiv date)
-
-
-def jacobian_squares(chain, x, directions):
-    """Per pre-activation ``chain`` returns, the mean over the images ``x`` [N, ...] and the ``directions``
-    [D, N, ...] of |J v|^2, J the Jacobian of an image's pre-activations with respect to it, forward-mode: |J|_F^2
-    in expectation for Gaussian directions, exactly for the scaled basis sqrt(inputs) e_i (tests/test_training.py;
-    the probe takes the same ``jvp_squares`` for one direction an image, inside its own pass)."""
-    import tensorflow as tf
-
-    squares = []
-    for draw in range(directions.shape[0]):
-        with tf.autodiff.ForwardAccumulator(x, tf.cast(directions[draw], x.dtype)) as accumulator:
-            pre, _ = chain(x)
-        squares.append(jvp_squares(accumulator, pre))
-    return tf.reduce_mean(tf.stack(squares), axis=0) / tf.cast(tf.shape(x)[0], tf.float32)
+# The seed of the Jacobian estimate's fixed Gaussian directions (one a probe image), beside the run's seed: the
+# SELU paper's arXiv date.
+JACOBIAN_SEED = 20170608
 
 
 def jvp_squares(accumulator, pre):
-    """|J v|^2 summed over the images, per tensor of ``pre`` (float32), from a forward accumulator's products."""
+    """|J v|^2 summed over the images, per tensor of ``pre`` (float32), from a forward accumulator's products: the
+    probe's Jacobian estimate (|J|_F^2 in expectation for a Gaussian v; tests/test_training.py makes it exact on
+    the scaled basis sqrt(inputs) e_i)."""
     import tensorflow as tf
 
     return tf.stack([tf.reduce_sum(tf.square(tf.cast(accumulator.jvp(z), tf.float32))) for z in pre])
@@ -193,6 +181,7 @@ class TrainingRun:
                                  settings.architecture, settings.depth, settings.width)
         self.layers_model = layer_outputs_model(self.model)
         self.units = [int(np.prod(output.shape[1:])) for output in self.layers_model.outputs]
+        self.input_size = int(np.prod(self.layers_model.input.shape[1:]))  # the image's values
         self.layer_names = recorded_layer_names(self.model)
         recorded = [self.model.get_layer(name) for name in self.layer_names]
         self.kernels = [(layer.kernel, layer.bias) for layer in recorded]
@@ -318,9 +307,8 @@ class TrainingRun:
         """The layers as ``actviz.signal.predict`` takes them, from ``weights`` (``weights()``): each one's weight
         and bias variances, the activation of its input (none for the first), whether the theory can predict it,
         its units and the network input's."""
-        inputs = int(np.prod(self.input_model.output.shape[1:]))
         below = [lambda x: x] + [self.numpy_activation] * (len(weights) - 1)
-        return [(*signal.weight_variances(kernel, bias), phi, predictable, units, inputs)
+        return [(*signal.weight_variances(kernel, bias), phi, predictable, units, self.input_size)
                 for (kernel, bias), phi, predictable, units in zip(weights, below, self.predictable, self.units)]
 
     def probe_with_gradients(self):
@@ -329,8 +317,7 @@ class TrainingRun:
         |J|_F^2 / min(inputs, units)})``."""
         inputs, outputs, output_stds, kernel_norms, pre, frobenius = self.probe_gradients(self.probe,
                                                                                            self.probe_labels)
-        size = int(np.prod(inputs.shape[1:]))
-        jacobians = {layer: float(f) / min(size, units)
+        jacobians = {layer: float(f) / min(self.input_size, units)
                      for layer, f, units in zip(self.layer_names, frobenius.numpy(), self.units)}
         return (inputs.numpy(), [o.numpy() for o in outputs], output_stds.numpy(), kernel_norms.numpy(),
                 [z.numpy() for z in pre], jacobians)

@@ -202,7 +202,7 @@ def _selected_row(activation, trial, **margin):
     return {"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": activation,
             "learning_rate": trial and float(trial.split("=")[1]), "trial": trial, "validation_accuracy": 0.85,
             "trials": 4, "seeds": 1, "rungs": margin.pop("rungs", [800]), **{k: None for k in numbers.MARGIN_KEYS},
-            "runner_up": None, "compared_at_step": None, "best_at_step": trial, **margin}
+            "runner_up": None, "compared_at_step": None, **margin}
 
 
 def test_the_selection_sentence_says_whether_each_selected_trial_beat_its_runner_up_beyond_noise():

@@ -429,7 +429,15 @@ def test_the_jacobian_estimate_is_exact_on_the_scaled_basis_and_unbiased_on_rand
     import tensorflow as tf
 
     from actviz.model import build_model, input_layer_name, pre_activation_chain
-    from actviz.training import jacobian_squares
+    from actviz.training import jvp_squares
+
+    def jacobian_squares(chain, x, directions):  # the probe's estimate, over several directions an image
+        squares = []
+        for direction in directions:
+            with tf.autodiff.ForwardAccumulator(x, tf.constant(direction)) as accumulator:
+                pre, _ = chain(x)
+            squares.append(jvp_squares(accumulator, pre))
+        return tf.reduce_mean(tf.stack(squares), axis=0) / x.shape[0]
 
     keras.utils.set_random_seed(3)
     model = build_model((4, 4, 1), 3, "selu", "snn", 0.0, 0.2, [100.0], [50.0], architecture="mlp2", width=8)

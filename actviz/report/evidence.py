@@ -110,10 +110,14 @@ def _points(value):
 def _comparison_words(c):
     if "ci_low" not in c:
         return f"{c['activation_a']} vs {c['activation_b']}: {c['method']}"
-    test = (f"McNemar p = {c['p_value']:.2g}" if c["method"].startswith("exact McNemar")
-            else f"paired t p = {c['p_value']:.2g}")
     return (f"{c['activation_a']} − {c['activation_b']} = {_points(c['difference'])} points "
-            f"(95% CI {_points(c['ci_low'])} to {_points(c['ci_high'])}, {test})")
+            f"(95% CI {_points(c['ci_low'])} to {_points(c['ci_high'])}, {_test_words(c)})")
+
+
+def _test_words(c):
+    """A difference's test and p-value (``uncertainty``'s methods), e.g. "McNemar p = 0.041"."""
+    name = "McNemar" if c["method"].startswith("exact McNemar") else "paired t"
+    return f"{name} p = {c['p_value']:.2g}"
 
 
 def _budget(rows):
@@ -266,12 +270,10 @@ def _margin_words(row):
     """Whether a selected trial is ahead of the runner-up beyond noise, in words (``numbers.margin_row``)."""
     if row.get("ci_low") is None:
         return ""
-    test = (f"McNemar p = {row['p_value']:.2g}" if row["method"].startswith("exact McNemar")
-            else f"paired t p = {row['p_value']:.2g}")
     noise = "beyond noise" if uncertainty.distinguishable(row) else "within noise: either would do"
     return (f" ({_points(row['difference'])} points over {row['runner_up']} on the validation split at step "
-            f"{row['compared_at_step']:,}, 95% CI {_points(row['ci_low'])} to {_points(row['ci_high'])}, {test}; "
-            f"{noise})")
+            f"{row['compared_at_step']:,}, 95% CI {_points(row['ci_low'])} to {_points(row['ci_high'])}, "
+            f"{_test_words(row)}; {noise})")
 
 
 def shared_setting_sentence(name, settings):
@@ -342,7 +344,7 @@ def _measured_words(r):
 
 
 SELECTED_FIXED = ("dataset", "architecture", "recipe", "activation", "trial", "validation_accuracy", "trials", "seeds",
-                  "rungs", "runner_up", "compared_at_step", "best_at_step", "difference", "ci_low", "ci_high",
+                  "rungs", "runner_up", "compared_at_step", "difference", "ci_low", "ci_high",
                   "p_value", "method")
 
 

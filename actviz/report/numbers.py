@@ -444,8 +444,7 @@ def margin_row(selection):
     compared = next((r for r in reversed(rungs) if r.get("margin")), None)
     margin = compared["margin"] if compared else {}
     return {"rungs": [r["steps"] for r in rungs], "runner_up": margin.get("runner_up"),
-            "compared_at_step": compared["steps"] if compared else None,
-            "best_at_step": margin.get("best"), **{k: margin.get(k) for k in MARGIN_KEYS}}
+            "compared_at_step": compared["steps"] if compared else None, **{k: margin.get(k) for k in MARGIN_KEYS}}
 
 
 def sensitivity(trial_rows, setup, keys, activations):
@@ -518,10 +517,10 @@ def signal_rows(runs, setup, activations, layers, profiles):
     """The mean-field picture of each activation of a setup at its initialisation (signal.csv): the weight
     variances of its hidden dense layers (mean over them) that their initialisers imply (runs from before
     this was recorded: measured at step 0, mean over the seeds), the fixed points, chi1, chi_c, xi_c and phase
-    they imply (``actviz.signal.phase``), whether every hidden layer is inside the theory (dense,
-    no batch norm before it), the measured correlation of the input and the last hidden layer against its
-    predictions, and the first layer and moment (init or trained) where the measured correlation lies more than
-    ``PARTS`` from the one-step prediction. ``profiles``: ``depth_profiles``."""
+    they imply (``actviz.signal.phase``), whether every hidden layer is inside the theory (dense, no batch norm
+    before it), the measured correlation at the last hidden layer against its predictions, and the first layer
+    and moment (init or trained) where the measured correlation lies more than ``PARTS`` from the one-step
+    prediction. ``profiles``: ``depth_profiles``."""
     from actviz import signal
     from actviz.activations import numpy_function
 
@@ -547,18 +546,12 @@ def signal_rows(runs, setup, activations, layers, profiles):
                      "seeds": len(seeds), "hidden_layers": len(hidden),
                      "in_theory": all(init["predicted_corr"][i] is not None for i in hidden),
                      "sigma_w2": sigma_w2, "sigma_b2": sigma_b2,
-                     **{k: _finite_or_none(theory[k]) for k in ("q_star", "c_star", "chi1", "chi_c", "xi_c",
-                                                                 "growth")},
+                     **{k: theory[k] for k in ("q_star", "c_star", "chi1", "chi_c", "xi_c", "growth")},
                      "phase": theory["phase"],
                      "corr_last": init["corr"][last], "corr_last_predicted": init["predicted_corr"][last],
                      "corr_last_path": init["path_corr"][last],
                      "parts_at": parts[0][0] if parts else None, "parts_at_when": parts[0][1] if parts else None})
     return rows
-
-
-def _finite_or_none(value):
-    """A theory's number for a table: inf (a depth scale at the edge, a length that explodes) stays inf."""
-    return None if value is None else float(value)
 
 
 def phase_points(rows):
