@@ -296,7 +296,7 @@ def signal_sentences(name, rows):
     sentences = []
     for r in rows:
         start = (f"{name}, {r['activation']}: initialised at σw² = {r['sigma_w2']:.2f}, σb² = {r['sigma_b2']:.2g} "
-                 f"({r['hidden_layers']} hidden layers)")
+                 f"({r['hidden_layers']} hidden dense layers)")
         if r["phase"] == "unbounded":
             theory = (f"the length map has no fixed point there: the signal's length grows layer after layer (×"
                       f"{r['growth']:.3f} a layer at unit length; χ1 = {r['chi1']:.3f})")
@@ -322,7 +322,7 @@ def _depth_words(xi, layers):
         return "; its depth scale ξ_c is unbounded"
     deep = layers / xi
     verdict = ("well within" if deep < 1 else "within" if deep <= TRAINABLE_DEPTH_SCALES else "beyond")
-    return (f"; depth scale ξ_c = {xi:.1f} layers, so {layers} layers are {deep:.1f} ξ_c, {verdict} the "
+    return (f"; depth scale ξ_c = {xi:.1f} layers, so {layers} dense layers are {deep:.1f} ξ_c, {verdict} the "
             f"~{TRAINABLE_DEPTH_SCALES} ξ_c up to which such nets train (Schoenholz et al. 2017)")
 
 

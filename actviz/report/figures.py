@@ -97,11 +97,12 @@ def phase_figure(diagrams):
         at = {}  # setups that start at the same point share one dot and one label
         for name, x, y in points:
             at.setdefault((round(x, 3), round(y, 3)), []).append(name)
-        for (x, y), names in at.items():
+        for index, ((x, y), names) in enumerate(sorted(at.items())):
             axis.plot(x, y, "o", color=activation_color(activation), markeredgecolor="black", markersize=7,
                       clip_on=False, zorder=3)
-            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(-4, 6), ha="right",
-                          fontsize=7)
+            # neighbouring labels one above the other (setups tend to start at sigma_b2 = 0, close in sigma_w2)
+            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(-4, 6 + 10 * (index % 2)),
+                          ha="right", fontsize=7)
         axis.set_title(activation, fontsize=10)
         axis.set_xlabel("σw² (fan-in × weight variance)")
         axis.set_xlim(w[0], w[-1])
