@@ -146,8 +146,8 @@ def gradient_cost(h5, settings, threads, repeats=20):
             result = function()
         return (time.perf_counter() - start) / repeats * 1e3, result
 
-    plain, _ = timed_ms(run.probe_layers)
-    full, (inputs, outputs, *_) = timed_ms(run.probe_with_gradients)
+    plain, _ = timed_ms(run.probe.layers)
+    full, (inputs, outputs, *_) = timed_ms(run.probe.with_gradients)
     layers = [(kernel, bias, function, run.behind_batchnorm[name]) for (kernel, bias), function, name in
               zip(run.weights(), run.functions, run.layer_names)]
     measured = [(float(np.mean(o)), float(np.var(o))) for o in outputs]
@@ -163,6 +163,7 @@ def signal_cost(h5, settings, threads, repeats=20):
     from actviz import signal
     from actviz.stats import pair_signal
     from actviz.training import TrainingRun
+    from actviz.training.probe import Probe
 
     def first_and_mean(function):
         start = time.perf_counter()
@@ -174,11 +175,11 @@ def signal_cost(h5, settings, threads, repeats=20):
         return first, (time.perf_counter() - start) / repeats * 1e3, result
 
     with_signal = TrainingRun.build(h5, "relu", settings, threads, log=lambda *_: None)
-    first, full, (inputs, _, _, _, pre, jacobians) = first_and_mean(with_signal.probe_with_gradients)
+    first, full, (inputs, _, _, _, pre, jacobians) = first_and_mean(with_signal.probe.with_gradients)
     without = TrainingRun.build(h5, "relu", settings, threads, log=lambda *_: None)
-    bare = without._probe_gradients(without.loss_fn, signal=False)
-    first_bare, plain, _ = first_and_mean(lambda: [t for t in bare(without.probe, without.probe_labels)])
-    layers = with_signal.signal_layers(with_signal.weights())
+    bare = Probe(without, without.loss_fn, signal=False)
+    first_bare, plain, _ = first_and_mean(lambda: [t for t in bare.gradients(bare.images, bare.labels)])
+    layers = with_signal.probe.signal_layers(with_signal.weights())
 
     def worker():
         measured = [(*pair_signal(z), jacobians[name]) for name, z in zip(with_signal.layer_names, pre)]

@@ -391,8 +391,8 @@ def test_gradient_statistics_equal_a_direct_gradient_tape_computation(tiny_h5):
     from actviz.training import TrainingRun
 
     run = TrainingRun.build(tiny_h5, "selu", SMALL, threads=1, log=lambda *_: None)
-    _, outputs, output_stds, kernel_norms, _, _ = run.probe_with_gradients()
-    images, labels = run.probe, run.probe_labels.astype(np.int64)
+    _, outputs, output_stds, kernel_norms, _, _ = run.probe.with_gradients()
+    images, labels = run.probe.images, run.probe.labels.astype(np.int64)
     model = run.model
     with tf.GradientTape() as tape:  # the whole model's loss, every trainable weight: another route
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, model(images, training=False))
@@ -492,10 +492,10 @@ def test_a_wide_random_mlps_measured_correlations_follow_the_predicted_path(tiny
 
     settings = replace(SMALL, architecture="mlp8", width=1024, probe_size=16)
     run = TrainingRun.build(tiny_h5, activation, settings, threads=1, log=lambda *_: None)
-    _, _, _, _, pre, jacobians = run.probe_with_gradients()
+    _, _, _, _, pre, jacobians = run.probe.with_gradients()
     rows = [(*pair_signal(z), jacobians[name]) for name, z in zip(run.layer_names, pre)]
-    inputs = run.input_model(run.probe, training=False).numpy()
-    path = [p["path"] for p in signal.predict(run.signal_layers(run.weights()), rows, pair_signal(inputs))]
+    inputs = run.input_model(run.probe.images, training=False).numpy()
+    path = [p["path"] for p in signal.predict(run.probe.signal_layers(run.weights()), rows, pair_signal(inputs))]
     for name, (q, corr, jacobian), (q_path, corr_path, jacobian_path) in zip(run.layer_names[:-1], rows, path):
         # finite width (1,024 units) and 16 probe images: measured within these of the infinite-width path (the
         # logits, 4 units wide, are left out)
@@ -515,10 +515,10 @@ def test_every_signal_column_is_finite_at_step_0_for_every_activation(tiny_h5, a
     for activation in ACTIVATIONS:
         settings = replace(SMALL, recipe=recipe, architecture=architecture, width=32)
         run = TrainingRun.build(tiny_h5, activation, settings, threads=1, log=lambda *_: None)
-        inputs, _, _, _, pre, jacobians = run.probe_with_gradients()
+        inputs, _, _, _, pre, jacobians = run.probe.with_gradients()
         measured = [(*pair_signal(z), jacobians[name]) for name, z in zip(run.layer_names, pre)]
         assert np.isfinite(measured).all(), activation
-        for prediction in signal.predict(run.signal_layers(run.weights()), measured, pair_signal(inputs)):
+        for prediction in signal.predict(run.probe.signal_layers(run.weights()), measured, pair_signal(inputs)):
             columns = signal.prediction_columns(prediction)
             assert all(np.isfinite(v) for v in columns.values() if v is not None), (activation, columns)
         assert all(v is not None for layer in run.initialisation.values() for v in layer.values()), activation
