@@ -40,9 +40,9 @@ report: $(STAMP)
 test: $(STAMP)
 	python -m pytest
 
-## test-fast: the unit tests only (no workflow runs, no system programs), about a minute
+## test-fast: the unit tests only (no workflow runs, system programs or slow tier), under a minute
 test-fast: $(STAMP)
-	python -m pytest -n auto --dist loadfile -m "not e2e and not system"
+	python -m pytest -n auto --dist loadfile -m "not e2e and not system and not slow"
 
 ## lint: snakemake --lint
 lint: $(STAMP)

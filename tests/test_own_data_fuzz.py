@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import hypothesis.extra.numpy as hnp
 import numpy as np
+import pytest
 from helpers import write_legacy_layout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -229,6 +230,7 @@ def _check_one(layout, base, changes, seed, test_fraction, converted, keep):
         return "converted"
 
 
+@pytest.mark.slow
 def test_every_mutated_own_dataset_converts_or_stops_with_one_line_naming_it(tmp_path):
     outcomes, converted = {"error": 0, "converted": 0}, {}
 

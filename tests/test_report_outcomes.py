@@ -30,6 +30,8 @@ settings.register_profile("report-ci", max_examples=15, derandomize=True, deadli
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("report-explore", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+pytestmark = pytest.mark.slow  # 15 reports drawn whole: about a minute
+
 PROFILE = "report-" + os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
 ARCHITECTURES = ("cnn", "mlp2")

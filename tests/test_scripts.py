@@ -10,6 +10,8 @@ from actviz.formats import read_split
 
 SCRIPTS = sorted(p.relative_to(REPO).as_posix() for folder in ("scripts", "bench")
                  for p in (REPO / folder).glob("*.py") if 'if __name__ == "__main__":' in p.read_text())
+# Scripts that start TensorFlow before they meet the mistake: 3 s each, in the slow tier.
+STARTS_TENSORFLOW = pytest.mark.slow
 
 
 def _run(*args, cwd=REPO):
@@ -24,15 +26,17 @@ def test_every_script_has_help(script):
 
 @pytest.mark.parametrize("args, message", [
     (["download.py", "--dataset", "NoSuchSet"], "unknown dataset 'NoSuchSet'"),
-    (["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m.json",
-      "--stats", "s.csv", "--histograms", "h.csv"], "missing.h5: dataset file not found"),
-    (["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics", "m.json",
-      "--stats", "s.csv", "--histograms", "h.csv", "--stats-every", "0"], "stats_every must be at least 1, got 0"),
+    pytest.param(["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics",
+                  "m.json", "--stats", "s.csv", "--histograms", "h.csv"], "missing.h5: dataset file not found",
+                 marks=STARTS_TENSORFLOW),
+    pytest.param(["train.py", "--dataset", "missing.h5", "--checkpoint-dir", "c", "--log-dir", "l", "--metrics",
+                  "m.json", "--stats", "s.csv", "--histograms", "h.csv", "--stats-every", "0"],
+                 "stats_every must be at least 1, got 0", marks=STARTS_TENSORFLOW),
     (["download.py", "--dataset", "MNIST"], "MNIST: give --raw-dir"),
     (["convert.py", "--dataset", "FashionMNIST", "--source", "nowhere", "--out", "x.h5"], "raw file missing"),
     (["convert.py", "--dataset", "mine", "--source", "nowhere", "--out", "x.h5"], "no data.h5 or data.hy"),
-    (["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
-      "--stats", "a.json", "--stats-csv", "a.csv"], "train first"),
+    pytest.param(["extract_activations.py", "--dataset", "missing.h5", "--checkpoint-dir", "none", "--out", "a.h5",
+                  "--stats", "a.json", "--stats-csv", "a.csv"], "train first", marks=STARTS_TENSORFLOW),
     (["report.py", "--metrics", "m.json", "--stats", "s.json", "--activations", "a.h5", "--datasets", "d.h5",
       "--training-stats", "t.csv", "--html", "r.html", "--accuracy-csv", "a.csv", "--comparisons-csv", "c.csv",
       "--per-class-csv", "p.csv", "--confusion-csv", "c.csv", "--layer-stats-csv", "l.csv", "--training-stats-csv",
@@ -42,7 +46,8 @@ def test_every_script_has_help(script):
       "--per-class-csv", "p.csv", "--confusion-csv", "c.csv", "--layer-stats-csv", "l.csv", "--training-stats-csv",
       "t.csv", "--curves-csv", "c.csv", "--numbers-json", "r.json", "--histogram-range", "-1", "x"],
      "a range is 'auto' or two numbers LOW HIGH, got '-1 x'"),
-    (["evaluate.py", "--checkpoint-dir", "none", "--dataset", "missing.h5"], "missing.h5: dataset file not found"),
+    pytest.param(["evaluate.py", "--checkpoint-dir", "none", "--dataset", "missing.h5"],
+                 "missing.h5: dataset file not found", marks=STARTS_TENSORFLOW),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = _run(REPO / "scripts" / args[0], *args[1:], cwd=tmp_path)

@@ -136,6 +136,7 @@ def test_layer_statistics_over_training_are_written_as_tidy_csv(selu_run):
     assert 0 < sum(conv1_at_0) <= 8 * 14 * 14 * 32  # probe images x units, minus those out of range
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe, activation", [
     ("snn", "relu"), ("snn", "selu"), ("snn", "tanh"),  # He, LeCun with AlphaDropout, Glorot
     ("seed", "relu"), ("seed", "selu"),  # batch norm after non-SELU conv layers, none after SELU
@@ -170,6 +171,7 @@ def test_each_optimizer_is_the_keras_one_it_names_with_its_momentum_and_clipping
     assert all(o.global_clipnorm == 5.0 and float(o.learning_rate) == pytest.approx(0.01) for o in built.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
 def test_a_run_trains_with_the_optimizer_it_names(tiny_h5, tmp_path, optimizer):
     metrics = _train(tiny_h5, tmp_path, replace(SMALL, steps=6, optimizer=optimizer, learning_rate=0.05))
@@ -258,6 +260,7 @@ def test_evaluation_of_the_train_split_reads_it_batch_by_batch(tiny_h5, selu_run
     assert train["run"] == {"dataset": "tiny", "architecture": "cnn", "recipe": "snn", "activation": "selu", "seed": 0}
 
 
+@pytest.mark.slow
 def test_a_run_extended_to_more_steps_is_the_run_it_would_have_been(tiny_h5, selu_run, tmp_path):
     extended = _copy(selu_run, tmp_path)
     metrics = _train(tiny_h5, extended, replace(SMALL, steps=18))
@@ -269,6 +272,7 @@ def test_a_run_extended_to_more_steps_is_the_run_it_would_have_been(tiny_h5, sel
                       for run in (extended, tmp_path / "straight")))
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_its_checkpoint_was_written_resumes_exactly_from_the_one_before(tiny_h5, selu_run,
                                                                                           tmp_path):
     # ckpt-12's files are on disk, but the checkpoint list still names ckpt-6 (the kill came before it was updated);
@@ -283,6 +287,7 @@ def test_a_run_killed_while_its_checkpoint_was_written_resumes_exactly_from_the_
                       for run in (killed, tmp_path / "straight")))
 
 
+@pytest.mark.slow
 def test_changed_settings_start_over_instead_of_resuming(tiny_h5, selu_run, tmp_path):
     metrics = _train(tiny_h5, _copy(selu_run, tmp_path), replace(SMALL, learning_rate=1e-3))
     assert metrics["resumed_from_step"] == 0 and metrics["final_step"] == 12
@@ -356,6 +361,7 @@ def test_extraction_of_more_images_than_the_test_split_is_a_user_error(tiny_h5, 
         _extract(tiny_h5, selu_run[1], tmp_path, ExtractSettings(probe_images=65))
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_weights(tiny_h5, tmp_path):
     settings = replace(SMALL, learning_rate=1e12, steps=24, checkpoint_every=12)
     metrics = _train(tiny_h5, tmp_path, settings, activation="relu")
@@ -372,6 +378,7 @@ def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_
         assert all(np.isfinite(float(r["mean"])) for r in csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_a_bfloat16_run_trains_and_records_float32_statistics(tiny_h5, tmp_path):
     metrics = _train(tiny_h5, tmp_path, replace(SMALL, precision="bfloat16"))
     assert metrics["settings"]["precision"] == "bfloat16" and metrics["diverged_at_step"] is None
@@ -424,6 +431,7 @@ def test_gradients_and_moment_predictions_are_recorded_for_every_layer(selu_run)
     assert set(GRADIENT_COLUMNS) <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_the_jacobian_estimate_is_exact_on_the_scaled_basis_and_unbiased_on_random_directions():
     import keras
     import tensorflow as tf
@@ -504,6 +512,7 @@ def test_a_wide_random_mlps_measured_correlations_follow_the_predicted_path(tiny
         assert jacobian == pytest.approx(jacobian_path, rel=JACOBIAN_TOLERANCE), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["cnn", "mlp3"])
 @pytest.mark.parametrize("recipe", ["snn", "seed"])
 def test_every_signal_column_is_finite_at_step_0_for_every_activation(tiny_h5, architecture, recipe):
