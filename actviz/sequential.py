@@ -60,28 +60,29 @@ def boundaries(fractions, alpha):
     Gaussian increments of variance t_k - t_{k-1}; its density on the continuation region is carried look to
     look on a grid (Jennison & Turnbull 2000, ch. 19)."""
     spent = np.diff(obrien_fleming_spending(np.asarray(fractions, dtype=float), alpha), prepend=0.0)
-    critical, density, grid, weights, previous = [], None, None, None, 0.0
+    critical, carried, previous = [], None, 0.0  # carried: (grid, Simpson weights x density) of the last look
     for t, spend in zip(fractions, spent):
         sd = math.sqrt(t - previous)
-
-        def crossing(c, sd=sd, t=t):
-            bound = c * math.sqrt(t)
-            if density is None:
-                return 2 * stats.norm.sf(bound / sd)
-            tails = stats.norm.sf((bound - grid) / sd) + stats.norm.cdf((-bound - grid) / sd)
-            return float(np.sum(weights * density * tails))
-
-        c = optimize.brentq(lambda c: crossing(c) - spend, 1e-6, 40.0, xtol=1e-10) if spend > 1e-15 else 40.0
+        c = (optimize.brentq(_crossing, 1e-6, 40.0, args=(t, sd, carried, spend), xtol=1e-10)
+             if spend > 1e-15 else 40.0)
         critical.append(c)
-        bound = c * math.sqrt(t)
-        new_grid = np.linspace(-bound, bound, _GRID)
-        if density is None:
-            new_density = stats.norm.pdf(new_grid / sd) / sd
+        grid = np.linspace(-c * math.sqrt(t), c * math.sqrt(t), _GRID)
+        if carried is None:
+            density = stats.norm.pdf(grid / sd) / sd
         else:
-            kernel = stats.norm.pdf((new_grid[:, None] - grid[None, :]) / sd) / sd
-            new_density = kernel @ (weights * density)
-        grid, density, weights, previous = new_grid, new_density, _simpson_weights(_GRID, new_grid[1] - new_grid[0]), t
+            density = (stats.norm.pdf((grid[:, None] - carried[0][None, :]) / sd) / sd) @ carried[1]
+        carried, previous = (grid, _simpson_weights(_GRID, grid[1] - grid[0]) * density), t
     return tuple(critical)
+
+
+def _crossing(c, t, sd, carried, spend):
+    """P(the score crosses +-c sqrt(t) at this look and not before), from the last look's ``carried`` density,
+    less the error ``spend`` allowed there (brentq's root is the boundary)."""
+    bound = c * math.sqrt(t)
+    if carried is None:
+        return 2 * stats.norm.sf(bound / sd) - spend
+    grid, mass = carried
+    return float(np.sum(mass * (stats.norm.sf((bound - grid) / sd) + stats.norm.cdf((-bound - grid) / sd)))) - spend
 
 
 def _fractions(sizes, max_seeds):

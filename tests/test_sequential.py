@@ -122,7 +122,7 @@ def test_a_decision_once_made_stays_at_later_looks():
 
 def test_the_seeds_a_pair_would_take_follow_the_noncentral_t():
     n = sequential.seeds_for_power(0.01, 0.01)
-    power = lambda m: stats.nct.sf(stats.t.isf(0.025, m - 1), m - 1, np.sqrt(m))  # noqa: E731
+    power = lambda m: stats.nct.sf(stats.t.isf(0.025, m - 1), m - 1, np.sqrt(m))
     assert power(n) >= 0.8 > power(n - 1)
     assert sequential.seeds_for_power(0.0, 0.01) is None
     m = sequential.seeds_for_equivalence(0.0, 0.01, MARGIN)
