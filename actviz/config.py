@@ -10,6 +10,7 @@ import yaml
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS
 from actviz.errors import UserError
+from actviz.looks import looks_problem
 from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
@@ -69,6 +70,9 @@ def check_config(config, schema_path):
             from_config(settings, config).check()
         except UserError as error:
             raise UserError(f"config: {error}") from None
+    problem = looks_problem(config["seeds"], config["max_seeds"])
+    if problem:
+        raise UserError(f"config: {problem}")
     config["sweep"] = check_sweep(config["sweep"], from_config(TrainSettings, config))
     check_rungs(config["sweep_rungs"], config["sweep"], config["steps"])
     for key, known in (("activations", ACTIVATIONS), ("recipes", RECIPES)):

@@ -2,7 +2,7 @@
 data after every batch of seeds and still holds its error rate over all the looks. Pure numpy/scipy.
 
 The design:
-- Looks: after ``look_sizes(first, max_seeds)`` seeds (3 -> 5 -> 8, ...). The information at a look is its number
+- Looks: after ``actviz.looks.look_sizes(first, max_seeds)`` seeds (3 -> 5 -> 8, ...). The information at a look is its number
   of seeds over ``max_seeds`` (the paired differences have one variance).
 - Boundaries: Lan & DeMets (1983), "Discrete sequential boundaries for clinical trials", Biometrika 70:659,
   alpha spending with the O'Brien-Fleming-type function alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)); the
@@ -27,18 +27,8 @@ from scipy import optimize, stats
 
 ALPHA = 0.05
 POWER = 0.8  # of "how many seeds would decide it"
-GROWTH = 1.6  # seeds grow by this factor a look: 3 -> 5 -> 8
 _GRID = 401  # points of the numerical integration a look (Simpson's rule): boundaries within 1e-4
 _ALPHAS = np.geomspace(1e-6, 0.999, 160)  # the levels repeated p-values are read off between
-
-
-def look_sizes(first, max_seeds):
-    """The numbers of seeds at the planned looks: ``first``, then growing by ``GROWTH`` (at least one more),
-    capped at ``max_seeds``; e.g. (3, 8) -> [3, 5, 8]."""
-    sizes = [first]
-    while sizes[-1] < max_seeds:
-        sizes.append(min(max_seeds, max(sizes[-1] + 1, round(sizes[-1] * GROWTH))))
-    return sizes
 
 
 def obrien_fleming_spending(t, alpha):
@@ -173,6 +163,23 @@ def decide(pairs, margin, sizes, max_seeds, alpha=ALPHA, earlier=None):
         if row["decision"].ndim == 0:  # one sequence: plain numbers
             rows[name] = {k: v.item() if isinstance(v, (np.ndarray, np.generic)) else v for k, v in row.items()}
     return rows
+
+
+def decide_over_looks(pairs, margin, sizes, max_seeds, alpha=ALPHA):
+    """Every planned look the pairs' seeds reach, in order, each deciding with the looks before it, as the
+    workflow's decision files chain them. ``pairs``: {name: paired differences, one a seed along the last axis}.
+    Returns the last look's ``decide`` rows and the seeds at the first look where every pair was decided (the
+    last look's where none was), per study along the leading axes."""
+    reached = [n for n in sizes if n <= min(np.shape(d)[-1] for d in pairs.values())]
+    earlier, decided_at = None, 0
+    for n in reached:
+        rows = decide({name: np.asarray(d, dtype=np.float64)[..., :n] for name, d in pairs.items()}, margin, sizes,
+                      max_seeds, alpha, earlier)
+        earlier = {name: (row["p_differ"], row["p_equivalent"]) for name, row in rows.items()}
+        every = np.all([np.asarray(row["decision"]) != "undecided" for row in rows.values()], axis=0)
+        decided_at = np.where((decided_at == 0) & every, n, decided_at)
+    decided_at = np.where(decided_at == 0, reached[-1], decided_at)
+    return rows, decided_at.item() if decided_at.ndim == 0 else decided_at
 
 
 def _first_n(power_at, start, most):

@@ -180,10 +180,15 @@ class ExtractSettings(Settings):
 
 @dataclass(frozen=True)
 class ReportSettings(Settings):
-    """How the report draws what the runs left."""
+    """How the report draws what the runs left, and how it decides between activations."""
 
     histogram_range: str | tuple[float, float] = _histogram_range()
     histogram_bins: int = _histogram_bins()
+    equivalence_margin: float = setting(0.01, "test accuracy difference (a fraction: 0.01 = 1 point) within which two "
+                                              "activations are called equivalent", exclusiveMinimum=0,
+                                        exclusiveMaximum=1)
+    max_seeds: int = setting(0, "seeds a setup may grow to until each pair of activations is decided (ahead or "
+                                "equivalent), in looks 3 -> 5 -> 8 ...; 0: the seeds given, one look", minimum=0)
 
 
 def add_options(parser, settings_class, title="settings"):

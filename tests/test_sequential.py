@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from actviz import sequential
+from actviz.looks import look_sizes, looks_problem, planned_looks
 
 MARGIN = 0.01  # 1 point, the default equivalence_margin
 SEQUENCES = 4000  # synthetic studies a case: the Monte-Carlo error of a 5% rate is 0.34 points
@@ -20,17 +21,11 @@ def monte_carlo_bound(rate, n=SEQUENCES):
 
 
 def run_study(accuracies, sizes, max_seeds, margin=MARGIN):
-    """The sequential procedure over synthetic studies: ``accuracies`` [activation, study, seed]; at each look every
-    pair of activations is decided with the looks before it, as the workflow's decision files chain them. Returns
-    each pair's decisions at the last look (decisions stay once made) and the seeds each study used."""
+    """The sequential procedure over synthetic studies: ``accuracies`` [activation, study, seed]. Returns each pair's
+    decisions at the last look (decisions stay once made) and the seeds each study used."""
     pairs = [(a, b) for a in range(len(accuracies)) for b in range(a + 1, len(accuracies))]
-    earlier, used = None, np.full(accuracies.shape[1], sizes[-1])
-    for n in sizes:
-        rows = sequential.decide({p: accuracies[p[0], :, :n] - accuracies[p[1], :, :n] for p in pairs}, margin,
-                                 sizes, max_seeds, earlier=earlier)
-        earlier = {p: (r["p_differ"], r["p_equivalent"]) for p, r in rows.items()}
-        decided = np.all([r["decision"] != "undecided" for r in rows.values()], axis=0)
-        used = np.where(decided & (used == sizes[-1]), n, used)
+    rows, used = sequential.decide_over_looks({p: accuracies[p[0]] - accuracies[p[1]] for p in pairs}, margin, sizes,
+                                              max_seeds)
     return np.array([rows[p]["decision"] for p in pairs]), used
 
 
@@ -40,10 +35,25 @@ def synthetic(means, seed, max_seeds=8):
 
 
 def test_looks_grow_from_the_first_seeds_to_max_seeds():
-    assert sequential.look_sizes(3, 8) == [3, 5, 8]
-    assert sequential.look_sizes(2, 8) == [2, 3, 5, 8]
-    assert sequential.look_sizes(5, 6) == [5, 6]
-    assert sequential.look_sizes(4, 4) == [4]
+    assert look_sizes(3, 8) == [3, 5, 8]
+    assert look_sizes(2, 8) == [2, 3, 5, 8]
+    assert look_sizes(5, 6) == [5, 6]
+    assert look_sizes(4, 4) == [4]
+
+
+def test_the_seeds_given_come_first_and_the_smallest_unused_integers_follow():
+    assert planned_looks([0, 1, 2], 8) == [[0, 1, 2], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5, 6, 7]]
+    assert planned_looks([5, 7], 4) == [[5, 7], [5, 7, 0], [5, 7, 0, 1]]
+    assert planned_looks([0], 0) == [[0]] and planned_looks([0, 1, 2], 3) == [[0, 1, 2]]
+
+
+@pytest.mark.parametrize("seeds, max_seeds, message", [
+    ([0, 1, 2], 2, "max_seeds: 2 is below the 3 seeds given"),
+    ([0], 8, "start from two or more seeds; seeds has 1"),
+])
+def test_looks_that_cannot_be_planned_are_named(seeds, max_seeds, message):
+    assert message in looks_problem(seeds, max_seeds)
+    assert looks_problem([0, 1, 2], 8) is None and looks_problem([0], 0) is None and looks_problem([0], 1) is None
 
 
 def test_one_look_is_the_fixed_sample_test():
@@ -77,32 +87,32 @@ def test_holm_rejects_step_down_and_stops_at_the_first_failure():
 
 
 def test_with_no_true_difference_a_pair_is_called_ahead_at_most_at_the_error_rate_over_every_look():
-    decisions, _ = run_study(synthetic([0.85, 0.85], seed=1), sequential.look_sizes(3, 8), 8)
+    decisions, _ = run_study(synthetic([0.85, 0.85], seed=1), look_sizes(3, 8), 8)
     wrong = np.isin(decisions[0], ["ahead", "behind"]).mean()
     assert wrong <= monte_carlo_bound(0.05), wrong
 
 
 def test_with_three_equal_activations_holm_keeps_any_false_ahead_at_the_error_rate():
-    decisions, _ = run_study(synthetic([0.85, 0.85, 0.85], seed=2), sequential.look_sizes(3, 8), 8)
+    decisions, _ = run_study(synthetic([0.85, 0.85, 0.85], seed=2), look_sizes(3, 8), 8)
     any_wrong = np.isin(decisions, ["ahead", "behind"]).any(axis=0).mean()
     assert any_wrong <= monte_carlo_bound(0.05), any_wrong
 
 
 def test_a_true_difference_of_two_points_is_found_ahead_mostly_before_the_last_seed():
-    decisions, used = run_study(synthetic([0.87, 0.85], seed=3), sequential.look_sizes(3, 8), 8)
+    decisions, used = run_study(synthetic([0.87, 0.85], seed=3), look_sizes(3, 8), 8)
     assert (decisions[0] == "ahead").mean() >= 0.95
     assert (decisions[0] == "behind").mean() == 0
     assert used.mean() < 7 and (used < 8).mean() >= 0.5  # looks stop early: most studies need fewer than 8 seeds
 
 
 def test_a_true_difference_at_the_margin_is_called_equivalent_at_most_at_the_error_rate():
-    decisions, _ = run_study(synthetic([0.86, 0.85], seed=4), sequential.look_sizes(3, 8), 8)
+    decisions, _ = run_study(synthetic([0.86, 0.85], seed=4), look_sizes(3, 8), 8)
     claimed = (decisions[0] == "equivalent").mean()
     assert claimed <= monte_carlo_bound(0.05), claimed
 
 
 def test_with_no_true_difference_equivalence_is_reached_at_the_rate_the_design_expects():
-    decisions, _ = run_study(synthetic([0.85, 0.85], seed=5), sequential.look_sizes(3, 8), 8)
+    decisions, _ = run_study(synthetic([0.85, 0.85], seed=5), look_sizes(3, 8), 8)
     reached = (decisions[0] == "equivalent").mean()
     # the fixed-size two one-sided t tests on all 8 seeds (noncentral t): the sequential design spends some of its
     # error at the earlier looks, so its final boundary is a little stricter and it reaches a little less
@@ -112,7 +122,7 @@ def test_with_no_true_difference_equivalence_is_reached_at_the_rate_the_design_e
 
 
 def test_a_decision_once_made_stays_at_later_looks():
-    sizes = sequential.look_sizes(3, 8)
+    sizes = look_sizes(3, 8)
     first = sequential.decide({"relu-selu": [0.030, 0.031, 0.029]}, MARGIN, sizes, 8)["relu-selu"]
     assert first["decision"] == "ahead"
     later = sequential.decide({"relu-selu": [0.030, 0.031, 0.029, -0.02, 0.01]}, MARGIN, sizes, 8,

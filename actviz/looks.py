@@ -1,0 +1,33 @@
+"""Which seeds each look of a "seeds until decided" study trains (``actviz.sequential`` decides after each).
+Plain Python: the workflow plans with it while Snakemake parses."""
+
+GROWTH = 1.6  # seeds grow by this factor a look: 3 -> 5 -> 8
+
+
+def look_sizes(first, max_seeds):
+    """The numbers of seeds at the planned looks: ``first``, then growing by ``GROWTH`` (at least one more),
+    capped at ``max_seeds``; e.g. (3, 8) -> [3, 5, 8]."""
+    sizes = [first]
+    while sizes[-1] < max_seeds:
+        sizes.append(min(max_seeds, max(sizes[-1] + 1, round(sizes[-1] * GROWTH))))
+    return sizes
+
+
+def looks_problem(seeds, max_seeds):
+    """What is wrong with growing ``seeds`` (the config's list) to ``max_seeds`` in looks, or None (0: no looks)."""
+    if max_seeds and max_seeds < len(seeds):
+        return f"max_seeds: {max_seeds} is below the {len(seeds)} seeds given; 0 trains the seeds given"
+    if max_seeds > len(seeds) and len(seeds) < 2:
+        return (f"max_seeds: the looks compare seeds paired, so they start from two or more seeds; seeds has "
+                f"{len(seeds)}")
+    return None
+
+
+def planned_looks(seeds, max_seeds):
+    """The seeds of each look: ``seeds`` first, then the smallest integers not among them; one look without
+    ``max_seeds``."""
+    if max_seeds <= len(seeds):
+        return [list(seeds)]
+    extra = [s for s in range(max(seeds) + 1 + max_seeds) if s not in seeds][: max_seeds - len(seeds)]
+    everything = list(seeds) + extra
+    return [everything[:n] for n in look_sizes(len(seeds), max_seeds)]
