@@ -28,6 +28,10 @@ def _config(**changes):
     ({"histogram_range": "wide"}, "config: histogram_range: 'wide' is not valid under any of the given schemas"),
     ({"precision": "float16"}, "config: precision: 'float16' is not one of ['float32', 'bfloat16']"),
     ({"seeds": [0, -1]}, "config: seeds/1: -1 is less than the minimum of 0"),
+    ({"seeds": [0, 1, 2], "max_seeds": 2}, "config: max_seeds: 2 is below the 3 seeds given"),
+    ({"seeds": [0], "max_seeds": 8}, "config: max_seeds: the looks compare seeds paired, so they start from two"),
+    ({"equivalence_margin": 0}, "config: equivalence_margin: 0 is less than or equal to the minimum of 0"),
+    ({"equivalence_margin": 1.5}, "config: equivalence_margin: 1.5 is greater than or equal to the maximum of 1"),
 ])
 def test_a_bad_config_is_one_line_naming_the_key(changes, message):
     with pytest.raises(UserError) as error:

@@ -157,18 +157,26 @@ def test_every_pair_of_activations_is_compared_with_its_interval_and_test(report
     assert "Which differences are real: cnn/snn" in html and "within noise" in html
 
 
-def test_summary_says_when_activations_are_not_distinguishable_and_where_layers_sit(report):
+def test_summary_names_the_unit_of_each_verdict_and_where_layers_sit(report):
     folder, _, html = report
-    summary = json.loads((folder / "tables" / "report.json").read_text())["summary"]["Fake<b>"]
-    assert summary[0].startswith("cnn/snn: selu and relu are not distinguishable at this budget (2 seeds, 100 "
-                                 "steps, 200 test images): selu − relu = +5.0 points (95% CI")
-    assert summary[1].startswith("cnn/seed: selu and relu are not distinguishable at this budget (1 seed, 100 steps,")
-    assert summary[2].startswith("With one seed, a difference beyond noise is one between these trained networks")
-    assert summary[3] == ("After training, dense2 (the last hidden layer) is near mean 0 and std 1 (mean within ±0.1 "
+    numbers = json.loads((folder / "tables" / "report.json").read_text())
+    summary = numbers["summary"]["Fake<b>"]
+    assert summary[0].startswith("cnn/snn, paired over seeds (2 seeds, 100 steps, 200 test images): selu vs relu: "
+                                 "undecided")
+    assert summary[1].startswith("cnn/seed: one seed (100 steps, 200 test images) measures these trained networks, "
+                                 "not the activations: selu's network scored highest")
+    assert summary[2] == ("After training, dense2 (the last hidden layer) is near mean 0 and std 1 (mean within ±0.1 "
                           "and variance within 0.8–1.5, the domain of SELU's fixed-point theorem) for: selu (cnn/snn) "
                           "mean 0.01, std 1.02; selu (cnn/seed) mean 0.01, std 1.02.")
     assert any(s.startswith("SELU (cnn/snn): at initialisation inside the domain at no hidden layer") for s in summary)
-    assert "not distinguishable at this budget" in html
+    tables = numbers["verdict_tables"]["Fake<b>"]
+    assert [t["unit"] for t in tables] == ["the activations (paired seeds)", "these trained networks (1 seed)"]
+    assert tables[0]["order"] == ["selu", "relu"] and tables[0]["pairs"][0]["decision"].startswith("undecided")
+    # the first screen: the verdict tables and sentences; the layers' sentences only further down, folded
+    first_screen = html[html.index('id="summary"'):html.index("<nav")]
+    assert first_screen.count('class="verdict"') == 2 and "measures these trained networks" in first_screen
+    assert "near mean 0 and std 1" not in first_screen
+    assert html.count("near mean 0 and std 1 (mean within") == 1  # once, in the dataset's folded layer sentences
 
 
 def test_per_class_accuracy_and_confusion_are_drawn_and_exported(report):

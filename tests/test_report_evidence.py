@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from actviz import sequential
 from actviz.evaluation import pack_bits
 from actviz.report import evidence, numbers, uncertainty
 
@@ -93,39 +94,85 @@ def _verdict(runs):
     return accuracy, comparisons, evidence.verdict(accuracy, comparisons, SETUP)
 
 
-def test_no_winner_is_named_when_the_top_two_are_within_noise():
+def test_one_seed_names_no_activation_and_says_the_networks_are_within_noise():
     relu, lrelu = _pair(1600, 60, 45)  # 83.0% against 82.25%: p = 0.17
     runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu)}
     _, comparisons, verdict = _verdict(runs)
-    assert verdict["top"]["activation"] == "relu" and verdict["winner"] is None
+    assert verdict["top"]["activation"] == "relu" and verdict["winner"] is None and verdict["one_seed"]
+    assert comparisons[0]["evidence"] == "networks" and comparisons[0]["decision"] == "networks within noise"
     sentence = evidence.accuracy_sentence(verdict, "snn")
-    assert sentence.startswith("snn: relu and lrelu are not distinguishable at this budget (1 seed, 800 steps, "
-                               "2,000 test images): relu − lrelu = +0.8 points (95% CI")
-    assert "McNemar p = 0.17" in sentence and "best" not in sentence
+    assert sentence.startswith("snn: one seed (800 steps, 2,000 test images) measures these trained networks, not the "
+                               "activations: relu's network scored highest, 0.8300 (over the runner-up: relu − lrelu "
+                               "= +0.8 points (95% CI")
+    assert "McNemar p = 0.17" in sentence and "no two differ on the test images beyond noise" in sentence
+    assert "needs two or more seeds" in sentence and "ahead" not in sentence.split("Whether")[0]
 
 
-def test_the_winner_is_named_when_it_beats_every_other_beyond_noise():
+def test_one_seed_names_no_winning_activation_even_when_its_networks_differ():
     relu, lrelu = _pair(1500, 150, 50)
     _, selu = _pair(1500, 200, 40)
     runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu),
             ("d", "cnn", "snn", "selu", 0): _run(correct=selu)}
     _, comparisons, verdict = _verdict(runs)
-    assert verdict["winner"]["activation"] == "relu"
-    assert all(c["distinguishable"] for c in comparisons if c["activation_a"] == "relu")
+    assert verdict["winner"] is None and verdict["top"]["activation"] == "relu"
+    assert all(c["decision"] == "networks differ" for c in comparisons if c["activation_a"] == "relu")
     sentence = evidence.accuracy_sentence(verdict, "snn")
-    assert sentence.startswith("snn: relu has the highest test accuracy, 0.8250 (95% CI 0.80")
-    assert "the data supports it" in sentence and "runner-up by relu − " in sentence
+    assert "measures these trained networks, not the activations" in sentence
+    assert "pairs differ on the test images beyond noise" in sentence and "is ahead of" not in sentence
+    table = evidence.verdict_table(verdict, "cnn/snn", "adam, learning_rate=0.001")
+    assert table["unit"] == "these trained networks (1 seed)"
+    assert table["pairs"][0]["decision"] == "networks differ (1 seed: these trained networks, not the activations)"
+
+
+def _seeds(values):
+    return {("d", "cnn", "snn", a, s): _run(accuracy=v) for a, vs in values.items() for s, v in enumerate(vs)}
 
 
 def test_a_winner_over_seeds_needs_its_paired_interval_above_zero():
-    runs = {("d", "cnn", "snn", a, s): _run(accuracy=v) for a, values in (("relu", (0.85, 0.86, 0.84)),
-                                                                  ("lrelu", (0.80, 0.83, 0.80)))
-            for s, v in enumerate(values)}
+    runs = _seeds({"relu": (0.85, 0.86, 0.84), "lrelu": (0.80, 0.83, 0.80)})
     accuracy, comparisons, verdict = _verdict(runs)
     assert comparisons[0]["method"] == "paired t over 3 seeds" and verdict["winner"]["activation"] == "relu"
+    assert comparisons[0]["evidence"] == "activations" and comparisons[0]["decision"] == "ahead"
     assert accuracy[0]["interval"] == "t over 3 seeds" and accuracy[0]["test_accuracy_std"] == pytest.approx(0.01)
+    # one look: the repeated interval is the plain paired t interval
+    plain = uncertainty.paired_seeds_difference([0.85, 0.86, 0.84], [0.80, 0.83, 0.80])
+    assert (comparisons[0]["ci_low"], comparisons[0]["ci_high"]) == pytest.approx((plain["ci_low"], plain["ci_high"]))
+    sentence = evidence.accuracy_sentence(verdict, "snn")
+    assert sentence.startswith("snn: relu is ahead of every other activation, paired over seeds (3 seeds, 800 steps")
     runs["d", "cnn", "snn", "lrelu", 1]["metrics"]["test_accuracy"] = 0.87  # now one seed reverses the order
     assert _verdict(runs)[2]["winner"] is None
+
+
+def test_activations_within_the_margin_over_seeds_are_called_equivalent():
+    runs = _seeds({"relu": (0.850, 0.861, 0.842, 0.855, 0.848), "lrelu": (0.849, 0.862, 0.840, 0.855, 0.849)})
+    _, comparisons, verdict = _verdict(runs)
+    assert comparisons[0]["decision"] == "equivalent" and verdict["winner"] is None
+    assert -0.01 < comparisons[0]["equivalence_low"] < comparisons[0]["equivalence_high"] < 0.01
+    assert evidence.accuracy_sentence(verdict, "snn") == (
+        "snn, paired over seeds (5 seeds, 800 steps, 2,000 test images): relu vs lrelu: equivalent within 1 point.")
+
+
+def test_an_undecided_pair_says_how_many_seeds_would_decide_it():
+    runs = _seeds({"relu": (0.850, 0.870, 0.842), "lrelu": (0.849, 0.850, 0.846)})
+    _, comparisons, verdict = _verdict(runs)
+    c = comparisons[0]
+    assert c["decision"] == "undecided" and c["seeds_to_decide"] > 3
+    assert c["seeds_to_decide"] == sequential.seeds_for_power(c["difference"], c["paired_std"])
+    assert f"~{c['seeds_to_decide']} seeds would show the difference" in evidence.accuracy_sentence(verdict, "snn")
+
+
+def test_seeds_grown_in_looks_are_decided_at_the_look_they_reached():
+    runs = _seeds({"relu": (0.86, 0.87, 0.85, 0.86, 0.87), "lrelu": (0.84, 0.845, 0.83, 0.842, 0.85)})
+    accuracy = evidence.accuracy_rows(runs, [SETUP], ["relu", "lrelu"])
+    design = evidence.Design(margin=0.01, first=3, max_seeds=8)
+    row = evidence.comparison_rows(runs, accuracy, SETUP, design)[0]
+    assert row["method"] == "paired t over 5 seeds, look 2 of 3" and row["looks"] == 3
+    differences = [0.02, 0.025, 0.02, 0.018, 0.02]
+    direct, _ = sequential.decide_over_looks({0: differences}, 0.01, [3, 5, 8], 8)
+    assert (row["decision"], row["p_value"]) == (direct[0]["decision"], pytest.approx(direct[0]["p_differ"]))
+    # wider than the fixed 5-seed interval: the planned looks spend the error rate over time
+    plain = uncertainty.paired_seeds_difference([0.86, 0.87, 0.85, 0.86, 0.87], [0.84, 0.845, 0.83, 0.842, 0.85])
+    assert row["ci_high"] - row["ci_low"] > plain["ci_high"] - plain["ci_low"]
 
 
 def test_a_diverged_seed_is_left_out_of_the_accuracy_and_the_comparisons():

@@ -5,10 +5,13 @@ Plain data in, plain data out (numpy and scipy.stats, no plotting); ``runs`` as 
 """
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
+from actviz import sequential
 from actviz.evaluation import unpack_bits
+from actviz.looks import look_sizes
 from actviz.report import uncertainty
 from actviz.report.numbers import finite, number_text, seeds_of
 
@@ -23,8 +26,10 @@ def final_correct(metrics):
 
 SETUP = ("dataset", "architecture", "recipe")  # a row's setup columns
 # The columns of the tables that can be empty (one activation, or every run diverged): their headers stay.
-COMPARISON_COLUMNS = (*SETUP, "activation_a", "activation_b", "seeds", "difference", "ci_low", "ci_high", "p_value",
-                      "method", "only_a", "only_b", "distinguishable")
+COMPARISON_COLUMNS = (*SETUP, "activation_a", "activation_b", "seeds", "evidence", "decision", "difference", "ci_low",
+                      "ci_high", "p_value", "method", "margin", "equivalence_low", "equivalence_high", "p_equivalent",
+                      "paired_std", "looks", "seeds_to_decide", "seeds_for_equivalence", "only_a", "only_b",
+                      "distinguishable")
 PER_CLASS_COLUMNS = (*SETUP, "activation", "class", "images", "seeds", "accuracy_mean", "accuracy_per_seed")
 CONFUSION_COLUMNS = (*SETUP, "activation", "seeds", "true_class", "predicted_class", "images_mean")
 
@@ -64,42 +69,91 @@ def _ranked(accuracy, setup):
     return sorted((r for r in accuracy if setup_of(r) == setup and r["seeds"]), key=lambda r: -r["test_accuracy_mean"])
 
 
-def comparison_rows(runs, accuracy, setup):
-    """Every two activations of a setup with finite runs, the better mean first: the accuracy
-    difference with its 95% interval, paired by seed (two or more common seeds) or by test image
-    (exact McNemar, one common seed)."""
-    rows = []
+@dataclass(frozen=True)
+class Design:
+    """How pairs of activations are decided: ``margin`` of equivalence (a fraction), and the looks of a "seeds until
+    decided" study: ``first`` seeds grown to ``max_seeds`` (0: one look at the seeds there are)."""
+
+    margin: float = 0.01
+    first: int = 0
+    max_seeds: int = 0
+
+    def looks(self, seeds):
+        """(look sizes, max_seeds) of a pair compared over ``seeds`` common seeds: the planned looks when it reached
+        the first, else one look at what there is."""
+        if self.max_seeds > self.first >= 2 and seeds >= self.first:
+            return look_sizes(self.first, self.max_seeds), self.max_seeds
+        return [seeds], seeds
+
+
+NETWORKS = "networks"  # one seed: the evidence is about these two trained networks, on the test images
+ACTIVATIONS = "activations"  # two or more seeds, paired: the evidence is about the activations
+
+
+def comparison_rows(runs, accuracy, setup, design=Design()):
+    """Every two activations of a setup with finite runs, the better mean first. Two or more common seeds: the
+    activations, decided (ahead, equivalent within the margin, undecided) by ``actviz.sequential`` over the looks
+    the seeds reach, paired by seed, Holm across the setup's pairs. One common seed: these two trained networks on
+    the test images (exact McNemar), which says nothing of the activations."""
+    rows, paired = [], {}
     for better, worse in itertools.combinations(_ranked(accuracy, setup), 2):
         a, b = better["activation"], worse["activation"]
         common = sorted(set(better["seeds"]) & set(worse["seeds"]))
         row = {**dict(zip(SETUP, setup)), "activation_a": a, "activation_b": b, "seeds": common}
         metrics = {(act, s): runs[(*setup, act, s)]["metrics"] for act in (a, b) for s in common}
         if len(common) >= 2:
-            row.update(uncertainty.paired_seeds_difference([metrics[a, s]["test_accuracy"] for s in common],
-                                                           [metrics[b, s]["test_accuracy"] for s in common]))
+            row["evidence"] = ACTIVATIONS
+            # pairs over as many seeds are decided together, Holm across them
+            paired.setdefault(len(common), []).append(
+                (row, [metrics[a, s]["test_accuracy"] - metrics[b, s]["test_accuracy"] for s in common]))
         elif common and final_correct(metrics[a, common[0]]) is not None \
                 and final_correct(metrics[b, common[0]]) is not None:
             row.update(uncertainty.mcnemar_difference(final_correct(metrics[a, common[0]]),
-                                                      final_correct(metrics[b, common[0]])))
+                                                      final_correct(metrics[b, common[0]])), evidence=NETWORKS)
+            row["decision"] = "networks differ" if uncertainty.distinguishable(row) else "networks within noise"
         else:
             row["method"] = "not compared: " + ("no seed where both finished" if not common
                                                 else "per-image results not recorded")
-        row["distinguishable"] = "ci_low" in row and uncertainty.distinguishable(row)
         rows.append(row)
+    for group in paired.values():
+        _decide(group, design)
+    for row in rows:
+        row["distinguishable"] = row.get("decision") in ("ahead", "behind", "networks differ")
     return rows
 
 
+def _decide(group, design):
+    """Decide a group of pairs that share their looks, in place (Holm across them)."""
+    sizes, max_seeds = design.looks(len(group[0][0]["seeds"]))
+    decided, _ = sequential.decide_over_looks({i: d for i, (_, d) in enumerate(group)}, design.margin, sizes,
+                                              max_seeds)
+    for i, (row, _) in enumerate(group):
+        result = decided[i]
+        looks = f", look {result['look'] + 1} of {len(sizes)}" if len(sizes) > 1 else ""
+        row.update({key: result[key] for key in ("difference", "ci_low", "ci_high", "equivalence_low",
+                                                 "equivalence_high", "p_equivalent", "paired_std", "decision")},
+                   p_value=result["p_differ"], looks=len(sizes), margin=design.margin,
+                   method=f"paired t over {result['seeds']} seeds{looks}")
+        if result["decision"] == "undecided":
+            row["seeds_to_decide"] = sequential.seeds_for_power(result["difference"], result["paired_std"])
+            row["seeds_for_equivalence"] = sequential.seeds_for_equivalence(result["difference"],
+                                                                            result["paired_std"], design.margin)
+
+
 def verdict(accuracy, comparisons, setup):
-    """The top activation of a setup and whether the data supports calling it the winner: only if its
-    difference to every other activation has a 95% interval above zero."""
+    """The top activation of a setup and what the data supports of it: a ``winner`` only when it is decided ahead
+    of every other activation over seeds (never from one seed, whose comparisons are of trained networks)."""
     ranked = _ranked(accuracy, setup)
     if not ranked:
         return None
     top = ranked[0]
     against = [c for c in comparisons if setup_of(c) == setup and c["activation_a"] == top["activation"]]
-    tied = [c for c in against if not c["distinguishable"]]
-    return {"top": top, "winner": top if against and not tied else None, "tied": tied,
-            "below": [c for c in against if c["distinguishable"]], "ranked": ranked}
+    ahead = against and all(c.get("decision") == "ahead" for c in against)
+    mine = [c for c in comparisons if setup_of(c) == setup]
+    return {"top": top, "winner": top if ahead else None, "ranked": ranked, "pairs": mine,
+            "tied": [c for c in against if not c["distinguishable"]],
+            "below": [c for c in against if c["distinguishable"]],
+            "one_seed": bool(mine) and all(c.get("evidence") == NETWORKS for c in mine if "evidence" in c)}
 
 
 def _points(value):
@@ -126,23 +180,62 @@ def _budget(rows):
     return f"{seed_words}, {rows[0]['steps']:,} steps, {rows[0]['test_images']:,} test images"
 
 
+def decision_words(c):
+    """A pair's decision in a few words for the verdict table, e.g. "ahead", "equivalent within 1 point",
+    "undecided: ~12 seeds would decide it"."""
+    decision = c.get("decision")
+    if decision in ("ahead", "behind"):
+        return decision
+    if decision == "equivalent":
+        return f"equivalent within {100 * c['margin']:g} point{'s' if c['margin'] != 0.01 else ''}"
+    if decision == "undecided":
+        would = [f"~{c['seeds_to_decide']} seeds would show the difference" if c.get("seeds_to_decide") else None,
+                 f"~{c['seeds_for_equivalence']} would show equivalence" if c.get("seeds_for_equivalence") else None]
+        would = [w for w in would if w]
+        return "undecided" + (f": {' or '.join(would)} (80% power)" if would else "")
+    if decision:
+        return decision + " (1 seed: these trained networks, not the activations)"
+    return c["method"]
+
+
 def accuracy_sentence(verdict, name):
-    """What the accuracy data of one setup (called ``name``) supports, in plain words with the numbers."""
+    """What the accuracy data of one setup (called ``name``) supports, in plain words with the numbers, naming
+    the unit of its evidence: the activations (paired over seeds) or these trained networks (one seed)."""
     top, ranked = verdict["top"], verdict["ranked"]
-    head = (f"{name}: {top['activation']} has the highest test accuracy, {top['test_accuracy_mean']:.4f} "
-            f"(95% CI {top['ci_low']:.4f}–{top['ci_high']:.4f})")
     if len(ranked) == 1:
-        return head + "; it is the only activation with a finished run."
+        return f"{name}: {top['activation']} is the only activation with a finished run; nothing to compare."
+    if verdict["one_seed"]:
+        against = [c for c in verdict["pairs"] if c["activation_a"] == top["activation"] and "ci_low" in c]
+        differ = [c for c in verdict["pairs"] if c.get("decision") == "networks differ"]
+        found = (f"{len(differ)} of {len(verdict['pairs'])} pairs differ on the test images beyond noise"
+                 if differ else "no two differ on the test images beyond noise")
+        closest = f" (over the runner-up: {_comparison_words(against[0])})" if against else ""
+        return (f"{name}: one seed ({_budget(ranked).split(', ', 1)[1]}) measures these trained networks, not the "
+                f"activations: {top['activation']}'s network scored highest, {top['test_accuracy_mean']:.4f}{closest}; "
+                f"{found}. Whether an activation is ahead needs two or more seeds (seeds, or max_seeds to train "
+                f"until decided).")
     if verdict["winner"] is not None:
         closest = min(verdict["below"], key=lambda c: c["difference"])
-        return (head + f", and the data supports it: it is ahead of every other activation beyond noise, "
-                       f"of the runner-up by {_comparison_words(closest)}.")
-    tied = [top["activation"]] + [c["activation_b"] for c in verdict["tied"]]
-    sentence = (f"{name}: {', '.join(tied[:-1])} and {tied[-1]} are not distinguishable at this budget "
-                f"({_budget(ranked)}): " + "; ".join(_comparison_words(c) for c in verdict["tied"]) + ".")
-    if verdict["below"]:
-        sentence += " Below them beyond noise: " + "; ".join(_comparison_words(c) for c in verdict["below"]) + "."
-    return sentence
+        return (f"{name}: {top['activation']} is ahead of every other activation, paired over seeds "
+                f"({_budget(ranked)}; 5% error over the looks, Holm across pairs): of the runner-up by "
+                f"{_comparison_words(closest)}.")
+    parts = [f"{c['activation_a']} vs {c['activation_b']}: {decision_words(c)}" for c in verdict["pairs"]]
+    return f"{name}, paired over seeds ({_budget(ranked)}): " + "; ".join(parts) + "."
+
+
+def verdict_table(verdict, name, setting):
+    """The first screen's row block for one setup: activations best first, each pair's decision, the seeds, the
+    setting they were compared at."""
+    return {"setup": name, "order": [r["activation"] for r in verdict["ranked"]],
+            "accuracy": [r["test_accuracy_mean"] for r in verdict["ranked"]],
+            "seeds": _budget(verdict["ranked"]).split(",")[0], "setting": setting,
+            "unit": "these trained networks (1 seed)" if verdict["one_seed"] else "the activations (paired seeds)",
+            "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
+                       "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"
+                                      if "ci_low" in c else "–"),
+                       "decision": decision_words(c), "decided": c.get("decision") in ("ahead", "behind",
+                                                                                        "equivalent")}
+                      for c in verdict["pairs"]]}
 
 
 # SELU's fixed-point theorem (Klambauer et al. 2017, Theorem 1) holds for activations with mean in
@@ -385,17 +478,32 @@ def summary_sentences(dataset, verdicts, depth, left, missing=None, selected=(),
     then what the seeds, the diverged runs and the layers say. ``depth``: {architecture: (layers, {setup label:
     depth profiles})}; ``left``: ``numbers.left_out``."""
     sentences = verdict_sentences(dataset, verdicts, missing or {}, selected, validation_images, shared)
-    if any(len(r["seeds"]) == 1 for v in verdicts.values() if v for r in v["ranked"]):
-        sentences.append("With one seed, a difference beyond noise is one between these trained networks on images "
-                         "like the test split's; how much another seed would change them is not measured (run "
-                         "two or more seeds for that).")
     if left:
         sentences.append(f"Diverged (loss NaN or infinite), and left out of every mean: {', '.join(left)}.")
+    return sentences + layer_sentences(depth)
+
+
+def layer_sentences(depth):
+    """What the layers say: where they sit against SELU's fixed point, and where the moment map parts from them
+    (``depth`` as ``summary_sentences`` takes it)."""
+    sentences = []
     for layers, profiles in depth.values():
         sentences += fixed_point_sentences(profiles, layers)
     for layers, profiles in depth.values():
         sentences += moment_map_sentences(profiles, layers)
     return sentences
+
+
+def setting_words(settings, selected):
+    """The setting a setup's activations were compared at, in a few words: each one's own selected setting, or the
+    one they share (``settings``: a run's)."""
+    if selected:
+        return "each at its own setting, selected on the validation split"
+    settings = settings or {}
+    if "learning_rate" not in settings:
+        return "one shared setting"
+    return (f"one shared setting: {settings.get('optimizer', 'adam')}, learning_rate={settings['learning_rate']}, "
+            f"{settings['steps']:,} steps")
 
 
 def _evaluated_seeds(runs, setup, activation):

@@ -178,6 +178,10 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
         "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
+        "verdict_tables": [evidence.verdict_table(v, numbers.label(s), evidence.setting_words(
+            shared.get(numbers.label(s)), [r for r in selected if r["architecture"] == s[1] and r["recipe"] == s[2]]))
+            for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
+        "layer_sentences": evidence.layer_sentences(depth),
         "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
@@ -186,9 +190,10 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     }
 
 
-def gather(runs, settings, datasets, architectures, recipes, activations, workers=SERIAL):
-    """Every number across the runs: accuracy, comparisons, histogram ranges and histograms, layers (the
-    runs' activations read by ``workers``)."""
+def gather(runs, settings, datasets, architectures, recipes, activations, workers=SERIAL, first_seeds=0):
+    """Every number across the runs: accuracy, comparisons (decided as ``settings`` say, the looks starting from
+    ``first_seeds``: the config's seeds), histogram ranges and histograms, layers (the runs' activations read by
+    ``workers``)."""
     layer_names = {a: numbers.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
     ranges = {(d, a): numbers.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
@@ -197,7 +202,8 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
                                                  workers) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = evidence.accuracy_rows(runs, setups, activations)
-    comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup)]
+    design = evidence.Design(settings.equivalence_margin, first_seeds, settings.max_seeds)
+    comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup, design)]
     return Evidence(runs, layer_names, accuracy, comparisons, numbers.layer_rows(runs, layer_names, histograms),
                     ranges, histograms)
 
@@ -262,7 +268,7 @@ def _render(inputs, settings, config, outputs, workers):
         numbers.ordered({k[i] for k in runs}, config.get(key, []))
         for i, key in enumerate(("datasets", "architectures", "recipes", "activations")))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
-    ev = gather(runs, settings, datasets, architectures, recipes, activations, workers)
+    ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -330,6 +336,7 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "report_versions": context["report_versions"], "data": context["data"],
         "summary": {s["dataset"]: s["summary"] for s in sections},
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
+        "verdict_tables": {s["dataset"]: s["verdict_tables"] for s in sections},
         "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal,
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
