@@ -20,6 +20,7 @@ validate_config(config, "schemas/config.schema.yaml")
 include: "rules/download.smk"
 include: "rules/train.smk"
 include: "rules/sweep.smk"
+include: "rules/looks.smk"
 include: "rules/extract.smk"
 include: "rules/report.smk"
 

@@ -31,6 +31,15 @@ def run_cli(main, argv=None):
         gc.freeze()
 
 
+def read_text(path):
+    """The text of the file at ``path``; a ``UserError`` naming it if it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+
+
 def json_option(text, option):
     """The value of a command-line ``option`` given as JSON text; a ``UserError`` naming the option if it is not."""
     try:

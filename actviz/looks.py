@@ -23,11 +23,12 @@ def looks_problem(seeds, max_seeds):
     return None
 
 
-def planned_looks(seeds, max_seeds):
-    """The seeds of each look: ``seeds`` first, then the smallest integers not among them; one look without
-    ``max_seeds``."""
+def planned_looks(seeds, max_seeds, avoid=()):
+    """The seeds of each look: ``seeds`` first, then the smallest integers neither among them nor in ``avoid`` (a
+    sweep's seeds: a final run there would be a trial); one look without ``max_seeds``."""
     if max_seeds <= len(seeds):
         return [list(seeds)]
-    extra = [s for s in range(max(seeds) + 1 + max_seeds) if s not in seeds][: max_seeds - len(seeds)]
+    taken = set(seeds) | set(avoid)
+    extra = [s for s in range(max(taken) + 1 + max_seeds) if s not in taken][: max_seeds - len(seeds)]
     everything = list(seeds) + extra
     return [everything[:n] for n in look_sizes(len(seeds), max_seeds)]

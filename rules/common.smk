@@ -22,10 +22,12 @@ try:
     from actviz.config import check_config
     from actviz.datasets import DATASETS
     from actviz.errors import UserError
+    from actviz.looks import planned_looks
     from actviz.own_data import find_own_dataset, own_dataset_files
     from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, flag
     from actviz.sweeps import rungs, sweep_settings
     from snakemake.exceptions import IncompleteCheckpointException
+    from snakemake.iocontainers import Wildcards
 except ImportError as error:
     stop(f"{error}: install the project into the Python that runs Snakemake (`make`, or pip install -e .)")
 
@@ -56,6 +58,7 @@ wildcard_constraints:
     seed="[0-9]+",
     trial="[A-Za-z0-9_.=,+-]+",
     rung="[0-9]+",
+    look="[0-9]+",
 
 
 def validate_config(config, schema):
@@ -66,6 +69,7 @@ def validate_config(config, schema):
         stop(str(error))
     SWEEP.update(sweep_settings(config["sweep"]))
     RUNGS.extend(rungs(config["sweep_rungs"], config["steps"]))
+    LOOKS.extend(planned_looks(config["seeds"], config["max_seeds"], config["sweep_seeds"] if SWEEP else ()))
 
 
 def convert_source(wildcards):
@@ -107,6 +111,10 @@ TRAIN_SHELL = (
 SWEEP = {}
 # The steps at which each activation's trials are compared: sweep_rungs, or the runs' length alone.
 RUNGS = []
+# Seeds until decided (max_seeds): the seeds of each look, the config's first; one look without max_seeds.
+LOOKS = []
+# One look's decision about a setup's activations (the decide checkpoint's output).
+DECISION = "results/decisions/{dataset}/{architecture}/{recipe}/look{look}.json"
 
 
 def trial_args(wildcards):
@@ -330,3 +338,83 @@ def named_options(files):
 
 def config_json(config):
     return json.dumps(config, sort_keys=True)
+
+
+def decision_at(wildcards, look):
+    """The decide checkpoint's output of a setup at ``look`` (so that Snakemake makes that look first)."""
+    return checkpoints.decide.get(
+        dataset=wildcards.dataset, architecture=wildcards.architecture, recipe=wildcards.recipe, look=look
+    ).output.decision
+
+
+def decision_before(wildcards):
+    """An input function of the decide checkpoint: the look before's decision, none at the first look."""
+    look = int(wildcards.look)
+    return [] if look == 0 else decision_at(wildcards, look - 1)
+
+
+def look_runs(pattern):
+    """An input function of the decide checkpoint: ``pattern`` (an input function of one run, as ``final_run``)
+    of every activation at the look's seeds; none once a look before stopped the study."""
+
+    def paths(wildcards):
+        before = decision_before(wildcards)
+        if before and read_json(before)["stopped"]:
+            return []
+        return [
+            pattern(Wildcards(fromdict={**dict(wildcards.items()), "activation": activation, "seed": str(seed)}))
+            for activation in config["activations"]
+            for seed in LOOKS[int(wildcards.look)]
+        ]
+
+    return paths
+
+
+def decision_options(wildcards, input):
+    """decide.py's option naming the look before's decision, if any."""
+    return f"--previous {shlex.quote(input.previous)}" if input.previous else ""
+
+
+def final_decisions(pattern):
+    """``pattern`` (the decide checkpoint's output) of every setup at the last planned look, which every look
+    before leads to; none without looks."""
+    if len(LOOKS) < 2:
+        return []
+    return expand(
+        pattern,
+        dataset=config["datasets"],
+        architecture=config["architectures"],
+        recipe=config["recipes"],
+        look=len(LOOKS) - 1,
+    )
+
+
+def with_looks(runs, pattern):
+    """An input function of the report: ``runs(pattern)`` (the config's seeds), then ``pattern`` of every activation
+    at the seeds the looks added, as far as each setup's study went. Before the decisions are made it adds none
+    rather than waiting on a checkpoint (as ``extended_trials``): the report names the last look's decisions
+    outright, and Snakemake asks again once they are made."""
+
+    def paths(wildcards):
+        try:
+            added = [
+                pattern.format(dataset=d, architecture=a, recipe=r, activation=activation, seed=seed)
+                for d, a, r in itertools.product(config["datasets"], config["architectures"], config["recipes"])
+                for seed in added_seeds(SimpleNamespace(dataset=d, architecture=a, recipe=r))
+                for activation in config["activations"]
+            ]
+        except IncompleteCheckpointException:
+            added = []
+        return runs(pattern) + added
+
+    return paths
+
+
+def added_seeds(setup):
+    """The seeds a setup's looks trained beyond the config's: those of the look where its study stopped."""
+    for look in range(1, len(LOOKS)):
+        decision = read_json(decision_at(setup, look))
+        if decision["stopped"]:
+            return [s for s in decision["seeds"] if s not in config["seeds"]]
+    return []
+

@@ -8,10 +8,12 @@ rule report:
         # With a sweep, the final runs at sweep seeds are the selected trials: the report finds them among
         # the trials by the selections (every trial's first rung is named outright, so that a change of the
         # sweep reruns the report and, through it, the trials and the selections; see first_rung_trials).
-        metrics=untrained_runs(rules.train.output.metrics),
-        training_stats=untrained_runs(rules.train.output.stats),
-        stats=run_outputs(rules.extract.output.stats),
-        activations=run_outputs(rules.extract.output.activations),
+        # With max_seeds, the seeds the looks added (as far as each setup's study went) come after the config's.
+        metrics=with_looks(untrained_runs, rules.train.output.metrics),
+        training_stats=with_looks(untrained_runs, rules.train.output.stats),
+        stats=with_looks(run_outputs, rules.extract.output.stats),
+        activations=with_looks(run_outputs, rules.extract.output.activations),
+        decisions=final_decisions(rules.decide.output.decision),
         datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),
         selections=selections(rules.select.output.selection),
         trials=first_rung_trials(rules.train_trial.output.metrics),

@@ -15,7 +15,7 @@ whose survivors are this rung's trials.
 
 import argparse
 
-from actviz.errors import UserError, json_option, run_cli
+from actviz.errors import UserError, json_option, read_text, run_cli
 from actviz.sweeps import select_from_files
 
 
@@ -47,14 +47,6 @@ def main(argv=None):
     else:
         chosen = selection["trial"] or "none (every trial diverged)"
         print(f"{selection['run']}{at}: selected {chosen} of {selection['trials']} trials")
-
-
-def read_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror})") from None
 
 
 if __name__ == "__main__":

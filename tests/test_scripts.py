@@ -46,6 +46,12 @@ def test_every_script_has_help(script):
       "--per-class-csv", "p.csv", "--confusion-csv", "c.csv", "--layer-stats-csv", "l.csv", "--training-stats-csv",
       "t.csv", "--curves-csv", "c.csv", "--numbers-json", "r.json", "--histogram-range", "-1", "x"],
      "a range is 'auto' or two numbers LOW HIGH, got '-1 x'"),
+    (["decide.py", "--look", "2", "--planned-json", "[[0, 1], [0, 1, 2]]", "--max-seeds", "3", "--out", "d.json"],
+     "--look 2: the plan has looks 0 to 1"),
+    (["decide.py", "--look", "0", "--planned-json", "[[0, 1], [0, 1, 2]]", "--max-seeds", "3", "--out", "d.json"],
+     "no --metrics to decide on"),
+    (["decide.py", "--look", "1", "--planned-json", "[[0, 1], [0, 1, 2]]", "--max-seeds", "3", "--previous",
+      "gone.json", "--out", "d.json"], "gone.json: cannot read"),
     pytest.param(["evaluate.py", "--checkpoint-dir", "none", "--dataset", "missing.h5"],
                  "missing.h5: dataset file not found", marks=STARTS_TENSORFLOW),
 ])

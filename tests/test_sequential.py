@@ -138,3 +138,32 @@ def test_the_seeds_a_pair_would_take_follow_the_noncentral_t():
     m = sequential.seeds_for_equivalence(0.0, 0.01, MARGIN)
     assert m > 8  # one point of paired std against a one-point margin: more than configs/decide.yaml's 8
     assert sequential.seeds_for_equivalence(0.012, 0.01, MARGIN) is None  # outside the margin: never
+
+
+def _metrics_file(folder, activation, seed, accuracy):
+    import json
+
+    path = folder / f"{activation}-{seed}.json"
+    path.write_text(json.dumps({"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": activation,
+                                "seed": seed, "test_accuracy": accuracy, "test_size": 2000, "final_step": 800,
+                                "diverged_at_step": None}))
+    return path
+
+
+def test_a_look_goes_on_with_the_next_seeds_while_a_pair_is_undecided_and_later_looks_repeat_a_stop(tmp_path):
+    from actviz.decisions import decide_look
+    from actviz.report.evidence import Design
+
+    planned, design = planned_looks([0, 1, 2], 8), Design(0.01, 3, 8)
+    paths = [_metrics_file(tmp_path, a, s, v) for a, values in (("relu", (0.85, 0.87, 0.84)),
+                                                                 ("selu", (0.85, 0.85, 0.85)))
+             for s, v in enumerate(values)]
+    first = decide_look(paths, 0, planned, design)
+    assert first["pairs"][0]["decision"] == "undecided" and first["next_seeds"] == [0, 1, 2, 3, 4]
+    assert not first["stopped"] and first["decided_at_look"] is None
+    decided = [_metrics_file(tmp_path, a, s, 0.85 + (0.03 if a == "relu" else 0.0) + 0.001 * s)
+               for a in ("relu", "selu") for s in range(5)]
+    second = decide_look(decided, 1, planned, design, first)
+    assert second["pairs"][0]["decision"] == "ahead" and second["stopped"] and second["next_seeds"] == []
+    third = decide_look([], 2, planned, design, second)  # stopped before: nothing trains, the decision stands
+    assert third["look"] == 2 and third["pairs"] == second["pairs"] and third["decided_at_look"] == 1

@@ -304,6 +304,37 @@ def test_successive_halving_extends_the_better_half_and_selects_among_those_that
 
 
 @pytest.mark.e2e
+def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_the_report_agrees(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    # two seeds at 20 steps with a 0.1-point margin: nothing can be decided at the first look (t with 1 degree of
+    # freedom), so the second look trains seed 2 for both activations, and stops there (the last look)
+    looks = ("--configfile", "tiny.yaml", "--config", "activations=[relu,selu]", "recipes=[snn]", "seeds=[0,1]",
+             "max_seeds=3", "equivalence_margin=0.001")
+    before = snakemake(project, "-n", "report", *looks)
+    assert before.returncode == 0, before.stderr[-3000:]
+    # seed 1 trains; both looks' decisions are checkpoints; seed 2 is to be determined by the first
+    assert _job_counts(before.stdout) == {"train": 2, "extract": 2, "decide": 2, "report": 1}
+    result = snakemake(project, "--cores", "2", "report", *looks)
+    assert result.returncode == 0, result.stderr[-5000:]
+    decisions = project / "results" / "decisions" / "FashionMNIST-sample" / "cnn" / "snn"
+    first, last = (json.loads((decisions / f"look{k}.json").read_text()) for k in (0, 1))
+    assert first["seeds"] == [0, 1] and not first["stopped"] and first["next_seeds"] == [0, 1, 2]
+    assert first["pairs"][0]["decision"] == "undecided"
+    assert last["seeds"] == [0, 1, 2] and last["stopped"] and last["looks"] == 2
+    numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
+    assert sorted({r["seed"] for r in numbers["runs"]}) == [0, 1, 2]  # the look's seed is compared
+    comparison = numbers["comparisons"][0]
+    assert comparison["seeds"] == [0, 1, 2] and comparison["method"] == "paired t over 3 seeds, look 2 of 2"
+    # the decision file and the report decide alike (one code path: evidence.comparison_rows)
+    assert (comparison["decision"], comparison["p_value"]) == (last["pairs"][0]["decision"],
+                                                               pytest.approx(last["pairs"][0]["p_value"]))
+    table = numbers["verdict_tables"]["FashionMNIST-sample"][0]
+    assert "look" in table["seeds"] and table["unit"] == "the activations (paired seeds)"
+    after = snakemake(project, "-n", "report", *looks)
+    assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
+@pytest.mark.e2e
 def test_a_report_missing_one_of_its_tables_is_made_again(project, tmp_path):
     # as after an upgrade that adds a table: Snakemake checks only the outputs something depends on
     project = copy_finished_project(project, tmp_path / "project")

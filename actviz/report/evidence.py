@@ -223,12 +223,22 @@ def accuracy_sentence(verdict, name):
     return f"{name}, paired over seeds ({_budget(ranked)}): " + "; ".join(parts) + "."
 
 
-def verdict_table(verdict, name, setting):
-    """The first screen's row block for one setup: activations best first, each pair's decision, the seeds, the
-    setting they were compared at."""
+def looks_words(decision):
+    """Where a "seeds until decided" study stopped (``decision``: its last look's decision file), e.g. "look 2 of
+    3, every pair decided"."""
+    stopped_at = decision["decided_at_look"]
+    if stopped_at is not None:
+        return f"stopped at look {stopped_at + 1} of {decision['looks']}: every pair decided"
+    return f"all {decision['looks']} looks, up to max_seeds={decision['max_seeds']}: not every pair decided"
+
+
+def verdict_table(verdict, name, setting, decision=None):
+    """The first screen's row block for one setup: activations best first, each pair's decision, the seeds (and,
+    with looks, where the study stopped: ``decision``), the setting they were compared at."""
+    seeds = _budget(verdict["ranked"]).split(",")[0]
     return {"setup": name, "order": [r["activation"] for r in verdict["ranked"]],
             "accuracy": [r["test_accuracy_mean"] for r in verdict["ranked"]],
-            "seeds": _budget(verdict["ranked"]).split(",")[0], "setting": setting,
+            "seeds": f"{seeds} ({looks_words(decision)})" if decision else seeds, "setting": setting,
             "unit": "these trained networks (1 seed)" if verdict["one_seed"] else "the activations (paired seeds)",
             "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
                        "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"

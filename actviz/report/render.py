@@ -47,6 +47,8 @@ class ReportInputs:
         "help": "with sweep_rungs: the metrics JSON of the trials extended to later rungs", "optional": True})
     extended_trial_stats: list = field(default_factory=list, metadata={
         "help": "with sweep_rungs: their training_stats.csv", "optional": True})
+    decisions: list = field(default_factory=list, metadata={
+        "help": "with max_seeds: every setup's decision at the last planned look (decide.py's JSON)", "optional": True})
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Evidence:
     ranges: dict  # {(dataset, architecture): {layer: (low, high)}}
     histograms: dict  # {(dataset, architecture): numbers.run_histograms}
     sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # numbers.sweep_rows
+    decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -179,8 +182,8 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
         "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
         "verdict_tables": [evidence.verdict_table(v, numbers.label(s), evidence.setting_words(
-            shared.get(numbers.label(s)), [r for r in selected if r["architecture"] == s[1] and r["recipe"] == s[2]]))
-            for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
+            shared.get(numbers.label(s)), [r for r in selected if r["architecture"] == s[1] and r["recipe"] == s[2]]),
+            ev.decisions.get(s)) for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
         "layer_sentences": evidence.layer_sentences(depth),
         "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
@@ -270,6 +273,7 @@ def _render(inputs, settings, config, outputs, workers):
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
+    ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(numbers.load_json, inputs.decisions)}
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
