@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # The workflow's rules call `python scripts/...`: run them with the virtualenv's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: report test test-fast lint bench tensorboard clean
+.PHONY: report test test-fast lint bench tensorboard rerun clean
 
 # The pinned requirements, then the project's own package (actviz) editable, so that scripts,
 # workflow, tests and benchmarks import it from this checkout.
@@ -58,6 +58,11 @@ bench: $(STAMP)
 ## tensorboard: TensorBoard on results/logs at http://127.0.0.1:$(PORT)
 tensorboard: $(STAMP)
 	tensorboard --logdir results/logs --host 127.0.0.1 --port $(PORT)
+
+## rerun: retrain one run from its record and say whether it is bit-identical, e.g. RUN=results/runs/FashionMNIST-sample/cnn/snn/relu/seed0
+rerun: $(STAMP)
+	@[ -n "$(RUN)" ] || { echo "make rerun: name the run's folder: make rerun RUN=results/runs/DATASET/ARCH/RECIPE/ACTIVATION/seedN" >&2; exit 2; }
+	python scripts/rerun.py $(RUN)
 
 ## clean: remove results (checkpoints included) and Snakemake's state
 clean:

@@ -2,6 +2,7 @@
 threads, the float32 outputs of every recorded layer, and the package versions a run ran under."""
 
 import json
+import os
 import platform
 import shutil
 from importlib import metadata
@@ -112,6 +113,29 @@ def float32_layer_outputs(layers_model):
 
     return tf.function(lambda x: [tf.cast(o, tf.float32) for o in layers_model(x, training=False)],
                        reduce_retracing=True)
+
+
+# The CPU features that change TensorFlow's kernels (and so the last digits of a run's numbers).
+CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+# The threads numpy's BLAS may use (Snakemake sets them to a job's threads): they change the order of its sums, and
+# so the last digits of the layer statistics.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def machine():
+    """What computed a run: the processor (architecture, vendor, family, model, name) and its features that change
+    TensorFlow's kernels. Runs are bit-identical only on the same kind (Linux: /proc/cpuinfo; elsewhere less)."""
+    record = {"architecture": platform.machine(), "threads": {v: os.environ.get(v) for v in THREAD_VARIABLES}}
+    try:
+        lines = Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+    except OSError:
+        return record
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    record.update({"vendor": fields.get("vendor_id"), "family": fields.get("cpu family"), "model": fields.get("model"),
+                   "name": fields.get("model name"), "features": [f for f in CPU_FEATURES if f in flags]})
+    return record
 
 
 def package_versions(packages=PACKAGES):

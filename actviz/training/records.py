@@ -2,7 +2,7 @@
 training as tidy CSVs (``write_layer_tables``)."""
 
 from actviz.atomic import write_csv
-from actviz.runs import package_versions
+from actviz.runs import machine, package_versions
 from actviz.stats import GRADIENT_COLUMNS, MOMENT_COLUMNS, SIGNAL_COLUMNS, SIGNAL_PREDICTION_COLUMNS, STAT_COLUMNS
 
 
@@ -64,5 +64,6 @@ def final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, cloc
         "images_per_second": trained * settings.batch_size / elapsed if trained else None,
         "seconds": {phase: round(seconds, 3) for phase, seconds in clock.seconds.items()},
         "versions": package_versions(),  # of the process that finished the run
+        "machine": machine(),  # and its CPU: numbers are bit-identical only on the same kind
         "initialisation": run.initialisation,  # per layer, the sigma_w2 and sigma_b2 its initialisers imply
     }
