@@ -105,27 +105,25 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
 
 
 @pytest.mark.e2e
-def test_the_tune_benchmark_runs_the_sweep_and_prints_its_ratio_against_the_target():
-    result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "tune", "--steps", "20")
+def test_the_halving_benchmark_runs_the_tune_study_as_a_grid_and_compares_it_with_halving():
+    # one activation of configs/tune.yaml's three: its 4 rates are the whole sweep (the grid and halving alike)
+    result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "halving", "--steps", "20", "--activations",
+                  "relu")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "(18 training jobs)" in result.stdout  # 12 trials, 6 final runs at the seeds no trial is
+    # the grid is the tune study: its ratio against the 1.3 target, and where the cores' time went
+    assert "(6 training jobs)" in result.stdout  # 4 trials, 2 final runs at the seeds no trial is
     ratio = next(line for line in result.stdout.splitlines() if "wall / (steps / cores)" in line)
     assert float(ratio.split()[5]) > 1 and "(target 1.3:" in ratio
-    rows = [line.split() for line in result.stdout.splitlines()]  # the table's rows: rule, jobs, core-s, per job
+    table = result.stdout[:result.stdout.index("tune study with successive halving")]
+    rows = [line.split() for line in table.splitlines()]  # the table's rows: rule, jobs, core-s, per job
     jobs = {row[0]: int(row[1]) for row in rows if row[:1] in (["train"], ["train_trial"], ["extract"])
             and row[1].isdigit()}
-    assert jobs == {"train": 6, "train_trial": 12, "extract": 9}
-
-
-@pytest.mark.e2e
-def test_the_halving_benchmark_compares_steps_and_selections_with_the_grid():
-    result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "halving", "--steps", "20")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert jobs == {"train": 2, "train_trial": 4, "extract": 3}
     rows = {line[:24].strip(): line[24:].split() for line in result.stdout.splitlines()
             if line.startswith(("trials' steps trained", "all steps trained"))}
-    # 3 activations x 4 rates: the grid trains 12 trials of 20 steps; halving 12 x 5, 6 x 5 more, 3 x 10 more
-    assert rows["trials' steps trained"][:2] == ["240", "120"] and rows["trials' steps trained"][2] == "0.50"
-    assert rows["all steps trained"][:2] == [str(240 + 6 * 20)] * 1 + [str(120 + 6 * 20)]
+    # 4 rates: the grid trains 4 trials of 20 steps; halving 4 x 5, 2 x 5 more, 1 x 10 more
+    assert rows["trials' steps trained"][:2] == ["80", "40"] and rows["trials' steps trained"][2] == "0.50"
+    assert rows["all steps trained"][:2] == [str(80 + 2 * 20), str(40 + 2 * 20)]
     assert "targets: at most half the grid's trial steps (0.50: kept)" in result.stdout
 
 
