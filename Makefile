@@ -36,9 +36,11 @@ report: $(STAMP)
 	    || { status=$$?; [ $$status -ne 75 ] || echo "make report: another make report is running in this" \
 	        "folder ($(REPORT_LOCK)); wait for it to finish" >&2; exit $$status; }
 
-## test: the whole test suite: unit tests, lint, tiny end-to-end workflow runs (e2e), SLURM, Chromium, kills (system)
+## test: the whole test suite: the fast and slow tiers on every core, then one at a time the tiny workflow runs (e2e)
+## and the tests of SLURM, Chromium, Debian's Fashion-MNIST and kills (system), which start processes of their own
 test: $(STAMP)
-	python -m pytest
+	python -m pytest -n auto --dist loadfile -m "not e2e and not system"
+	python -m pytest -m "e2e or system"
 
 ## test-fast: the unit tests only (no workflow runs, system programs or slow tier), under a minute
 test-fast: $(STAMP)
