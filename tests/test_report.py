@@ -170,7 +170,8 @@ def test_summary_names_the_unit_of_each_verdict_and_where_layers_sit(report):
                           "mean 0.01, std 1.02; selu (cnn/seed) mean 0.01, std 1.02.")
     assert any(s.startswith("SELU (cnn/snn): at initialisation inside the domain at no hidden layer") for s in summary)
     tables = numbers["verdict_tables"]["Fake<b>"]
-    assert [t["unit"] for t in tables] == ["the activations (paired seeds)", "these trained networks (1 seed)"]
+    assert [t["unit"] for t in tables] == ["the activations (paired over seeds)",
+                                           "these trained networks, not the activations"]
     assert tables[0]["order"] == ["selu", "relu"] and tables[0]["pairs"][0]["decision"].startswith("undecided")
     # the first screen: the verdict tables and sentences; the layers' sentences only further down, folded
     first_screen = html[html.index('id="summary"'):html.index("<nav")]

@@ -102,7 +102,7 @@ def test_one_seed_names_no_activation_and_says_the_networks_are_within_noise():
     assert comparisons[0]["evidence"] == "networks" and comparisons[0]["decision"] == "networks within noise"
     sentence = evidence.accuracy_sentence(verdict, "snn")
     assert sentence.startswith("snn: one seed (800 steps, 2,000 test images) measures these trained networks, not the "
-                               "activations: relu's network scored highest, 0.8300 (over the runner-up: relu − lrelu "
+                               "activations: relu's network scored highest, 0.8300, over the runner-up relu − lrelu "
                                "= +0.8 points (95% CI")
     assert "McNemar p = 0.17" in sentence and "no two differ on the test images beyond noise" in sentence
     assert "needs two or more seeds" in sentence and "ahead" not in sentence.split("Whether")[0]
@@ -120,8 +120,8 @@ def test_one_seed_names_no_winning_activation_even_when_its_networks_differ():
     assert "measures these trained networks, not the activations" in sentence
     assert "pairs differ on the test images beyond noise" in sentence and "is ahead of" not in sentence
     table = evidence.verdict_table(verdict, "cnn/snn", "adam, learning_rate=0.001")
-    assert table["unit"] == "these trained networks (1 seed)"
-    assert table["pairs"][0]["decision"] == "networks differ (1 seed: these trained networks, not the activations)"
+    assert table["unit"] == "these trained networks, not the activations"
+    assert table["pairs"][0]["decision"] == "networks differ"
 
 
 def _seeds(values):

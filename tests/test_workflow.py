@@ -329,7 +329,7 @@ def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_
     assert (comparison["decision"], comparison["p_value"]) == (last["pairs"][0]["decision"],
                                                                pytest.approx(last["pairs"][0]["p_value"]))
     table = numbers["verdict_tables"]["FashionMNIST-sample"][0]
-    assert "look" in table["seeds"] and table["unit"] == "the activations (paired seeds)"
+    assert "look" in table["seeds"] and table["unit"] == "the activations (paired over seeds)"
     after = snakemake(project, "-n", "report", *looks)
     assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
 

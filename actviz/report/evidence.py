@@ -193,9 +193,7 @@ def decision_words(c):
                  f"~{c['seeds_for_equivalence']} would show equivalence" if c.get("seeds_for_equivalence") else None]
         would = [w for w in would if w]
         return "undecided" + (f": {' or '.join(would)} (80% power)" if would else "")
-    if decision:
-        return decision + " (1 seed: these trained networks, not the activations)"
-    return c["method"]
+    return decision or c["method"]  # one seed: "networks differ" / "networks within noise"
 
 
 def accuracy_sentence(verdict, name):
@@ -209,7 +207,7 @@ def accuracy_sentence(verdict, name):
         differ = [c for c in verdict["pairs"] if c.get("decision") == "networks differ"]
         found = (f"{len(differ)} of {len(verdict['pairs'])} pairs differ on the test images beyond noise"
                  if differ else "no two differ on the test images beyond noise")
-        closest = f" (over the runner-up: {_comparison_words(against[0])})" if against else ""
+        closest = f", over the runner-up {_comparison_words(against[0])}" if against else ""
         return (f"{name}: one seed ({_budget(ranked).split(', ', 1)[1]}) measures these trained networks, not the "
                 f"activations: {top['activation']}'s network scored highest, {top['test_accuracy_mean']:.4f}{closest}; "
                 f"{found}. Whether an activation is ahead needs two or more seeds (seeds, or max_seeds to train "
@@ -239,7 +237,8 @@ def verdict_table(verdict, name, setting, decision=None):
     return {"setup": name, "order": [r["activation"] for r in verdict["ranked"]],
             "accuracy": [r["test_accuracy_mean"] for r in verdict["ranked"]],
             "seeds": f"{seeds} ({looks_words(decision)})" if decision else seeds, "setting": setting,
-            "unit": "these trained networks (1 seed)" if verdict["one_seed"] else "the activations (paired seeds)",
+            "unit": "these trained networks, not the activations" if verdict["one_seed"] else
+            "the activations (paired over seeds)",
             "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
                        "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"
                                       if "ci_low" in c else "–"),
