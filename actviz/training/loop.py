@@ -95,12 +95,14 @@ def do_due_work(step, due, store, observer, window, bar):
 
 def finish(run, store, observer, diverged_at, window):
     """After the loop: the final evaluation, every pending summary, the last checkpoint (never of a
-    diverged run). Returns the final step and evaluation (None for a diverged run)."""
-    final_step = int(run.optimizer.iterations)
+    diverged run). Returns the final step and evaluation (None for a diverged run): a diverged run's final step is
+    the one where its loss first became NaN or infinite, not the later one where that was seen."""
+    trained_to = int(run.optimizer.iterations)
+    final_step = trained_to if diverged_at is None else diverged_at
     evaluation = observer.final_evaluation(final_step) if diverged_at is None else None
     observer.flush()
     store.save(final_step if diverged_at is None and store.latest_step() != final_step else None,
-               window.pending(final_step), observer.weights)
+               window.pending(trained_to), observer.weights)
     observer.writer.flush()
     return final_step, evaluation
 
