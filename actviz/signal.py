@@ -183,19 +183,25 @@ def edge_of_chaos(phi, sigma_b2, low=0.05, high=20.0):
 def chi1_grid(phi, sigma_w2, sigma_b2, points=PHASE_POINTS, iterations=PHASE_ITERATIONS):
     """chi1 at q* over the grid of ``sigma_w2`` x ``sigma_b2`` values (arrays; rows: sigma_b2), the length map
     iterated from q = 1 on every point at once with ``points`` quadrature points (a picture, not a table: the
-    phase diagram); NaN where the length explodes (beyond ``UNBOUNDED``, or past 100 and still growing after the
-    last iteration)."""
+    phase diagram); NaN where the length explodes: beyond ``UNBOUNDED``, or still growing after the last iteration
+    where the length map's slope is 1 or more (just past the edge of explosion the length grows by a fraction of a
+    percent a layer: a count of iterations alone left a notch of small sigma_b^2 there)."""
     sigma_w2, sigma_b2 = np.meshgrid(np.asarray(sigma_w2, np.float64), np.asarray(sigma_b2, np.float64))
     q = growing = np.ones_like(sigma_w2)
+
+    def length(q):
+        return sigma_w2 * gauss(lambda z: np.square(phi(z)), np.minimum(q, UNBOUNDED), points) + sigma_b2
+
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(iterations):
-            new = sigma_w2 * gauss(lambda z: np.square(phi(z)), np.minimum(q, UNBOUNDED), points) + sigma_b2
+            new = length(q)
             growing = new > q * (1 + 1e-6)
             done = np.allclose(new, q, rtol=1e-7, atol=1e-12)
             q = new
             if done:
                 break
-        exploded = ~np.isfinite(q) | (q > UNBOUNDED) | (growing & (q > 100))
+        slope = (length(q * 1.01) - length(q)) / (0.01 * q)  # d q_next / d q where the iterations stopped
+        exploded = ~np.isfinite(q) | (q > UNBOUNDED) | (growing & (slope >= 1.0))
         chi1 = chi(np.clip(q, Q_FLOOR, UNBOUNDED), phi, sigma_w2, points)
     return np.where(exploded, np.nan, chi1)
 

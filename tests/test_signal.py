@@ -173,3 +173,15 @@ def test_the_chaotic_correlation_fixed_point_is_a_fixed_point_of_the_map(phi, si
     assert found["phase"] == "chaotic" and -1e-3 <= found["c_star"] < 1
     again = signal.corr_map(found["c_star"], found["q_star"], phi, sigma_w2, sigma_b2)
     assert again == pytest.approx(found["c_star"], abs=1e-6)
+
+
+def test_the_phase_grid_explodes_exactly_past_leaky_relus_edge_at_every_bias_variance():
+    # Leaky ReLU (slope 0.2) multiplies the length by sigma_w^2 (1 + 0.2^2) / 2 a layer, whatever sigma_b^2:
+    # it has a fixed point below sigma_w^2 = 2 / 1.04 = 1.923 and none above, small bias variances included (a count
+    # of iterations alone called the cells just past the edge bounded there: a notch in the picture)
+    from actviz.activations import numpy_function
+
+    w = np.array([1.85, 1.90, 1.95, 2.0])
+    b = np.linspace(0.0, 0.5, 11)
+    chi1 = signal.chi1_grid(numpy_function("lrelu", 0.2), w, b)
+    assert np.isfinite(chi1[:, :2]).all() and np.isnan(chi1[:, 2:]).all()

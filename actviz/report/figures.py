@@ -76,22 +76,27 @@ def signal_figure(layers, profiles):
     return figure_to_png_base64(fig)
 
 
+EXPLODES = "0.5"  # where the length has no fixed point: darker than coolwarm's light grey at chi1 = 1
+
+
 def phase_figure(diagrams):
     """The order-chaos phase diagram of each activation: the (sigma_w^2, sigma_b^2) plane shaded by chi1 (blue:
     ordered, chi1 < 1; red: chaotic, > 1; grey: the length explodes), the edge chi1 = 1 as a black line, and
     where each setup's runs start (``diagrams``: {activation: (lrelu slope, [(setup label, sigma_w2,
     sigma_b2)])}; the grids from ``numbers.phase_diagram``, computed here, on the drawing worker)."""
     import matplotlib.colors as mcolors
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     from actviz.report.numbers import phase_diagram
 
-    fig = new_figure(1.0 + 3.3 * len(diagrams), 3.3)
+    fig = new_figure(2.0 + 3.3 * len(diagrams), 3.5)
     axes = fig.subplots(1, len(diagrams), squeeze=False)[0]
     norm = mcolors.TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=2.0)
     for axis, (activation, (slope, points)) in zip(axes, diagrams.items()):
         w, b, chi1 = phase_diagram(activation, slope, max([2.5, *(1.2 * x for _, x, _ in points)]))
-        axis.set_facecolor("0.8")  # NaN: the length explodes
-        axis.pcolormesh(w, b, np.clip(chi1, 0.0, 2.0), cmap="coolwarm", norm=norm, shading="auto")
+        axis.set_facecolor(EXPLODES)  # NaN: the length explodes
+        mesh = axis.pcolormesh(w, b, np.clip(chi1, 0.0, 2.0), cmap="coolwarm", norm=norm, shading="auto")
         if np.nanmin(chi1) < 1 < np.nanmax(chi1):
             axis.contour(w, b, chi1, levels=[1.0], colors="black", linewidths=1.5)
         at = {}  # setups that start at the same point share one dot and one label
@@ -101,13 +106,19 @@ def phase_figure(diagrams):
             axis.plot(x, y, "o", color=activation_color(activation), markeredgecolor="black", markersize=7,
                       clip_on=False, zorder=3)
             # neighbouring labels one above the other (setups tend to start at sigma_b2 = 0, close in sigma_w2)
-            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(-4, 6 + 10 * (index % 2)),
-                          ha="right", fontsize=7)
+            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(-4, 7 + 11 * (index % 2)),
+                          ha="right", fontsize=7, bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                                                        "alpha": 0.7})
         axis.set_title(activation, fontsize=10)
         axis.set_xlabel("σw² (fan-in × weight variance)")
         axis.set_xlim(w[0], w[-1])
         axis.set_ylim(b[0] - 0.02 * (b[-1] - b[0]), b[-1])  # a dot at sigma_b2 = 0 shows whole
     axes[0].set_ylabel("σb² (bias variance)")
+    bar = fig.colorbar(mesh, ax=list(axes), fraction=0.03, pad=0.02, extend="max")
+    bar.set_label("χ1: < 1 ordered, > 1 chaotic", fontsize=8)
+    axes[0].legend(handles=[Line2D([], [], color="black", label="edge of chaos, χ1 = 1"),
+                            Patch(color=EXPLODES, label="the length explodes (no fixed point)")],
+                   loc="upper left", fontsize=7, framealpha=0.85)
     return figure_to_png_base64(fig)
 
 
