@@ -234,18 +234,18 @@ def test_histogram_ranges_are_per_layer_from_the_runs_values_unless_fixed(report
 
 
 def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
-    from actviz.report import evidence, numbers
+    from actviz.report import evidence, layer_tables, numbers
 
     shapes = {f"dense{i}": (8,) for i in range(1, 12)} | {"logits": (10,)}  # 12 layers: dense10 after dense9
     files = _fake_runs(tmp_path, accuracy={("snn", "selu", 0): 0.8}, shapes=shapes)
     runs = numbers.load_runs(files["metrics"], files["stats"], files["activations"], files["training_stats"])
-    layers = numbers.layer_order(runs, "cnn")
+    layers = layer_tables.layer_order(runs, "cnn")
     assert layers == list(shapes) != sorted(shapes)
-    ranges = numbers.histogram_ranges(runs, "Fake<b>", "cnn", layers, "auto")
-    histograms = {("Fake<b>", "cnn"): numbers.run_histograms(runs, "Fake<b>", "cnn", layers, ranges, 4)}
-    rows = numbers.layer_rows(runs, {"cnn": layers}, histograms)
+    ranges = layer_tables.histogram_ranges(runs, "Fake<b>", "cnn", layers, "auto")
+    histograms = {("Fake<b>", "cnn"): layer_tables.run_histograms(runs, "Fake<b>", "cnn", layers, ranges, 4)}
+    rows = layer_tables.layer_rows(runs, {"cnn": layers}, histograms)
     assert [r["layer"] for r in rows] == list(shapes)
-    profiles = {"snn": numbers.depth_profiles(runs, ("Fake<b>", "cnn", "snn"), ["selu"], layers)}
+    profiles = {"snn": layer_tables.depth_profiles(runs, ("Fake<b>", "cnn", "snn"), ["selu"], layers)}
     assert evidence.fixed_point_sentences(profiles, layers)[0].startswith("After training, dense11 (the last hidden")
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 
 from actviz import sequential
 from actviz.evaluation import pack_bits
-from actviz.report import evidence, numbers, uncertainty
+from actviz.report import evidence, layer_tables, numbers, sweep_tables, uncertainty
 
 TEST_IMAGES = 2000
 
@@ -189,7 +189,7 @@ def test_a_diverged_seed_is_left_out_of_the_accuracy_and_the_comparisons():
 def test_a_diverged_seed_is_left_out_of_the_depth_profiles_and_learning_curves():
     runs = {("d", "cnn", "snn", "selu", s): _run(accuracy=0.8, stats=(0.1 * s, 1.0 + s)) for s in range(3)}
     runs["d", "cnn", "snn", "selu", 2] = _run(diverged=5, stats=(99.0, 99.0))
-    profiles = numbers.depth_profiles(runs, SETUP, ["selu"], ["conv1", "dense1", "logits"])
+    profiles = layer_tables.depth_profiles(runs, SETUP, ["selu"], ["conv1", "dense1", "logits"])
     assert profiles["selu", "trained"]["mean"] == pytest.approx([0.05] * 3)
     assert profiles["selu", "trained"]["seeds"] == 2
     assert profiles["selu", "trained"]["std"] == pytest.approx([1.5] * 3)
@@ -202,9 +202,9 @@ def test_a_diverged_seed_is_left_out_of_the_layer_tables_and_per_class_results()
     runs["d", "cnn", "snn", "selu", 1]["metrics"]["diverged_at_step"] = 9
     layers = [{"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": "selu", "seed": s,
                "layer": "conv1",
-               **{k: float(s * 10 + 1) for k in numbers.LAYER_TABLE}} for s in range(2)]
-    table = numbers.final_layer_table(runs, layers, SETUP, "conv1", ["selu"])
-    assert table == [{"activation": "selu", "seeds": 1, **{k: 1.0 for k in numbers.LAYER_TABLE}}]
+               **{k: float(s * 10 + 1) for k in layer_tables.LAYER_TABLE}} for s in range(2)]
+    table = layer_tables.final_layer_table(runs, layers, SETUP, "conv1", ["selu"])
+    assert table == [{"activation": "selu", "seeds": 1, **{k: 1.0 for k in layer_tables.LAYER_TABLE}}]
     per_class = evidence.per_class_rows(runs, SETUP, ["selu"], ["a", "b"])
     assert per_class[0]["seeds"] == [0] and per_class[0]["accuracy_mean"] == 1.0
 
@@ -248,13 +248,13 @@ def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
 def _selected_row(activation, trial, **margin):
     return {"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": activation,
             "learning_rate": trial and float(trial.split("=")[1]), "trial": trial, "validation_accuracy": 0.85,
-            "trials": 4, "seeds": 1, "rungs": margin.pop("rungs", [800]), **{k: None for k in numbers.MARGIN_KEYS},
+            "trials": 4, "seeds": 1, "rungs": margin.pop("rungs", [800]), **{k: None for k in sweep_tables.MARGIN_KEYS},
             "runner_up": None, "compared_at_step": None, **margin}
 
 
 def test_the_selection_sentence_says_whether_each_selected_trial_beat_its_runner_up_beyond_noise():
     apart, close = ({k: uncertainty.mcnemar_difference(*_pair(800, *only), split="validation")[k]
-                     for k in numbers.MARGIN_KEYS} for only in ((40, 10), (22, 18)))
+                     for k in sweep_tables.MARGIN_KEYS} for only in ((40, 10), (22, 18)))
     rows = [_selected_row("relu", "learning_rate=0.0003", runner_up="learning_rate=0.001", compared_at_step=400,
                           rungs=[200, 400, 800], **apart),
             _selected_row("selu", "learning_rate=0.001", runner_up="learning_rate=0.0003", compared_at_step=400,

@@ -107,13 +107,13 @@ def _profiles(corr, predicted, sigma_w2=2.0, path=None):
 
 
 def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_and_where_theory_parts():
-    from actviz.report import evidence, numbers
+    from actviz.report import evidence, signal_tables
 
     setup = ("d", "mlp3", "snn")
     runs = {(*setup, "relu", 0): {"metrics": {"settings": {"lrelu_slope": 0.2}, "diverged_at_step": None}}}
     layers = ["dense1", "dense2", "dense3", "logits"]
     close = _profiles([0.30, 0.45, 0.57, 0.65], [0.31, 0.46, 0.58, 0.66], path=[0.31, 0.45, 0.56, 0.64])
-    row = numbers.signal_rows(runs, setup, ["relu"], layers, close)[0]
+    row = signal_tables.signal_rows(runs, setup, ["relu"], layers, close)[0]
     assert row["sigma_w2"] == 2.0 and row["phase"] == "edge" and row["chi1"] == pytest.approx(1.0, abs=1e-3)
     assert row["hidden_layers"] == 3 and row["in_theory"] and row["parts_at"] is None
     assert (row["corr_last"], row["corr_last_predicted"], row["corr_last_path"]) == (0.57, 0.58, 0.56)
@@ -121,7 +121,7 @@ def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_an
     assert sentence.startswith("mlp3/snn, relu: initialised at σw² = 2.00, σb² = 0 (3 hidden dense layers): on the "
                                "edge of chaos (χ1 = 1.00)")
     assert "stays within 0.1 of the one-step prediction at every layer" in sentence
-    apart = numbers.signal_rows(runs, setup, ["relu"], layers, _profiles([0.3, 0.45, 0.9, 0.95],
+    apart = signal_tables.signal_rows(runs, setup, ["relu"], layers, _profiles([0.3, 0.45, 0.9, 0.95],
                                                                          [0.31, 0.46, 0.58, 0.66], sigma_w2=1.5))[0]
     assert apart["phase"] == "ordered" and apart["parts_at"] == "dense3" and apart["parts_at_when"] == "init"
     words = evidence.signal_sentences("mlp3/snn", [apart])[0]
@@ -129,13 +129,13 @@ def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_an
     assert "depth scale ξ_c = 3.5 layers, so 3 dense layers are 0.9 ξ_c" in words
     assert "first parts from the one-step prediction by more than 0.1 at dense3, at initialisation" in words
     batchnorm = _profiles([0.3, 0.45, 0.9, 0.95], [0.31, None, None, 0.66])
-    outside = numbers.signal_rows(runs, setup, ["relu"], layers, batchnorm)[0]
+    outside = signal_tables.signal_rows(runs, setup, ["relu"], layers, batchnorm)[0]
     assert not outside["in_theory"]
     assert "outside the theory's assumptions" in evidence.signal_sentences("x", [outside])[0]
 
 
 def test_the_phase_diagram_puts_the_relu_edge_at_two_and_the_tanh_edge_at_one_without_bias():
-    from actviz.report.numbers import phase_diagram
+    from actviz.report.signal_tables import phase_diagram
 
     w, b, chi1 = phase_diagram("relu", size=(25, 5))
     assert chi1.shape == (5, 25) and np.isnan(chi1[0, w > 2.05]).all()  # sigma_b2 = 0: the length explodes past 2

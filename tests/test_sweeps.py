@@ -117,7 +117,7 @@ def test_trials_of_another_activation_or_outside_the_sweep_are_refused(tmp_path)
 
 
 def test_sensitivity_takes_the_best_trial_at_each_value_with_its_seeds_range_and_marks_what_diverged():
-    from actviz.report.numbers import sensitivity
+    from actviz.report.sweep_tables import sensitivity
 
     def row(rate, optimizer, seed, accuracy, diverged=None):
         return {"dataset": "d", "architecture": "cnn", "recipe": "snn", "activation": "relu",

@@ -272,7 +272,7 @@ def _layer_words(layer, mean, std):
 
 def fixed_point_sentences(profiles_by_setup, layers):
     """Where the layers of one architecture (``layers``) sit against mean 0 / std 1 after training, and
-    at what depth SELU leaves it; ``profiles_by_setup``: {setup label: ``numbers.depth_profiles``}."""
+    at what depth SELU leaves it; ``profiles_by_setup``: {setup label: ``layer_tables.depth_profiles``}."""
     last = len(layers) - 2  # the last hidden layer (before the logits)
     trained = sorted(((recipe, activation, values["mean"][last], values["std"][last])
                       for recipe, profiles in profiles_by_setup.items()
@@ -355,7 +355,7 @@ def _diverged_words(missing):
 
 
 def selection_sentence(name, rows, validation_images):
-    """What a sweep chose for one setup (``rows``: its ``numbers.sweep_rows`` selected rows): each activation's
+    """What a sweep chose for one setup (``rows``: its ``sweep_tables.sweep_rows`` selected rows): each activation's
     setting, on how many validation images, and whether its best trial is distinguishable from the runner-up."""
     keys = [k for k in rows[0] if k not in SELECTED_FIXED]
     chosen = "; ".join(f"{r['activation']} " + (", ".join(f"{k}={r[k]}" for k in keys) + _margin_words(r)
@@ -369,7 +369,7 @@ def selection_sentence(name, rows, validation_images):
 
 
 def _margin_words(row):
-    """Whether a selected trial is ahead of the runner-up beyond noise, in words (``numbers.margin_row``)."""
+    """Whether a selected trial is ahead of the runner-up beyond noise, in words (``sweep_tables.margin_row``)."""
     if row.get("ci_low") is None:
         return ""
     noise = "beyond noise" if uncertainty.distinguishable(row) else "within noise: either would do"
@@ -392,7 +392,7 @@ TRAINABLE_DEPTH_SCALES = 6
 
 
 def signal_sentences(name, rows):
-    """How signals travel in one setup, one sentence per activation (``numbers.signal_rows``): its phase at
+    """How signals travel in one setup, one sentence per activation (``signal_tables.signal_rows``): its phase at
     initialisation with chi1, the depth scale xi_c against its hidden layers, and how the measured correlation of
     two inputs compares with mean-field theory's, and where it first parts from it."""
     sentences = []
@@ -454,7 +454,7 @@ def verdict_sentences(dataset, verdicts, missing, selected=(), validation_images
     """What the accuracies of one dataset support, one sentence per setup, and which activations diverged in
     every seed; with a sweep, what each setup's activations were selected at, without one the setting they
     share. ``verdicts``: {setup label: ``verdict``, None without a finished run}; ``missing``: {setup label:
-    ``numbers.without_finite_run``}; ``selected``: the dataset's ``numbers.sweep_rows`` selected rows;
+    ``numbers.without_finite_run``}; ``selected``: the dataset's ``sweep_tables.sweep_rows`` selected rows;
     ``shared``: {setup label: a run's settings} of the setups without a sweep."""
     sentences = []
     if verdicts and all(v is None for v in verdicts.values()):

@@ -50,7 +50,7 @@ def readable_log_axis(axis):
 
 
 def depth_figure(layers, profiles):
-    """Mean (left) and std (right, log scale) against depth of ``numbers.depth_profiles``, measured, and
+    """Mean (left) and std (right, log scale) against depth of ``layer_tables.depth_profiles``, measured, and
     as the moment map predicts them (thin: dotted one step from the layer below, dash-dot along the
     path from the input)."""
     fig = new_figure(11, 3.6 if len(layers) <= 8 else 4.2)
@@ -68,7 +68,7 @@ def depth_figure(layers, profiles):
 
 
 def signal_figure(layers, profiles):
-    """How signals travel through depth (``numbers.depth_profiles``): the mean correlation between two probe
+    """How signals travel through depth (``layer_tables.depth_profiles``): the mean correlation between two probe
     images' pre-activations (left) and the mean squared singular value of the Jacobian from the input (right,
     log scale), at initialisation (dashed) and after training (solid); thin, as mean-field theory predicts
     them (dotted: one step from the layer below; dash-dot: along the path from the input)."""
@@ -94,12 +94,12 @@ def phase_figure(diagrams):
     """The order-chaos phase diagram of each activation: the (sigma_w^2, sigma_b^2) plane shaded by chi1 (blue:
     ordered, chi1 < 1; red: chaotic, > 1; grey: the length explodes), the edge chi1 = 1 as a black line, and
     where each setup's runs start (``diagrams``: {activation: (lrelu slope, [(setup label, sigma_w2,
-    sigma_b2)])}; the grids from ``numbers.phase_diagram``, computed here, on the drawing worker)."""
+    sigma_b2)])}; the grids from ``signal_tables.phase_diagram``, computed here, on the drawing worker)."""
     import matplotlib.colors as mcolors
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from actviz.report.numbers import phase_diagram
+    from actviz.report.signal_tables import phase_diagram
 
     fig = new_figure(2.0 + 3.3 * len(diagrams), 3.5)
     axes = fig.subplots(1, len(diagrams), squeeze=False)[0]
@@ -149,7 +149,7 @@ def gradient_figure(layers, profiles):
 def layer_figure(edges, histograms, examples, image):
     """Overlaid final histograms of every activation (left), the probe ``image`` and each activation's
     activations of it side by side on one colour scale (right): a conv layer's feature maps, a dense
-    layer's units; from ``numbers.final_histograms``."""
+    layer's units; from ``layer_tables.final_histograms``."""
     activations = list(examples)
     maps = any(np.ndim(e) == 3 for e in examples.values())
     # Feature maps on the central 99% of their values: a few large ones would leave every map one colour.
@@ -170,7 +170,7 @@ def layer_figure(edges, histograms, examples, image):
 
 def percentile_figure(bands):
     """A layer's percentiles over training, one panel per activation on one shared value axis
-    (``numbers.percentiles_over_training``): the 1-99% band, the 5-95% band and the median."""
+    (``layer_tables.percentiles_over_training``): the 1-99% band, the 5-95% band and the median."""
     low, high = finite_limits([[0.0, *(v for p in series.values() for v in p)] for _, series in bands.values()])
     margin = 0.04 * (high - low or 1.0)
     fig, axes = fixed_row(0.6 + 3.0 * len(bands), 2.8, len(bands), PERCENTILE_MARGINS, sharey=True)
@@ -196,7 +196,7 @@ def per_class_figure(activations, classes, accuracy):
 def sensitivity_figure(curves):
     """Validation accuracy against each swept setting (one panel per setting, its values in the sweep's order),
     one line per activation with its seeds' range shaded; a cross near the bottom (one row per activation)
-    where every trial with that value diverged (``numbers.sensitivity``)."""
+    where every trial with that value diverged (``sweep_tables.sensitivity``)."""
     fig = new_figure(1.2 + 3.6 * len(curves), 3.2)
     axes = fig.subplots(1, len(curves), squeeze=False, sharey=True)[0]  # one accuracy axis for every setting
     for axis, (key, by_activation) in zip(axes, curves.items()):

@@ -13,7 +13,7 @@ from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError
 from actviz.formats import read_info
 from actviz.plots import MAX_MAPS
-from actviz.report import evidence, figures, numbers
+from actviz.report import evidence, figures, layer_tables, numbers, signal_tables, sweep_tables
 from actviz.report.workers import SERIAL, Workers
 from actviz.runs import package_versions
 
@@ -83,8 +83,8 @@ class Evidence:
     comparisons: list
     layers: list
     ranges: dict  # {(dataset, architecture): {layer: (low, high)}}
-    histograms: dict  # {(dataset, architecture): numbers.run_histograms}
-    sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # numbers.sweep_rows
+    histograms: dict  # {(dataset, architecture): layer_tables.run_histograms}
+    sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # sweep_tables.sweep_rows
     decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
 
 
@@ -109,8 +109,8 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
     rows = list(dict.fromkeys(r["activation"] for r in per_class))
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     drawn = {(a, w) for (a, w), p in profiles.items() if numbers.finite_values(p["mean"] + p["std"])}
-    sensitivity = numbers.sensitivity(ev.sweep["trials"], setup, ev.sweep["keys"], activations)
-    signal_rows = numbers.signal_rows(ev.runs, setup, activations, layers, profiles)
+    sensitivity = sweep_tables.sensitivity(ev.sweep["trials"], setup, ev.sweep["keys"], activations)
+    signal_rows = signal_tables.signal_rows(ev.runs, setup, activations, layers, profiles)
     return {
         "name": numbers.label(setup), "architecture": architecture, "recipe": setup[2], "layer_names": layers,
         "missing": numbers.without_finite_run(ev.runs, setup, activations),
@@ -127,7 +127,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
                        and len(r["rungs"]) > 1), None),
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
             numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
-        "depth": numbers.depth_rows(profiles, layers),
+        "depth": layer_tables.depth_rows(profiles, layers),
         "layers": [_layer_part(ev, setup, layer, activations, histograms, layer in shown, draw) for layer in layers],
     }
 
@@ -135,22 +135,22 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
 def _layer_part(ev, setup, layer, activations, histograms, shown, draw):
     """One layer of a setup: its figures (None with nothing finite to draw), its table, its non-finite runs."""
     dataset, architecture, _ = setup
-    edges, counts, examples, image = numbers.final_histograms(ev.runs, histograms, setup, layer, activations)
-    bands = numbers.percentiles_over_training(ev.runs, setup, layer, activations)
+    edges, counts, examples, image = layer_tables.final_histograms(ev.runs, histograms, setup, layer, activations)
+    bands = layer_tables.percentiles_over_training(ev.runs, setup, layer, activations)
     return {
         "name": layer, "open": shown, "range": ev.ranges[dataset, architecture][layer],
         "figure": draw(figures.layer_figure, edges, counts, examples, image) if examples else None,
         "bands": draw(figures.percentile_figure, bands) if any(
             numbers.finite_values(v for p in series.values() for v in p) for _, series in bands.values()) else None,
-        "stats": numbers.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
-        "nonfinite": numbers.nonfinite_runs(ev.layers, setup, layer),
+        "stats": layer_tables.final_layer_table(ev.runs, ev.layers, setup, layer, activations),
+        "nonfinite": layer_tables.nonfinite_runs(ev.layers, setup, layer),
     }
 
 
 def dataset_section(ev, dataset, info, architectures, recipes, activations, workers):
     """One dataset: summary, accuracy with intervals, comparisons, learning curves, a section per setup."""
     setups = numbers.setups_of(ev.runs, dataset, architectures, recipes)
-    profiles = {setup: numbers.depth_profiles(ev.runs, setup, activations, ev.layer_names[setup[1]])
+    profiles = {setup: layer_tables.depth_profiles(ev.runs, setup, activations, ev.layer_names[setup[1]])
                 for setup in setups}
     verdicts = {setup: evidence.verdict(ev.accuracy, ev.comparisons, setup) for setup in setups}
     depth = {architecture: (ev.layer_names[architecture], {numbers.label(s): profiles[s] for s in setups
@@ -169,7 +169,7 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     parts = [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups]
     slopes = {key[3]: run["metrics"].get("settings", {}).get("lrelu_slope", 0.2) for key, run in ev.runs.items()
               if key[0] == dataset}
-    phases = {a: (slopes[a], points) for a, points in numbers.phase_points(
+    phases = {a: (slopes[a], points) for a, points in signal_tables.phase_points(
         [r for part in parts for r in part["signal"]]).items()}
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],
@@ -197,17 +197,17 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
     """Every number across the runs: accuracy, comparisons (decided as ``settings`` say, the looks starting from
     ``first_seeds``: the config's seeds), histogram ranges and histograms, layers (the runs' activations read by
     ``workers``)."""
-    layer_names = {a: numbers.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
+    layer_names = {a: layer_tables.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
-    ranges = {(d, a): numbers.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
+    ranges = {(d, a): layer_tables.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
               for d, a in pairs}
-    histograms = {(d, a): numbers.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
+    histograms = {(d, a): layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
                                                  workers) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = evidence.accuracy_rows(runs, setups, activations)
     design = evidence.Design(settings.equivalence_margin, first_seeds, settings.max_seeds)
     comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup, design)]
-    return Evidence(runs, layer_names, accuracy, comparisons, numbers.layer_rows(runs, layer_names, histograms),
+    return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
                     ranges, histograms)
 
 
@@ -218,11 +218,11 @@ def final_run_files(inputs, trials, selections, seeds=None):
     ``selections``: read from ``inputs.selections``."""
     if not selections:
         return list(inputs.metrics), list(inputs.training_stats)
-    chosen = {tuple(s[k] for k in numbers.SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
+    chosen = {tuple(s[k] for k in sweep_tables.SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
     stats_of = {Path(p).parent: p for p in [*inputs.trial_stats, *inputs.extended_trial_stats]}
     metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
     for path, run in trials.items():
-        selected = run.get("trial") == chosen.get(tuple(run[k] for k in numbers.SELECTION_KEYS))
+        selected = run.get("trial") == chosen.get(tuple(run[k] for k in sweep_tables.SELECTION_KEYS))
         if selected and (seeds is None or run["seed"] in seeds):
             if Path(path).parent not in stats_of:
                 raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
@@ -237,7 +237,7 @@ def reached_trials(paths):
     latest = {}
     for path in paths:
         run = numbers.load_json(path)
-        key = (*(run[k] for k in numbers.SELECTION_KEYS), run.get("trial"), run["seed"])
+        key = (*(run[k] for k in sweep_tables.SELECTION_KEYS), run.get("trial"), run["seed"])
         steps = run["settings"]["steps"]
         if key not in latest or steps > latest[key][1]["settings"]["steps"]:
             latest[key] = (path, run)
@@ -264,7 +264,7 @@ def _render(inputs, settings, config, outputs, workers):
     selections = [numbers.load_json(p) for p in inputs.selections]
     metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
-    sweep = numbers.sweep_rows(list(trials.values()), selections)
+    sweep = sweep_tables.sweep_rows(list(trials.values()), selections)
     if not runs:
         raise UserError("no runs to report")
     datasets, architectures, recipes, activations = (
@@ -327,11 +327,11 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)) or list(empty[path]))
     signal = [r for section in context["sections"] for part in section["parts"] for r in part["signal"]]
     if outputs.signal_csv is not None:
-        write_csv(outputs.signal_csv, signal, numbers.SIGNAL_TABLE)
-    for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], numbers.TRIAL_COLUMNS),
-                                (outputs.selected_csv, ev.sweep["selected"], numbers.SELECTED_COLUMNS)):
+        write_csv(outputs.signal_csv, signal, signal_tables.SIGNAL_TABLE)
+    for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], sweep_tables.TRIAL_COLUMNS),
+                                (outputs.selected_csv, ev.sweep["selected"], sweep_tables.SELECTED_COLUMNS)):
         if path is not None:
-            write_csv(path, rows, [*numbers.SELECTION_KEYS, *ev.sweep["keys"], *columns[len(numbers.SELECTION_KEYS):]])
+            write_csv(path, rows, [*sweep_tables.SELECTION_KEYS, *ev.sweep["keys"], *columns[len(sweep_tables.SELECTION_KEYS):]])
     sections = context["sections"]
     write_json(outputs.numbers_json, strict=True, obj={
         "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
