@@ -285,3 +285,12 @@ def test_without_a_sweep_the_verdict_says_the_activations_share_one_setting():
     selected = [_selected_row("relu", "learning_rate=0.01"), _selected_row("lrelu", "learning_rate=0.01")]
     with_sweep = evidence.verdict_sentences("d", {"cnn/snn": verdict}, {}, selected, [1000], {"cnn/snn": settings})
     assert "own selected setting" in with_sweep[1] and not any("shared" in s for s in with_sweep)
+
+
+def test_an_interval_that_excludes_zero_but_fails_holm_says_so():
+    row = {"decision": "undecided", "pairs": 3, "ci_low": 0.0001, "ci_high": 0.0122, "seeds_to_decide": 13,
+           "seeds_for_equivalence": 26, "margin": 0.01}
+    assert evidence.decision_words(row) == (
+        "undecided (its interval excludes 0, but not after Holm's correction for 3 pairs): ~13 seeds would show the "
+        "difference or ~26 would show equivalence (80% power)")
+    assert "Holm" not in evidence.decision_words({**row, "ci_low": -0.001})

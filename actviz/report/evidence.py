@@ -28,7 +28,7 @@ SETUP = ("dataset", "architecture", "recipe")  # a row's setup columns
 # The columns of the tables that can be empty (one activation, or every run diverged): their headers stay.
 COMPARISON_COLUMNS = (*SETUP, "activation_a", "activation_b", "seeds", "evidence", "decision", "difference", "ci_low",
                       "ci_high", "p_value", "method", "margin", "equivalence_low", "equivalence_high", "p_equivalent",
-                      "paired_std", "looks", "seeds_to_decide", "seeds_for_equivalence", "only_a", "only_b",
+                      "paired_std", "looks", "pairs", "seeds_to_decide", "seeds_for_equivalence", "only_a", "only_b",
                       "distinguishable")
 PER_CLASS_COLUMNS = (*SETUP, "activation", "class", "images", "seeds", "accuracy_mean", "accuracy_per_seed")
 CONFUSION_COLUMNS = (*SETUP, "activation", "seeds", "true_class", "predicted_class", "images_mean")
@@ -132,7 +132,7 @@ def _decide(group, design):
         looks = f", look {result['look'] + 1} of {len(sizes)}" if len(sizes) > 1 else ""
         row.update({key: result[key] for key in ("difference", "ci_low", "ci_high", "equivalence_low",
                                                  "equivalence_high", "p_equivalent", "paired_std", "decision")},
-                   p_value=result["p_differ"], looks=len(sizes), margin=design.margin,
+                   p_value=result["p_differ"], looks=len(sizes), margin=design.margin, pairs=len(group),
                    method=f"paired t over {result['seeds']} seeds{looks}")
         if result["decision"] == "undecided":
             row["seeds_to_decide"] = sequential.seeds_for_power(result["difference"], result["paired_std"])
@@ -192,7 +192,9 @@ def decision_words(c):
         would = [f"~{c['seeds_to_decide']} seeds would show the difference" if c.get("seeds_to_decide") else None,
                  f"~{c['seeds_for_equivalence']} would show equivalence" if c.get("seeds_for_equivalence") else None]
         would = [w for w in would if w]
-        return "undecided" + (f": {' or '.join(would)} (80% power)" if would else "")
+        holm = (f" (its interval excludes 0, but not after Holm's correction for {c['pairs']} pairs)"
+                if c.get("pairs", 1) > 1 and (c["ci_low"] > 0 or c["ci_high"] < 0) else "")
+        return "undecided" + holm + (f": {' or '.join(would)} (80% power)" if would else "")
     return decision or c["method"]  # one seed: "networks differ" / "networks within noise"
 
 
