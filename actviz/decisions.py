@@ -2,9 +2,8 @@
 a setup's runs at a look's seeds. It decides exactly as the report does (``evidence.comparison_rows`` over the
 looks the seeds reach), and says which seeds the next look trains, if any."""
 
-from actviz.errors import UserError
+from actviz.errors import UserError, load_json
 from actviz.report import evidence
-from actviz.report.numbers import load_json
 
 DECIDED = ("ahead", "behind", "equivalent")
 

@@ -31,13 +31,13 @@ def run_cli(main, argv=None):
         gc.freeze()
 
 
-def read_text(path):
-    """The text of the file at ``path``; a ``UserError`` naming it if it cannot be read."""
+def load_json(path):
+    """The JSON file at ``path``; a ``UserError`` naming it if it cannot be read or is not JSON."""
     try:
         with open(path) as f:
-            return f.read()
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as error:
+        raise UserError(f"{path}: cannot read ({error})") from None
 
 
 def json_option(text, option):

@@ -4,11 +4,10 @@ trained again in a scratch folder, and the two records are compared: identical t
 in the results and what differs between the records that could explain it (CPU kind, package versions,
 settings)."""
 
-import json
 from dataclasses import fields
 from pathlib import Path
 
-from actviz.errors import UserError
+from actviz.errors import UserError, load_json
 from actviz.formats import read_info
 from actviz.runs import machine, package_versions
 from actviz.settings import TrainSettings
@@ -26,21 +25,14 @@ def read_record(run_dir):
     if not metrics_path.is_file():
         raise UserError(f"{run_dir}: no metrics.json here: give a run's folder, e.g. "
                         f"results/runs/FashionMNIST-sample/cnn/snn/relu/seed0")
-    metrics = _json(metrics_path)
+    metrics = load_json(metrics_path)
     project = next((p.parent for p in run_dir.resolve().parents if p.name == "results"), None)
     if project is None or not metrics.get("checkpoint"):
         raise UserError(f"{run_dir}: not inside a results/ folder with its checkpoints; cannot find its run.json")
     run_json = project / Path(metrics["checkpoint"]).parent / "run.json"
     if not run_json.is_file():
         raise UserError(f"{run_json}: missing: the run's checkpoint record (the dataset's checksums) is gone")
-    return metrics, _json(run_json), project
-
-
-def _json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
+    return metrics, load_json(run_json), project
 
 
 def verified_dataset(run, path):

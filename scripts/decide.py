@@ -14,7 +14,7 @@ import argparse
 
 from actviz.atomic import write_json
 from actviz.decisions import decide_look
-from actviz.errors import UserError, json_option, read_text, run_cli
+from actviz.errors import UserError, json_option, load_json, run_cli
 from actviz.report.evidence import Design
 
 
@@ -36,7 +36,7 @@ def main(argv=None):
     planned = json_option(args.planned_json, "--planned-json")
     if not 0 <= args.look < len(planned):
         raise UserError(f"--look {args.look}: the plan has looks 0 to {len(planned) - 1}")
-    previous = json_option(read_text(args.previous), args.previous) if args.previous else None
+    previous = load_json(args.previous) if args.previous else None
     if not args.metrics and not (previous and previous["stopped"]):
         raise UserError("no --metrics to decide on")
     design = Design(args.margin, len(planned[0]), args.max_seeds)

@@ -15,7 +15,7 @@ whose survivors are this rung's trials.
 
 import argparse
 
-from actviz.errors import UserError, json_option, read_text, run_cli
+from actviz.errors import UserError, json_option, load_json, run_cli
 from actviz.sweeps import select_from_files
 
 
@@ -36,7 +36,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     sweep = json_option(args.sweep_json, "--sweep-json")
-    previous = json_option(read_text(args.previous), args.previous) if args.previous else None
+    previous = load_json(args.previous) if args.previous else None
     if not args.trial and not previous:
         raise UserError("no --trial to select from")
     selection = select_from_files(sweep, args.trial, args.out, args.rung, previous, last=not args.halve)

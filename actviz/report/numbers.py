@@ -16,19 +16,11 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import h5py
 import numpy as np
 
-from actviz.errors import UserError
-
-
-def load_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
+from actviz.errors import UserError, load_json
 
 
 def _load_csv(path):

@@ -10,7 +10,7 @@ import numpy as np
 
 from actviz.architectures import ARCHITECTURES
 from actviz.atomic import write_csv, write_json, write_text
-from actviz.errors import UserError
+from actviz.errors import UserError, load_json
 from actviz.formats import read_info
 from actviz.plots import MAX_MAPS
 from actviz.report import evidence, figures, layer_tables, numbers, signal_tables, sweep_tables
@@ -236,7 +236,7 @@ def reached_trials(paths):
     every rung it reached, any order)."""
     latest = {}
     for path in paths:
-        run = numbers.load_json(path)
+        run = load_json(path)
         key = (*(run[k] for k in sweep_tables.SELECTION_KEYS), run.get("trial"), run["seed"])
         steps = run["settings"]["steps"]
         if key not in latest or steps > latest[key][1]["settings"]["steps"]:
@@ -261,7 +261,7 @@ def _render(inputs, settings, config, outputs, workers):
     from actviz.recipes import RECIPES
 
     trials = reached_trials([*inputs.trials, *inputs.extended_trials])
-    selections = [numbers.load_json(p) for p in inputs.selections]
+    selections = [load_json(p) for p in inputs.selections]
     metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
     sweep = sweep_tables.sweep_rows(list(trials.values()), selections)
@@ -273,7 +273,7 @@ def _render(inputs, settings, config, outputs, workers):
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
-    ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(numbers.load_json, inputs.decisions)}
+    ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(load_json, inputs.decisions)}
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
