@@ -43,6 +43,36 @@ def test_the_start_up_noise_of_a_cpu_machine_is_dropped_and_nothing_else():
     assert all(startup.keep(line) for line in kept)
 
 
+def test_the_leaky_relu_remapper_line_is_dropped_and_no_other_remapper_error():
+    startup = StartupFilter()
+    lrelu = ("E0000 00:00:1796396629.726095    3779 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: "
+             "Mutation::Apply error: fanout 'Identity_10' exist for missing node 'add_1'.")
+    assert not startup.keep(lrelu)
+    other = ("E0000 00:00:1796396629.726095    3779 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: "
+             "Mutation::Apply error: something else went wrong.")
+    assert startup.keep(other) and startup.keep("E0000 00:00:1.2    1 meta_optimizer.cc:967] layout failed: x")
+
+
+def test_a_job_is_filtered_to_its_end_and_its_progress_passes_as_it_comes(tmp_path):
+    # after TensorFlow started: a noise line logged late (as the remapper's at the first training step) is dropped,
+    # a progress bar's carriage-return updates pass at once, and the last line is there when the job has ended
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import os, sys, time\nfrom actviz.tensorflow_start import start_tensorflow\nstart_tensorflow()\n"
+        "os.write(2, b\"E0000 00:00:1.2    9 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: Mutation::Apply"
+        " error: fanout 'Identity_3' exist for missing node 'add_4'.\\n\")\n"
+        "sys.stderr.write('step 1/2\\r'); sys.stderr.flush(); time.sleep(3)\n"
+        "sys.stderr.write('step 2/2\\n'); print('the end', file=sys.stderr)\n")
+    job = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE)
+    first = b""
+    while b"step 1/2" not in first:  # before the job sleeps out: the update without a newline came through
+        first += os.read(job.stderr.fileno(), 1024)
+    assert job.poll() is None
+    rest = job.stderr.read()
+    assert job.wait(timeout=60) == 0
+    assert (first + rest).decode() == "step 1/2\rstep 2/2\nthe end\n"
+
+
 def test_a_cuda_error_on_a_machine_with_a_driver_is_kept():
     cuinit = CPU_STARTUP.splitlines()[-1]
     assert StartupFilter().keep(cuinit)  # no "Could not find cuda drivers" before it: a real GPU problem
