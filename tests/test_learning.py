@@ -17,7 +17,7 @@ from actviz.recipes import RECIPES
 from actviz.settings import TrainSettings
 from actviz.training import train
 
-pytestmark = pytest.mark.e2e  # 18 trainings of 300 steps: about a minute and a half
+pytestmark = pytest.mark.slow  # 18 trainings of 300 steps in this process: about a minute and a half
 
 CLASSES = 4
 LEARNED = 0.9  # test accuracy a setup must reach; chance is 1/CLASSES

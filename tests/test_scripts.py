@@ -95,7 +95,7 @@ def test_download_takes_every_mirror_given():
     assert args.mirror == ["/a", "http://b/", "/c"]
 
 
-@pytest.mark.e2e
+@pytest.mark.slow  # trains (no workflow): with the other slow tests, on every core
 def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
     result = _run(REPO / "bench" / "train_benchmark.py", "--steps", "20", "--threads", "1")
     assert result.returncode == 0, result.stderr[-3000:]
