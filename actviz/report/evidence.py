@@ -153,7 +153,8 @@ def verdict(accuracy, comparisons, setup):
     return {"top": top, "winner": top if ahead else None, "ranked": ranked, "pairs": mine,
             "tied": [c for c in against if not c["distinguishable"]],
             "below": [c for c in against if c["distinguishable"]],
-            "one_seed": bool(mine) and all(c.get("evidence") == NETWORKS for c in mine if "evidence" in c)}
+            # every compared pair rests on one seed (pairs not compared at all say so in their own words)
+            "one_seed": {c.get("evidence") for c in mine} - {None} == {NETWORKS}}
 
 
 def _points(value):
