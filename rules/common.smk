@@ -123,6 +123,12 @@ def trial_args(wildcards):
     return command_line(TrainSettings, {**config, **SWEEP[wildcards.trial], "steps": int(wildcards.rung)})
 
 
+def trial_flags(wildcards):
+    """train.py's flags naming a trial, and marking a rung before the last as intermediate."""
+    last = int(wildcards.rung) == RUNGS[-1]
+    return f"--trial {shlex.quote(wildcards.trial)}" + ("" if last else " --intermediate")
+
+
 def rung_before(rung):
     """The rung before ``rung`` (text, a wildcard), None for the first; a rung not in sweep_rungs stops the run."""
     if int(rung) not in RUNGS:

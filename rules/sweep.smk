@@ -17,7 +17,8 @@ rule train_trial:
         histograms=f"results/trials/{TRIAL_RUNG}/training_histograms.csv",
     params:
         settings=trial_args,
-        trial=lambda wildcards: f"--trial {shlex.quote(wildcards.trial)}",
+        # a rung before the last is extended by the next: it evaluates no test split
+        trial=trial_flags,
         checkpoints=f"results/checkpoints/trials/{TRIAL}",
         tensorboard=f"results/logs/trials/{TRIAL}",
     conda:

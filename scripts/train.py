@@ -33,6 +33,9 @@ def parse_args(argv):
     outputs.add_argument("--stats", required=True, help="layer statistics over training, CSV")
     outputs.add_argument("--histograms", required=True, help="layer histograms over training, CSV")
     parser.add_argument("--trial", help="the name of the sweep's trial this run is (recorded in its metrics)")
+    parser.add_argument("--intermediate", action="store_true",
+                        help="a successive-halving rung before the last, which a later job extends: no test-split "
+                             "evaluation, no pictures at the last step beyond their cadence")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -43,10 +46,13 @@ def main(argv=None):
     start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     metrics = train(args.dataset, args.activation, from_args(TrainSettings, args), args.checkpoint_dir, args.log_dir,
                     args.metrics, args.stats, args.histograms, threads=args.threads or None,
-                    progress=not args.quiet, trial=args.trial)
+                    progress=not args.quiet, trial=args.trial, final=not args.intermediate)
     if metrics["diverged_at_step"] is not None:
         print(f"{metrics['run']}: diverged at step {metrics['diverged_at_step']} (loss NaN or infinite); "
               f"its metrics say so and the report marks it")
+    elif metrics["test_accuracy"] is None:  # an intermediate rung: validation only
+        print(f"{metrics['run']}: validation accuracy {metrics['validation_accuracy']:.4f} after "
+              f"{metrics['final_step']} steps (an intermediate rung: the test split is left for the last)")
     else:
         print(f"{metrics['run']}: test accuracy {metrics['test_accuracy']:.4f} after {metrics['final_step']} steps")
 

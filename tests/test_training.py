@@ -195,6 +195,28 @@ def test_logged_learning_rate_is_the_configured_one(selu_run):
     assert rates == pytest.approx([3e-3] * 3)
 
 
+def test_an_intermediate_run_evaluates_no_test_split_and_draws_no_last_step_pictures(tiny_h5, tmp_path):
+    from actviz.training import train
+
+    settings = replace(SMALL, steps=8, image_every=6)  # pictures due at step 6, and at 8 only for a final run
+    metrics = train(tiny_h5, "selu", settings, tmp_path / "ckpt", tmp_path / "logs", tmp_path / "metrics.json",
+                    tmp_path / "stats.csv", tmp_path / "histograms.csv", threads=1, progress=False,
+                    log=lambda *_: None, final=False)
+    assert metrics["test_accuracy"] is None and metrics["final_evaluation"] is None
+    assert metrics["validation_accuracy"] is not None and metrics["evaluations"][-1]["step"] == 8
+    assert "evaluation" in metrics["seconds"] and metrics["final_step"] == 8
+    pictures = [e.step for e in _events(tmp_path / "logs") if any(v.tag.startswith("activation_grid") for v in
+                                                                   e.summary.value)]
+    assert sorted(set(pictures)) == [0, 6]
+
+
+def _events(folder):
+    import tensorflow as tf
+
+    return [tf.compat.v1.Event.FromString(record.numpy()) for path in sorted(folder.glob("events.out.tfevents.*"))
+            for record in tf.data.TFRecordDataset(str(path))]
+
+
 def test_a_run_already_at_its_steps_reports_without_training(tiny_h5, selu_run, tmp_path):
     again = _train(tiny_h5, _copy(selu_run, tmp_path))
     first = selu_run[0]

@@ -285,6 +285,10 @@ def test_successive_halving_extends_the_better_half_and_selects_among_those_that
     assert set(at20) == {name for _, name in finite[:2]}  # the better half, recomputed from the first rung's files
     for metrics in at20.values():  # extended from the first rung's checkpoint, not trained again
         assert metrics["resumed_from_step"] == 10 and metrics["final_step"] == 20
+        assert metrics["test_accuracy"] is not None  # the last rung: the test split evaluated once
+    # the first rung, extended later, evaluated no test split: only the validation images it is selected on
+    assert all(m["test_accuracy"] is None and m["final_evaluation"] is None and m["validation_accuracy"] is not None
+               for name, m in at10.items() if m["diverged_at_step"] is None)
     selection = json.loads((results / "selection" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" /
                             "steps20.json").read_text())
     best = max((m["validation_accuracy"], name) for name, m in at20.items())[1]

@@ -18,9 +18,11 @@ from actviz.training.store import RunStore
 
 
 def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path, histograms_path,
-          threads=None, progress=True, log=print, trial=None):
+          threads=None, progress=True, log=print, trial=None, final=True):
     """Train (or resume) one run; write its metrics JSON and layer statistics CSVs; return the metrics.
     ``trial``: the name of the sweep's trial this run is (recorded, and its TensorBoard HParams session).
+    Not ``final`` (a successive-halving rung before the last, which a later job extends): the test split is not
+    evaluated (its test numbers are None) and the last step draws no pictures beyond their cadence.
 
     Checkpoints go to ``checkpoint_dir`` every ``checkpoint_every`` steps and at the end; a later
     call with the same settings resumes from the newest one (and may train further if ``steps``
@@ -43,18 +45,18 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
                 observer.flush(to_disk=True)  # records and TensorBoard complete up to the checkpoint
                 store.save(0, [], observer.weights)  # even a run that diverges at once has weights to extract
         started = time.perf_counter()
-        diverged_at, window = train_steps(run, store, observer, clock, progress, log)
-        final_step, evaluation = finish(run, store, observer, diverged_at, window)
+        diverged_at, window = train_steps(run, store, observer, clock, progress, log, final)
+        final_step, evaluation = finish(run, store, observer, diverged_at, window, final)
     elapsed = time.perf_counter() - started
     write_layer_tables(run, store.progress.records, stats_path, histograms_path)
     metrics = final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, clock)
-    if diverged_at is None:
+    if diverged_at is None and final:
         observer.final_scalars(metrics)
     write_json(metrics_path, metrics)
     return metrics
 
 
-def train_steps(run, store, observer, clock, progress=True, log=print):
+def train_steps(run, store, observer, clock, progress=True, log=print, final=True):
     """From the step resumed from to ``steps``: each step's batch, then the work due on it. Returns the step
     where the loss first became NaN or infinite (None: it never did; training stops there) and the loss window."""
     settings = run.settings
@@ -64,7 +66,7 @@ def train_steps(run, store, observer, clock, progress=True, log=print):
     for step in range(store.start_step + 1, settings.steps + 1):
         with clock("train_steps"):
             window.append(run.train_step(*next(batches)))
-        due = DueWork.at(step, settings)
+        due = DueWork.at(step, settings, final)
         if due.any():
             diverged_at = window.first_nonfinite(step)  # before anything is recorded
             if diverged_at is not None:
@@ -93,13 +95,13 @@ def do_due_work(step, due, store, observer, window, bar):
     observer.log_ready()
 
 
-def finish(run, store, observer, diverged_at, window):
+def finish(run, store, observer, diverged_at, window, final=True):
     """After the loop: the final evaluation, every pending summary, the last checkpoint (never of a
     diverged run). Returns the final step and evaluation (None for a diverged run): a diverged run's final step is
     the one where its loss first became NaN or infinite, not the later one where that was seen."""
     trained_to = int(run.optimizer.iterations)
     final_step = trained_to if diverged_at is None else diverged_at
-    evaluation = observer.final_evaluation(final_step) if diverged_at is None else None
+    evaluation = observer.final_evaluation(final_step, test=final) if diverged_at is None else None
     observer.flush()
     store.save(final_step if diverged_at is None and store.latest_step() != final_step else None,
                window.pending(trained_to), observer.weights)
@@ -110,7 +112,8 @@ def finish(run, store, observer, diverged_at, window):
 
 @dataclass(frozen=True)
 class DueWork:
-    """Which periodic work falls on a step: each at its cadence, and all of it at the last step."""
+    """Which periodic work falls on a step: each at its cadence, and all of it at the last step (but the pictures
+    when the run is not ``final``: a later job extends it and draws them at its own end)."""
 
     scalars: bool
     evaluation: bool
@@ -120,12 +123,12 @@ class DueWork:
     images: bool
 
     @classmethod
-    def at(cls, step, settings):
-        def due(every):
-            return step % every == 0 or step == settings.steps
+    def at(cls, step, settings, final=True):
+        def due(every, at_the_end=True):
+            return step % every == 0 or (at_the_end and step == settings.steps)
 
         return cls(due(settings.log_every), due(settings.eval_every), due(settings.checkpoint_every),
-                   due(settings.stats_every), due(settings.histogram_every), due(settings.image_every))
+                   due(settings.stats_every), due(settings.histogram_every), due(settings.image_every, final))
 
     def layers(self):
         return {"stats": self.stats, "histograms": self.histograms, "images": self.images}

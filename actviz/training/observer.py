@@ -66,12 +66,14 @@ class Observer:
             self.progress.add("evaluations", step=step, validation_loss=evaluation.loss,
                               validation_accuracy=evaluation.accuracy, validation_correct=pack_bits(evaluation.correct))
 
-    def final_evaluation(self, step):
+    def final_evaluation(self, step, test=True):
         """The validation evaluation at ``step``, the last one, unless it was recorded already (a run resumed
-        at its end), and the one evaluation of the test split: returned, image by image."""
+        at its end), and the one evaluation of the test split: returned, image by image (None without ``test``)."""
         evaluations = self.progress.records["evaluations"]
         if not evaluations or evaluations[-1]["step"] != step:
             self.evaluate(step)
+        if not test:
+            return None
         with self.clock("evaluation"):
             return self.run.evaluate("test")
 
