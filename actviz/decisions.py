@@ -5,8 +5,6 @@ looks the seeds reach), and says which seeds the next look trains, if any."""
 from actviz.errors import UserError, load_json
 from actviz.report import evidence
 
-DECIDED = ("ahead", "behind", "equivalent")
-
 
 def decide_look(metrics_paths, look, planned, design, previous=None):
     """The decision at look ``look`` (0-based) of one setup: ``metrics_paths`` its runs at the look's seeds (every
@@ -27,7 +25,8 @@ def decide_look(metrics_paths, look, planned, design, previous=None):
     activations = list(dict.fromkeys(key[3] for key in runs))
     accuracy = evidence.accuracy_rows(runs, [setup], activations)
     pairs = evidence.comparison_rows(runs, accuracy, setup, design)
-    undecided = [p for p in pairs if p.get("evidence") == evidence.ACTIVATIONS and p["decision"] not in DECIDED]
+    undecided = [p for p in pairs
+                 if p.get("evidence") == evidence.ACTIVATIONS and p["decision"] not in evidence.DECIDED]
     last = look == len(planned) - 1
     return {"setup": dict(zip(evidence.SETUP, setup)), "look": look, "looks": len(planned), "seeds": seeds,
             "decided_at_look": None if undecided else look, "stopped": not undecided or last,

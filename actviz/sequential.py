@@ -2,8 +2,8 @@
 data after every batch of seeds and still holds its error rate over all the looks. Pure numpy/scipy.
 
 The design:
-- Looks: after ``actviz.looks.look_sizes(first, max_seeds)`` seeds (3 -> 5 -> 8, ...). The information at a look is its number
-  of seeds over ``max_seeds`` (the paired differences have one variance).
+- Looks: after ``actviz.looks.look_sizes(first, max_seeds)`` seeds (3 -> 5 -> 8, ...). The information at a look
+  is its number of seeds over ``max_seeds`` (the paired differences have one variance).
 - Boundaries: Lan & DeMets (1983), "Discrete sequential boundaries for clinical trials", Biometrika 70:659,
   alpha spending with the O'Brien-Fleming-type function alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)); the
   two-sided critical values c_1..c_K of the standardised statistic follow from it by the recursive numerical

@@ -22,7 +22,8 @@ def test_no_function_in_the_package_is_longer_than_a_screen():
 
 
 def test_each_module_of_the_training_package_fits_in_a_few_screens():
-    long = {path.name: len(path.read_text().splitlines()) for path in sorted((REPO / "actviz" / "training").glob("*.py"))}
+    modules = sorted((REPO / "actviz" / "training").glob("*.py"))
+    long = {path.name: len(path.read_text().splitlines()) for path in modules}
     assert len(long) >= 6  # the roles: loop, run, probe, store, observer, records
     assert {name: lines for name, lines in long.items() if lines > LONGEST_TRAINING_MODULE} == {}
 

@@ -86,6 +86,7 @@ class Design:
         return [seeds], seeds
 
 
+DECIDED = ("ahead", "behind", "equivalent")  # a pair's decisions over seeds that end a "seeds until decided" study
 NETWORKS = "networks"  # one seed: the evidence is about these two trained networks, on the test images
 ACTIVATIONS = "activations"  # two or more seeds, paired: the evidence is about the activations
 
@@ -175,10 +176,17 @@ def _test_words(c):
     return f"{name} p = {c['p_value']:.2g}"
 
 
-def _budget(rows):
+def _seed_words(rows):
     seeds = sorted({len(r["seeds"]) for r in rows})
-    seed_words = f"{'–'.join(map(str, seeds))} seed{'s' if seeds[-1] != 1 else ''}"
-    return f"{seed_words}, {rows[0]['steps']:,} steps, {rows[0]['test_images']:,} test images"
+    return f"{'–'.join(map(str, seeds))} seed{'s' if seeds[-1] != 1 else ''}"
+
+
+def _length_words(rows):
+    return f"{rows[0]['steps']:,} steps, {rows[0]['test_images']:,} test images"
+
+
+def _budget(rows):
+    return f"{_seed_words(rows)}, {_length_words(rows)}"
 
 
 def decision_words(c):
@@ -211,7 +219,7 @@ def accuracy_sentence(verdict, name):
         found = (f"{len(differ)} of {len(verdict['pairs'])} pairs differ on the test images beyond noise"
                  if differ else "no two differ on the test images beyond noise")
         closest = f", over the runner-up {_comparison_words(against[0])}" if against else ""
-        return (f"{name}: one seed ({_budget(ranked).split(', ', 1)[1]}) measures these trained networks, not the "
+        return (f"{name}: one seed ({_length_words(ranked)}) measures these trained networks, not the "
                 f"activations: {top['activation']}'s network scored highest, {top['test_accuracy_mean']:.4f}{closest}; "
                 f"{found}. Whether an activation is ahead needs two or more seeds (seeds, or max_seeds to train "
                 f"until decided).")
@@ -236,7 +244,7 @@ def looks_words(decision):
 def verdict_table(verdict, name, setting, decision=None):
     """The first screen's row block for one setup: activations best first, each pair's decision, the seeds (and,
     with looks, where the study stopped: ``decision``), the setting they were compared at."""
-    seeds = _budget(verdict["ranked"]).split(",")[0]
+    seeds = _seed_words(verdict["ranked"])
     return {"setup": name, "order": [r["activation"] for r in verdict["ranked"]],
             "accuracy": [r["test_accuracy_mean"] for r in verdict["ranked"]],
             "seeds": f"{seeds} ({looks_words(decision)})" if decision else seeds, "setting": setting,
@@ -245,8 +253,7 @@ def verdict_table(verdict, name, setting, decision=None):
             "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
                        "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"
                                       if "ci_low" in c else "–"),
-                       "decision": decision_words(c), "decided": c.get("decision") in ("ahead", "behind",
-                                                                                        "equivalent")}
+                       "decision": decision_words(c), "decided": c.get("decision") in DECIDED}
                       for c in verdict["pairs"]]}
 
 
@@ -384,10 +391,9 @@ def _margin_words(row):
 def shared_setting_sentence(name, settings):
     """Setups compared without a sweep (``name``: their labels): every activation at the config's one setting
     (``settings``: a run's)."""
-    return (f"{name}: every activation at one shared setting ({settings.get('optimizer', 'adam')}, learning_rate="
-            f"{settings['learning_rate']}, {settings['steps']:,} steps), not each at its own best; a setting that "
-            f"suits one activation more than another decides the comparison as much as the activation does (a sweep "
-            f"selects each one's own on the validation split: configs/tune.yaml).")
+    return (f"{name}: every activation at one shared setting ({_setting_text(settings)}), not each at its own best; a "
+            f"setting that suits one activation more than another decides the comparison as much as the activation "
+            f"does (a sweep selects each one's own on the validation split: configs/tune.yaml).")
 
 
 # Schoenholz et al. (2017): a network trains when it is less deep than about this many depth scales xi_c.
@@ -514,8 +520,13 @@ def setting_words(settings, selected):
     settings = settings or {}
     if "learning_rate" not in settings:
         return "one shared setting"
-    return (f"one shared setting: {settings.get('optimizer', 'adam')}, learning_rate={settings['learning_rate']}, "
-            f"{settings['steps']:,} steps")
+    return f"one shared setting: {_setting_text(settings)}"
+
+
+def _setting_text(settings):
+    """A run's training setting in a few words, e.g. "adam, learning_rate=0.001, 800 steps"."""
+    optimizer = settings.get("optimizer", "adam")
+    return f"{optimizer}, learning_rate={settings['learning_rate']}, {settings['steps']:,} steps"
 
 
 def _evaluated_seeds(runs, setup, activation):

@@ -1,8 +1,8 @@
 """The report's runs and their plain numbers: loading every run's files, choosing runs and setups, learning
-curves, the runs and versions tables, and the formatting every number shares. Plain data in, plain data out (numpy,
-no plotting), so that each can be tested alone. By role beside it: ``layer_tables`` (each layer's statistics, histograms,
-depth profiles), ``sweep_tables`` (trials and selections), ``signal_tables`` (mean-field theory beside the
-measurements), ``evidence`` (intervals, decisions and sentences).
+curves, the runs and versions tables, and the formatting every number shares. Plain data in, plain data out
+(numpy, no plotting), so that each can be tested alone. By role beside it: ``layer_tables`` (each layer's
+statistics, histograms, depth profiles), ``sweep_tables`` (trials and selections), ``signal_tables`` (mean-field
+theory beside the measurements), ``evidence`` (intervals, decisions and sentences).
 
 ``runs`` is ``{(dataset, architecture, recipe, activation, seed): run}`` as ``load_runs`` returns it;
 a *setup* is a (dataset, architecture, recipe) whose activations are compared. A run holds

@@ -331,7 +331,8 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], sweep_tables.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], sweep_tables.SELECTED_COLUMNS)):
         if path is not None:
-            write_csv(path, rows, [*sweep_tables.SELECTION_KEYS, *ev.sweep["keys"], *columns[len(sweep_tables.SELECTION_KEYS):]])
+            keys = sweep_tables.SELECTION_KEYS
+            write_csv(path, rows, [*keys, *ev.sweep["keys"], *columns[len(keys):]])
     sections = context["sections"]
     write_json(outputs.numbers_json, strict=True, obj={
         "accuracy": ev.accuracy, "comparisons": ev.comparisons, "per_class": per_class, "confusion": confusion,
