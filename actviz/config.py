@@ -10,7 +10,7 @@ import yaml
 from actviz.activations import ACTIVATIONS
 from actviz.datasets import DATASETS
 from actviz.errors import UserError
-from actviz.looks import looks_problem
+from actviz.looks import looks_problem, seed_design_problem
 from actviz.own_data import find_own_dataset, split_sizes
 from actviz.recipes import RECIPES
 from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, from_config
@@ -70,7 +70,8 @@ def check_config(config, schema_path):
             from_config(settings, config).check()
         except UserError as error:
             raise UserError(f"config: {error}") from None
-    problem = looks_problem(config["seeds"], config["max_seeds"])
+    problem = looks_problem(config["seeds"], config["max_seeds"]) or seed_design_problem(config["seed_design"],
+                                                                                          config["seeds"])
     if problem:
         raise UserError(f"config: {problem}")
     config["sweep"] = check_sweep(config["sweep"], from_config(TrainSettings, config))

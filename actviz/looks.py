@@ -23,6 +23,14 @@ def looks_problem(seeds, max_seeds):
     return None
 
 
+def seed_design_problem(seed_design, seeds):
+    """What is wrong with crossing ``seeds`` (the config's list) by ``seed_design``, or None."""
+    if seed_design == "crossed" and len(seeds) < 2:
+        return (f"seed_design: crossed trains each seed's weights with every other seed's batch order, so it needs "
+                f"two or more seeds; seeds has {len(seeds)}")
+    return None
+
+
 def planned_looks(seeds, max_seeds, avoid=()):
     """The seeds of each look: ``seeds`` first, then the smallest integers neither among them nor in ``avoid`` (a
     sweep's seeds: a final run there would be a trial); one look without ``max_seeds``."""

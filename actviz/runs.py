@@ -18,9 +18,11 @@ PACKAGES = ("tensorflow", "keras", "tensorboard", "tensorflow-plot", "numpy", "h
 RUN_PARTS = ("dataset", "architecture", "recipe", "activation", "seed")  # what names a run
 
 
-def run_name(dataset, architecture, recipe, activation, seed):
-    """The run's name in logs, TensorBoard and metrics (the workflow's run path has the same parts)."""
-    return f"{dataset}/{architecture}/{recipe}/{activation}/seed{seed}"
+def run_name(dataset, architecture, recipe, activation, seed, order_seed=None):
+    """The run's name in logs, TensorBoard and metrics (the workflow's run path has the same parts): its last part
+    seedN, or seedN-orderM for a batch order of its own (a crossed design's cell)."""
+    order = "" if order_seed is None else f"-order{order_seed}"
+    return f"{dataset}/{architecture}/{recipe}/{activation}/seed{seed}{order}"
 
 
 def run_ident(run):

@@ -13,6 +13,7 @@ import math
 import shlex
 import typing
 from dataclasses import asdict, dataclass, field, fields
+from types import UnionType
 
 from actviz.architectures import architecture_problem, parse_architecture
 from actviz.errors import UserError
@@ -76,6 +77,10 @@ def _range_problem(value):
     return None
 
 
+def _seed_problem(value):
+    return None if value is None or value >= 0 else f"must be at least 0, got {value}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Base of the settings classes: checking against the fields' limits, and their JSON form."""
@@ -124,6 +129,9 @@ class TrainSettings(Settings):
     recipe: str = setting("snn", "snn: each activation with its own init and dropout; seed: the old project's setup",
                           choices=tuple(RECIPES), per_run=True, hparam=True)
     seed: int = setting(0, "seed of the weights, the batch order and dropout", per_run=True, minimum=0, hparam=True)
+    order_seed: int | None = setting(None, "seed of the batch order alone, apart from the weights' and dropout's "
+                                           "(a cell of seed_design crossed); unset: the run's seed", per_run=True,
+                                     check=_seed_problem)
     depth: int = setting(16, "hidden layers of the mlp architecture", minimum=1)
     width: int = setting(256, "units of each hidden layer of an mlp", minimum=1)
     steps: int = setting(800, "training steps (batches)", minimum=1)
@@ -162,12 +170,18 @@ class TrainSettings(Settings):
         architecture's own settings only those it uses (an mlp's resolved depth and width)."""
         ident = self.as_dict()
         del ident["steps"]
+        if self.order_seed is None:  # the batch order follows the seed: runs from before order_seed resume
+            del ident["order_seed"]
         kind, hidden = parse_architecture(self.architecture, self.depth)
         if kind == "cnn":
             del ident["depth"], ident["width"]
         else:
             ident["depth"] = hidden
         return ident
+
+    def batch_order_seed(self):
+        """The seed of the run's batch order: order_seed, else the run's seed."""
+        return self.seed if self.order_seed is None else self.order_seed
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,9 @@ def add_options(parser, settings_class, title="settings"):
             options.update(nargs="+", metavar=meta["metavar"])
         elif kind is bool:
             options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is UnionType:  # int | None: an int, None by default
+            item = typing.get_args(kind)[0]
+            options.update(type=item, metavar=meta["metavar"] or METAVARS.get(item))
         elif typing.get_origin(kind) is tuple:
             item_types = typing.get_args(kind)
             options.update(type=item_types[0], nargs=len(item_types), metavar=meta["metavar"])

@@ -19,11 +19,16 @@ job pays.
 `--only tune` measures configs/tune.yaml the same way instead (a sweep: 12 trials, 3 selections, the final
 runs at the seeds no trial was trained on, their extraction, the report), against its target of 1.3x.
 
+`--only decide` measures configs/decide.yaml the same way (seeds until decided: looks of seeds, a decision after
+each, the seeds the next look adds, their extraction, the report), against its target of 1.3x at realistic lengths
+(2,400 steps); `--config` adds overrides (e.g. seed_design=crossed).
+
 `--only halving` runs configs/tune.yaml twice from scratch, as a grid and with successive halving
 (sweep_rungs: a quarter, half and all of --steps), and compares the training steps each trained, their
 wall times and what each selected (the target: at most half the grid's steps, the same settings).
 
-    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune|halving]
+    python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune|decide|halving]
+        [--activations relu,lrelu] [--config KEY=VALUE ...]
 """
 
 import argparse
@@ -59,11 +64,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores Snakemake may use")
     parser.add_argument("--steps", type=int, default=800, help="training steps per run (both parts)")
-    parser.add_argument("--activations", help="the tune and halving studies' activations, e.g. relu,selu (default: "
-                                              "configs/tune.yaml's)")
-    parser.add_argument("--only", choices=["training", "default", "tune", "halving"],
-                        help="run one part (tune: configs/tune.yaml's sweep, trials and final runs; halving: it as a "
-                             "grid against successive halving; neither runs otherwise)")
+    parser.add_argument("--activations", help="the tune, decide and halving studies' activations, e.g. relu,selu "
+                                              "(default: the config file's)")
+    parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="more config values for the tune and decide studies, as Snakemake's --config takes them")
+    parser.add_argument("--only", choices=["training", "default", "tune", "decide", "halving"],
+                        help="run one part (tune: configs/tune.yaml's sweep, trials and final runs; decide: "
+                             "configs/decide.yaml's looks; halving: tune.yaml as a grid against successive halving; "
+                             "none of these three runs otherwise)")
     args = parser.parse_args(argv)
     if args.only in (None, "training"):
         training_jobs(args)
@@ -71,7 +79,10 @@ def main(argv=None):
         whole_run(args, "default run", [])
     if args.only == "tune":
         whole_run(args, "tune study (configs/tune.yaml: trials, selections, final runs)",
-                  ["--configfile", "configs/tune.yaml"], _activations(args), target=1.3)
+                  ["--configfile", "configs/tune.yaml"], [*_activations(args), *args.config], target=1.3)
+    if args.only == "decide":
+        whole_run(args, "seeds until decided (configs/decide.yaml: looks, decisions, the seeds they add)",
+                  ["--configfile", "configs/decide.yaml"], [*_activations(args), *args.config], target=1.3)
     if args.only == "halving":
         halving(args)
 
@@ -133,6 +144,7 @@ def whole_run(args, name, config, overrides=(), target=None):
         selections = {s["activation"]: s for s in map(json.loads, map(Path.read_text, sorted(
             (workdir / "results" / "selection").glob(f"*/*/*/*/steps{args.steps}.json"))))}
         jobs = job_seconds(workdir / "results" / "benchmarks")
+        looks = _looks(workdir / "results" / "decisions")
     steps = sum(m["seconds"]["train_steps"] for m in runs)
     loops = sum(m["train_seconds"] for m in runs)
     outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)
@@ -156,12 +168,29 @@ def whole_run(args, name, config, overrides=(), target=None):
     print(f"  train jobs: steps {steps:.1f}, set-up and step-0 state {outside:.1f} (TensorFlow's start "
           f"included), the rest of the loop {loops - steps:.1f}")
     start = tensorflow_start()
-    processes = sum(len(jobs.get(rule, [])) for rule in ("train", "train_trial", "extract"))
+    processes = sum(len(jobs.get(rule, [])) for rule in ("train", "train_trial", "train_crossed", "extract"))
     print(f"  TensorFlow's start (python -c 'import tensorflow', median of 3): {start:.1f} s a process; "
           f"{processes} train and extract jobs: {start * processes:.1f} core-s")
+    for setup, decisions in looks.items():
+        last = decisions[-1]
+        print(f"  {setup}: {len(decisions)} looks ({' -> '.join(str(len(d['seeds'])) for d in decisions)} seeds), "
+              f"stopped at {len(last['seeds'])} seeds: " + "; ".join(
+                  f"{p['activation_a']}-{p['activation_b']} {p['decision']}" for p in last["pairs"]))
     trained = [m["final_step"] - m["resumed_from_step"] for m in runs]
     return {"wall": wall, "steps_seconds": steps, "trained": sum(trained), "trial_steps": sum(trained[len(finals):]),
             "selected": {activation: s["trial"] for activation, s in selections.items()}, "selections": selections}
+
+
+def _looks(folder):
+    """{setup: the decisions of its looks that trained, in order} of a seeds-until-decided study (``folder``:
+    results/decisions); a look after the study stopped repeats the decision before and is left out."""
+    found = {}
+    for path in sorted(folder.rglob("look*.json"), key=lambda p: (p.parent, int(p.stem[4:]))):
+        decision = json.loads(path.read_text())
+        setup = "/".join(path.parent.relative_to(folder).parts)
+        if not found.get(setup) or found[setup][-1]["seeds"] != decision["seeds"]:
+            found.setdefault(setup, []).append(decision)
+    return found
 
 
 def job_seconds(folder):

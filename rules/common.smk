@@ -48,6 +48,9 @@ TRIAL = os.path.join(os.path.dirname(RUN), "{trial}", os.path.basename(RUN))
 # A trial trained to one rung (its steps): a grid has one rung, the runs' length; successive halving
 # (sweep_rungs) one per entry, each extending the trial's checkpoints from the rung before.
 TRIAL_RUNG = os.path.join(TRIAL, "steps{rung}")
+# A cell of a crossed seed design off its diagonal: a run's weights and dropout from its seed, its batch order from
+# another seed's (the diagonal, order = seed, is the run itself): built on RUN.
+CROSSED_RUN = f"{RUN}-order{{order}}"
 
 
 wildcard_constraints:
@@ -59,6 +62,7 @@ wildcard_constraints:
     trial="[A-Za-z0-9_.=,+-]+",
     rung="[0-9]+",
     look="[0-9]+",
+    order="[0-9]+",
 
 
 def validate_config(config, schema):
@@ -98,11 +102,23 @@ def run_outputs(pattern):
     )
 
 
-# A training job, a final run's or a trial's: the rule's params name its settings and folders.
+def crossed_runs(pattern):
+    """``pattern`` of every cell off the diagonal of a crossed seed design (seed_design crossed): each run of the
+    config with each other seed of the config as its batch order's; none for joint."""
+    if config["seed_design"] != "crossed":
+        return []
+    return [pattern.format(dataset=d, architecture=a, recipe=r, activation=activation, seed=seed, order=order)
+            for d, a, r, activation in itertools.product(config["datasets"], config["architectures"],
+                                                         config["recipes"], config["activations"])
+            for seed in config["seeds"] for order in config["seeds"] if order != seed]
+
+
+# A training job, a final run's, a crossed design's cell or a trial's: the rule's params name its settings, what else
+# the run is (flags: a trial, an intermediate rung, a batch order of its own) and its folders.
 TRAIN_SHELL = (
     "python scripts/train.py --dataset {input.h5} --architecture {wildcards.architecture} --recipe {wildcards.recipe} "
     "--activation {wildcards.activation} --seed {wildcards.seed} {params.settings} "
-    "{params.trial} --threads {threads} --checkpoint-dir {params.checkpoints} --log-dir {params.tensorboard} "
+    "{params.flags} --threads {threads} --checkpoint-dir {params.checkpoints} --log-dir {params.tensorboard} "
     "--metrics {output.metrics} --stats {output.stats} --histograms {output.histograms} > {log} 2>&1"
 )
 

@@ -14,6 +14,8 @@ rule report:
         stats=with_looks(run_outputs, rules.extract.output.stats),
         activations=with_looks(run_outputs, rules.extract.output.activations),
         decisions=final_decisions(rules.decide.output.decision),
+        # With seed_design crossed, the runs with a batch order of their own (the report splits the spread).
+        crossed=crossed_runs(rules.train_crossed.output.metrics),
         datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),
         selections=selections(rules.select.output.selection),
         trials=first_rung_trials(rules.train_trial.output.metrics),
@@ -41,6 +43,8 @@ rule report:
         trials_csv="results/tables/trials.csv",
         selected_csv="results/tables/selected.csv",
         signal_csv=report("results/tables/signal.csv", caption="../report/signal.rst", category="Tables"),
+        spread_csv="results/tables/spread.csv",
+        across_csv="results/tables/across.csv",
     params:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),
         settings=report_args(config),

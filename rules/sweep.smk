@@ -18,7 +18,7 @@ rule train_trial:
     params:
         settings=trial_args,
         # a rung before the last is extended by the next: it evaluates no test split
-        trial=trial_flags,
+        flags=trial_flags,
         checkpoints=f"results/checkpoints/trials/{TRIAL}",
         tensorboard=f"results/logs/trials/{TRIAL}",
     conda:

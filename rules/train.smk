@@ -17,7 +17,7 @@ rule train:
     params:
         # The config's settings; with a sweep, those its activation's trials selected.
         settings=final_args,
-        trial="",
+        flags="",
         checkpoints=f"results/checkpoints/{RUN}",
         tensorboard=f"results/logs/{RUN}",
     conda:
@@ -34,6 +34,36 @@ rule train:
         mem_mb=4000,
         runtime=120,
         # SLURM: --gpus (TensorFlow then trains on what it sees; the job log names the devices).
+        gpu=config["gpus"],
+    shell:
+        TRAIN_SHELL
+
+
+# seed_design crossed: a run's weights and dropout from its seed, its batch order from another seed (a cell off the
+# crossed table's diagonal). Read by the report's split of the spread alone: no activations are extracted.
+rule train_crossed:
+    input:
+        h5=rules.convert.output.h5,
+        selection=selection_file,
+    output:
+        metrics=f"results/runs/{CROSSED_RUN}/metrics.json",
+        stats=f"results/runs/{CROSSED_RUN}/training_stats.csv",
+        histograms=f"results/runs/{CROSSED_RUN}/training_histograms.csv",
+    params:
+        settings=final_args,
+        flags="--order-seed {order}",
+        checkpoints=f"results/checkpoints/{CROSSED_RUN}",
+        tensorboard=f"results/logs/{CROSSED_RUN}",
+    conda:
+        "../envs/tensorflow.yaml"
+    log:
+        f"results/joblogs/train_crossed/{CROSSED_RUN}.log",
+    benchmark:
+        f"results/benchmarks/train_crossed/{CROSSED_RUN}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
         gpu=config["gpus"],
     shell:
         TRAIN_SHELL

@@ -9,7 +9,9 @@ from scipy import stats
 
 from actviz import sequential
 from actviz.evaluation import pack_bits
-from actviz.report import evidence, layer_tables, numbers, sweep_tables, uncertainty
+from actviz.improvement import probability_of_improvement
+from actviz.report import across_tables, evidence, layer_tables, numbers, spread, sweep_tables, uncertainty
+from actviz.variance import variance_split
 
 TEST_IMAGES = 2000
 
@@ -294,3 +296,78 @@ def test_an_interval_that_excludes_zero_but_fails_holm_says_so():
         "undecided (its interval excludes 0, but not after Holm's correction for 3 pairs): ~13 seeds would show the "
         "difference or ~26 would show equivalence (80% power)")
     assert "Holm" not in evidence.decision_words({**row, "ci_low": -0.001})
+
+
+def _crossed(table, setup=("d", "cnn", "snn"), activation="relu", diverged=()):
+    """(runs, crossed metrics) of a crossed table of test accuracies (rows: seeds, columns: batch-order seeds): the
+    diagonal as joint runs, the rest as runs with a batch order of their own; ``diverged``: cells that diverged."""
+    runs, crossed = {}, []
+    for i, line in enumerate(table):
+        for j, accuracy in enumerate(line):
+            run = _run(accuracy, diverged=300 if (i, j) in diverged else None)
+            if i == j:
+                runs[(*setup, activation, i)] = run
+            else:
+                crossed.append({**run["metrics"], "dataset": setup[0], "architecture": setup[1], "recipe": setup[2],
+                                "activation": activation, "seed": i, "settings": {"order_seed": j}})
+    return runs, crossed
+
+
+def test_the_spread_is_split_from_the_crossed_table_with_its_diagonal_the_joint_runs():
+    table = [[0.80, 0.81, 0.80], [0.84, 0.86, 0.85], [0.82, 0.82, 0.83]]
+    runs, crossed = _crossed(table)
+    [row] = spread.spread_rows(runs, crossed, [("d", "cnn", "snn")], ["relu", "selu"])
+    expected = variance_split(table, TEST_IMAGES)
+    assert (row["activation"], row["seeds"], row["cells"]) == ("relu", [0, 1, 2], 9)
+    assert row["accuracy_mean"] == pytest.approx(np.mean(table))
+    for source, (estimate, (low, high)) in expected.items():
+        column = source.replace(" ", "_")
+        assert row[f"std_{column}"] == pytest.approx(100 * math.sqrt(estimate))
+        assert row[f"std_low_{column}"] <= row[f"std_{column}"] <= row[f"std_high_{column}"]
+    assert sum(row[f"share_{s.replace(' ', '_')}"] for s in spread.SOURCES) == pytest.approx(1)
+    assert spread.largest_source(row) == "initialisation"  # the rows differ, the columns hardly
+    assert set(row) == set(spread.SPREAD_COLUMNS)
+
+
+def test_a_crossed_table_with_a_diverged_cell_has_no_split_and_says_why():
+    runs, crossed = _crossed([[0.80, 0.81], [0.84, 0.86]], diverged={(0, 1)})
+    [row] = spread.spread_rows(runs, crossed, [("d", "cnn", "snn")], ["relu"])
+    assert row["accuracy_mean"] is None and row["method"] == "no split: 3 of 4 cells finished without diverging"
+    assert spread.largest_source(row) is None
+
+
+def test_without_crossed_runs_there_is_no_spread_row():
+    runs, _ = _crossed([[0.80, 0.81], [0.84, 0.86]])
+    assert spread.spread_rows(runs, [], [("d", "cnn", "snn")], ["relu"]) == []
+
+
+def _runs_on(datasets, accuracies, setup=("cnn", "snn")):
+    """Runs of ``accuracies`` {activation: [[dataset 1's seeds], [dataset 2's], ...]} on ``datasets``."""
+    return {(d, *setup, activation, seed): _run(value) for activation, per_dataset in accuracies.items()
+            for d, values in zip(datasets, per_dataset) for seed, value in enumerate(values)}
+
+
+def test_across_datasets_each_pair_has_its_probability_of_improvement_and_the_mean_ranks():
+    accuracies = {"relu": [[0.85, 0.86, 0.84], [0.70, 0.72, 0.71]], "selu": [[0.83, 0.84, 0.85], [0.69, 0.70, 0.68]],
+                  "lrelu": [[0.80, 0.81, 0.80], [0.73, 0.74, 0.72]]}
+    [block] = across_tables.across_rows(_runs_on(["a", "b"], accuracies), ["a", "b"], ["cnn"], ["snn"],
+                                        ["relu", "selu", "lrelu"])
+    # ranks: a: relu 1, selu 2, lrelu 3; b: lrelu 1, relu 2, selu 3
+    assert block["ranks"] == {"relu": 1.5, "selu": 2.5, "lrelu": 2.0} and block["order"] == ["relu", "lrelu", "selu"]
+    assert [(p["activation_a"], p["activation_b"]) for p in block["pairs"]] == [("relu", "lrelu"), ("relu", "selu"),
+                                                                                ("lrelu", "selu")]
+    relu_selu = block["pairs"][1]
+    assert relu_selu["probability"] == pytest.approx(probability_of_improvement(accuracies["relu"],
+                                                                                accuracies["selu"]))
+    assert relu_selu["ci_low"] <= relu_selu["probability"] <= relu_selu["ci_high"]
+    assert block["seeds"]["relu"] == [3, 3] and set(relu_selu) == set(across_tables.ACROSS_COLUMNS)
+    assert block["few"].startswith("2 datasets are few") and "not on datasets in general" in block["few"]
+
+
+def test_one_dataset_has_no_across_block_and_a_dataset_an_activation_lacks_is_left_out():
+    one = _runs_on(["a"], {"relu": [[0.8, 0.81]], "selu": [[0.79, 0.8]]})
+    assert across_tables.across_rows(one, ["a"], ["cnn"], ["snn"], ["relu", "selu"]) == []
+    runs = _runs_on(["a", "b", "c"], {"relu": [[0.8], [0.7], [0.6]], "selu": [[0.79], [0.71], [0.5]]})
+    runs[("c", "cnn", "snn", "selu", 0)]["metrics"].update(test_accuracy=None, diverged_at_step=5)
+    [block] = across_tables.across_rows(runs, ["a", "b", "c"], ["cnn"], ["snn"], ["relu", "selu"])
+    assert block["datasets"] == ["a", "b"] and block["left_out"] == ["c"]

@@ -105,6 +105,19 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
 
 
 @pytest.mark.e2e
+def test_the_decide_benchmark_runs_the_looks_of_configs_decide_yaml_and_prints_its_ratio_and_where_it_stopped():
+    # 20 steps and a 0.1-point margin decide nothing at 3 seeds: the second (last) look trains 5 of each
+    result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "decide", "--steps", "20", "--activations",
+                  "relu,selu", "--config", "max_seeds=5", "equivalence_margin=0.001")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "(10 training jobs)" in result.stdout  # 2 activations x 5 seeds
+    ratio = next(line for line in result.stdout.splitlines() if "wall / (steps / cores)" in line)
+    assert float(ratio.split()[5]) > 1 and "(target 1.3:" in ratio
+    assert "FashionMNIST-sample/cnn/snn: 2 looks (3 -> 5 seeds), stopped at 5 seeds: relu-selu " in result.stdout \
+        or "FashionMNIST-sample/cnn/snn: 2 looks (3 -> 5 seeds), stopped at 5 seeds: selu-relu " in result.stdout
+
+
+@pytest.mark.e2e
 def test_the_halving_benchmark_runs_the_tune_study_as_a_grid_and_compares_it_with_halving():
     # one activation of configs/tune.yaml's three: its 4 rates are the whole sweep (the grid and halving alike)
     result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "halving", "--steps", "20", "--activations",

@@ -18,7 +18,7 @@ CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
 # Keys of the workflow itself, not of one run's training or extraction.
 WORKFLOW_KEYS = {"datasets", "datasets_dir", "test_fraction", "activations", "architectures", "recipes", "seeds",
-                 "sweep", "sweep_seeds", "sweep_rungs", "mirrors", "gpus"}
+                 "seed_design", "sweep", "sweep_seeds", "sweep_rungs", "mirrors", "gpus"}
 JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
 
 
@@ -70,9 +70,11 @@ def test_every_schema_key_is_a_setting_or_a_key_of_the_workflow():
 
 def test_per_run_settings_come_from_the_configs_lists_of_runs():
     per_run = [spec for cls in SETTINGS for spec in fields(cls) if spec.metadata["per_run"]]
-    assert {spec.name for spec in per_run} == {"architecture", "recipe", "seed"}
+    assert {spec.name for spec in per_run} == {"architecture", "recipe", "seed", "order_seed"}
+    # recipes, seeds: one run each; a crossed design's batch-order seeds are the seeds too
+    lists = {"order_seed": "seeds"}
     for spec in per_run:
-        assert SCHEMA[f"{spec.name}s"]["type"] == "array", spec.name  # recipes, seeds: one run each
+        assert SCHEMA[lists.get(spec.name, f"{spec.name}s")]["type"] == "array", spec.name
 
 
 def test_shared_settings_are_the_same_field_in_training_and_extraction():
@@ -122,8 +124,8 @@ def test_the_workflows_command_line_gives_the_script_exactly_the_configs_setting
     args = _script(script).parse_args(["--dataset", "d.h5", *paths, *command_line(cls, config).split()])
     assert from_args(cls, args) == from_config(cls, config)
     changed = {spec.name for spec in fields(cls) if getattr(from_config(cls, config), spec.name) != spec.default}
-    assert changed == (set() if config is CONFIG else {spec.name for spec in fields(cls)} - {"architecture", "recipe",
-                                                                                             "seed"})
+    per_run = {spec.name for spec in fields(cls) if spec.metadata["per_run"]}
+    assert changed == (set() if config is CONFIG else {spec.name for spec in fields(cls)} - per_run)
 
 
 def test_script_defaults_are_the_field_defaults_and_flags_are_kebab_case():
@@ -162,9 +164,18 @@ def test_a_setting_outside_its_limits_is_a_user_error_naming_it(changes, message
 
 def test_identity_is_every_setting_but_the_length_of_the_run():
     identity = TrainSettings(steps=5).identity()
-    assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps", "depth", "width"}  # a cnn
+    # a cnn, its batch order following its seed
+    assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps", "depth", "width", "order_seed"}
     assert TrainSettings(architecture="mlp", depth=8).identity()["depth"] == 8
     assert TrainSettings(architecture="mlp32", depth=8).identity() == TrainSettings(architecture="mlp32").identity()
     assert TrainSettings(architecture="mlp32").identity()["depth"] == 32
     assert identity == TrainSettings(steps=9).identity() != TrainSettings(seed=1).identity()
     assert TrainSettings(histogram_range=(-4.0, 8.0)).identity()["histogram_range"] == [-4.0, 8.0]  # JSON-ready
+
+
+def test_a_batch_order_of_its_own_is_part_of_the_identity_and_defaults_to_the_seed():
+    assert TrainSettings(seed=1, order_seed=2).identity()["order_seed"] == 2
+    assert TrainSettings(seed=1, order_seed=2).identity() != TrainSettings(seed=1).identity()
+    assert TrainSettings(seed=3).batch_order_seed() == 3 and TrainSettings(seed=3, order_seed=0).batch_order_seed() == 0
+    with pytest.raises(UserError, match="order_seed: must be at least 0, got -1"):
+        TrainSettings(order_seed=-1).check()

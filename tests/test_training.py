@@ -327,6 +327,26 @@ def test_same_config_and_seed_give_identical_accuracy_and_layer_statistics(tiny_
     assert second_extracted["layers"] == first_extracted["layers"]  # and the extracted activations
 
 
+def _rows_at(folder, step):
+    with open(folder / "training_stats.csv") as f:
+        return [{k: v for k, v in row.items() if k != "seed"} for row in csv.DictReader(f) if int(row["step"]) == step]
+
+
+def test_a_batch_order_seed_of_its_own_changes_the_batches_not_the_initial_weights(tiny_h5, selu_run, tmp_path):
+    first, first_run = selu_run
+    other_order = _train(tiny_h5, tmp_path / "order1", replace(SMALL, order_seed=1))
+    assert other_order["run"].endswith("/selu/seed0-order1")
+    # the same weights at step 0 (the probe's statistics), other batches after
+    assert _rows_at(tmp_path / "order1", 0) == _rows_at(first_run, 0)
+    assert other_order["training"] != first["training"]
+    other_init = _train(tiny_h5, tmp_path / "init1", replace(SMALL, seed=1, order_seed=0))
+    assert _rows_at(tmp_path / "init1", 0) != _rows_at(first_run, 0)
+    # a batch order seed equal to the seed is the run without one (a crossed design's diagonal is the joint runs)
+    same = _train(tiny_h5, tmp_path / "order0", replace(SMALL, order_seed=0))
+    assert same["training"] == first["training"] and same["evaluations"] == first["evaluations"]
+    assert other_init["settings"]["order_seed"] == 0 and first["settings"]["order_seed"] is None
+
+
 def test_bad_settings_are_user_errors(tiny_h5, tmp_path):
     with pytest.raises(UserError, match="steps must be at least 1"):
         _train(tiny_h5, tmp_path, TrainSettings(steps=0))

@@ -339,6 +339,40 @@ def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_
 
 
 @pytest.mark.e2e
+def test_a_crossed_seed_design_trains_every_seed_with_every_batch_order_and_the_report_splits_the_spread(project,
+                                                                                                        tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    crossed = ("--configfile", "tiny.yaml", "--config", "activations=[relu,selu]", "recipes=[snn]", "seeds=[0,1]",
+               "seed_design=crossed")
+    before = snakemake(project, "-n", "report", *crossed)
+    assert before.returncode == 0, before.stderr[-3000:]
+    # seed 1 trains and is extracted; the two cells off the diagonal train for each activation, nothing extracted
+    assert _job_counts(before.stdout) == {"train": 2, "train_crossed": 4, "extract": 2, "report": 1}
+    result = snakemake(project, "--cores", "2", "report", *crossed)
+    assert result.returncode == 0, result.stderr[-5000:]
+    runs = project / "results" / "runs" / "FashionMNIST-sample" / "cnn" / "snn" / "relu"
+    cell = json.loads((runs / "seed0-order1" / "metrics.json").read_text())
+    assert (cell["seed"], cell["settings"]["order_seed"], cell["run"]) == (
+        0, 1, "FashionMNIST-sample/cnn/snn/relu/seed0-order1")
+    assert (project / "results" / "logs" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" / "seed1-order0").is_dir()
+    with open(project / "results" / "tables" / "spread.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["activation"], r["seeds"], r["cells"]) for r in rows] == [("relu", "[0, 1]", "4"),
+                                                                          ("selu", "[0, 1]", "4")]
+    for row in rows:
+        assert sum(float(row[f"share_{s}"]) for s in ("initialisation", "batch_order", "interaction",
+                                                      "test_images")) == pytest.approx(1)
+    numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
+    # the verdicts compare the joint runs (the diagonal) alone
+    assert sorted({(r["seed"], r["activation"]) for r in numbers["runs"]}) == [(0, "relu"), (0, "selu"), (1, "relu"),
+                                                                                (1, "selu")]
+    assert numbers["comparisons"][0]["seeds"] == [0, 1]
+    assert "Where the spread comes from" in (project / "results" / "report.html").read_text()
+    after = snakemake(project, "-n", "report", *crossed)
+    assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
+@pytest.mark.e2e
 def test_a_report_missing_one_of_its_tables_is_made_again(project, tmp_path):
     # as after an upgrade that adds a table: Snakemake checks only the outputs something depends on
     project = copy_finished_project(project, tmp_path / "project")

@@ -13,7 +13,7 @@ from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError, load_json
 from actviz.formats import read_info
 from actviz.plots import MAX_MAPS
-from actviz.report import evidence, figures, layer_tables, numbers, signal_tables, sweep_tables
+from actviz.report import across_tables, evidence, figures, layer_tables, numbers, signal_tables, spread, sweep_tables
 from actviz.report.workers import SERIAL, Workers
 from actviz.runs import package_versions
 
@@ -49,6 +49,9 @@ class ReportInputs:
         "help": "with sweep_rungs: their training_stats.csv", "optional": True})
     decisions: list = field(default_factory=list, metadata={
         "help": "with max_seeds: every setup's decision at the last planned look (decide.py's JSON)", "optional": True})
+    crossed: list = field(default_factory=list, metadata={
+        "help": "with seed_design crossed: the metrics JSON of every run with a batch order seed of its own",
+        "optional": True})
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,12 @@ class ReportOutputs:
     signal_csv: str = field(default=None, metadata={
         "help": "how signals travel through depth: per activation its initialisation's mean-field phase, chi1, xi_c "
                 "and the measured correlation against the predicted"})
+    across_csv: str = field(default=None, metadata={
+        "help": "with two or more datasets: each two activations' probability of improvement across them, with its "
+                "stratified bootstrap interval, and their mean ranks"})
+    spread_csv: str = field(default=None, metadata={
+        "help": "with seed_design crossed: each activation's test accuracy spread split into initialisation, batch "
+                "order, their interaction and the test images, with 95% intervals"})
 
 
 @dataclass
@@ -86,6 +95,7 @@ class Evidence:
     histograms: dict  # {(dataset, architecture): layer_tables.run_histograms}
     sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # sweep_tables.sweep_rows
     decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
+    spread: list = field(default_factory=list)  # spread.spread_rows, with seed_design crossed
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -185,6 +195,7 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
             shared.get(numbers.label(s)), [r for r in selected if r["architecture"] == s[1] and r["recipe"] == s[2]]),
             ev.decisions.get(s)) for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
         "layer_sentences": evidence.layer_sentences(depth),
+        "spread": [r for r in ev.spread if r["dataset"] == dataset],
         "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
@@ -274,6 +285,9 @@ def _render(inputs, settings, config, outputs, workers):
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
     ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(load_json, inputs.decisions)}
+    ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed],
+                                   [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)],
+                                   activations)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
@@ -281,6 +295,7 @@ def _render(inputs, settings, config, outputs, workers):
         "architectures": {a: ARCHITECTURES.get(a.rstrip("0123456789"), "") for a in architectures},
         "recipes": {r: RECIPES[r].description if r in RECIPES else "" for r in recipes},
         "activations": activations,
+        "across": across_tables.across_rows(runs, datasets, architectures, recipes, activations),
         "probe_images": next(iter(runs.values()))["stats"]["probe_images"],
         "max_maps": MAX_MAPS,
         "histogram_range": settings.histogram_range,
@@ -328,6 +343,11 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
     signal = [r for section in context["sections"] for part in section["parts"] for r in part["signal"]]
     if outputs.signal_csv is not None:
         write_csv(outputs.signal_csv, signal, signal_tables.SIGNAL_TABLE)
+    if outputs.across_csv is not None:
+        write_csv(outputs.across_csv, [p for block in context["across"] for p in block["pairs"]],
+                  across_tables.ACROSS_COLUMNS)
+    if outputs.spread_csv is not None:
+        write_csv(outputs.spread_csv, ev.spread, spread.SPREAD_COLUMNS)
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], sweep_tables.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], sweep_tables.SELECTED_COLUMNS)):
         if path is not None:
@@ -342,7 +362,8 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "summary": {s["dataset"]: s["summary"] for s in sections},
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
         "verdict_tables": {s["dataset"]: s["verdict_tables"] for s in sections},
-        "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal,
+        "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal, "spread": ev.spread,
+        "across": context["across"],
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()
                              for layer, r in ranges.items()},

@@ -49,7 +49,8 @@ class TrainingRun:
 
     def __init__(self, h5_path, activation, settings, info, train_split, test_split):
         self.h5_path, self.activation, self.settings, self.info = h5_path, activation, settings, info
-        self.name = run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed)
+        self.name = run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed,
+                             settings.order_seed)
         problem = validation_problem(settings.validation_size, len(train_split[1]), settings.batch_size)
         if problem:
             raise UserError(f"{h5_path}: validation_size: {problem}")
@@ -69,8 +70,8 @@ class TrainingRun:
         import keras
         import tensorflow as tf
 
-        _log_devices(run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed),
-                     settings, log)
+        _log_devices(run_name(info["name"], settings.architecture, settings.recipe, activation, settings.seed,
+                              settings.order_seed), settings, log)
         keras.utils.set_random_seed(settings.seed)
         tf.config.experimental.enable_op_determinism()
         run = cls(h5_path, activation, settings, info, read_split(h5_path, "train"), read_split(h5_path, "test"))
@@ -159,18 +160,18 @@ class TrainingRun:
     def batches(self, start_step):
         """The training batches of steps ``start_step`` + 1, + 2, ... (images, labels), endlessly.
 
-        Each is a function of (seed, step) alone — epoch e is the permutation drawn with the seed
+        Each is a function of (batch order seed, step) alone — epoch e is the permutation drawn with the seed
         sequence (seed, e), cut into whole batches — so that a resumed or extended run sees exactly
         the batches an uninterrupted one would, and no shuffle state needs checkpointing.
         """
         size = self.settings.batch_size
         per_epoch = len(self.train_labels) // size
-        epoch, order = None, None
+        epoch, order, seed = None, None, self.settings.batch_order_seed()
         for step in itertools.count(start_step):
             current, position = divmod(step, per_epoch)
             if current != epoch:
                 epoch = current
-                order = np.random.default_rng([self.settings.seed, epoch]).permutation(len(self.train_labels))
+                order = np.random.default_rng([seed, epoch]).permutation(len(self.train_labels))
             chosen = order[position * size:(position + 1) * size]
             yield self.train_images[chosen], self.train_labels[chosen]
 

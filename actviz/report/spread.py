@@ -1,0 +1,82 @@
+"""The report's numbers about where the spread comes from (seed_design crossed): each activation's table of test
+accuracies over initialisation seeds x batch-order seeds, split into its sources (``actviz.variance``), as
+spread.csv's rows. The diagonal of the table is the joint runs the verdicts compare; the cells off it (a batch order
+of their own) are read here alone. Plain data."""
+
+import math
+
+from actviz.report.numbers import finite
+from actviz.variance import variance_split
+
+SOURCES = ("initialisation", "batch order", "interaction", "test images")
+SPREAD_COLUMNS = ("dataset", "architecture", "recipe", "activation", "seeds", "cells", "accuracy_mean", "method",
+                  *(f"{kind}_{key}" for key in ("initialisation", "batch_order", "interaction", "test_images")
+                    for kind in ("std", "std_low", "std_high", "share")))
+
+
+def _column(source):
+    return source.replace(" ", "_")
+
+
+def crossed_cells(runs, crossed, setup, activation):
+    """{(initialisation seed, batch-order seed): test accuracy, None when diverged} of an activation in a setup: the
+    joint runs (the diagonal) at the seeds the crossed runs use, and the ``crossed`` runs' metrics."""
+    cells = {}
+    for metrics in crossed:
+        if (metrics["dataset"], metrics.get("architecture", "cnn"), metrics["recipe"]) == tuple(setup) \
+                and metrics["activation"] == activation:
+            cells[metrics["seed"], metrics["settings"]["order_seed"]] = _accuracy(metrics)
+    for seed in {s for cell in cells for s in cell}:
+        run = runs.get((*setup, activation, seed))
+        if run is not None:
+            cells[seed, seed] = _accuracy(run["metrics"])
+    return cells
+
+
+def _accuracy(metrics):
+    return metrics["test_accuracy"] if metrics.get("diverged_at_step") is None and finite(
+        metrics.get("test_accuracy")) else None
+
+
+def spread_rows(runs, crossed, setups, activations):
+    """One row per (setup, activation) with crossed runs: each source's std of the test accuracy (points) with its
+    95% interval and its share of their summed variance; a table with a cell missing or diverged has no split and
+    says why in ``method``."""
+    rows = []
+    for setup in setups:
+        for activation in activations:
+            cells = crossed_cells(runs, crossed, setup, activation)
+            if not cells:
+                continue
+            seeds = sorted({s for cell in cells for s in cell})
+            row = {**dict(zip(("dataset", "architecture", "recipe"), setup)), "activation": activation,
+                   "seeds": seeds, "cells": len(cells)}
+            table = [[cells.get((i, j)) for j in seeds] for i in seeds]
+            done = sum(value is not None for line in table for value in line)
+            if done < len(seeds) ** 2:
+                rows.append({**row, "accuracy_mean": None,
+                             "method": f"no split: {done} of {len(seeds) ** 2} cells finished without diverging"})
+                continue
+            images = next(r["metrics"]["test_size"] for k, r in runs.items() if k[:4] == (*setup, activation))
+            rows.append({**row, **_split_columns(variance_split(table, images)),
+                         "accuracy_mean": sum(map(sum, table)) / len(seeds) ** 2,
+                         "method": f"crossed {len(seeds)} x {len(seeds)} seeds: two-way random effects (ANOVA), "
+                                   f"modified large-sample intervals; test images binomial, {images} images"})
+    return rows
+
+
+def _split_columns(split):
+    total = sum(estimate for estimate, _ in split.values())
+    columns = {}
+    for source, (estimate, (low, high)) in split.items():
+        name = _column(source)
+        columns.update({f"std_{name}": 100 * math.sqrt(estimate), f"std_low_{name}": 100 * math.sqrt(low),
+                        f"std_high_{name}": 100 * math.sqrt(high),
+                        f"share_{name}": estimate / total if total else None})
+    return columns
+
+
+def largest_source(row):
+    """The source with the largest share of a split row, or None without a split."""
+    shares = {s: row.get(f"share_{_column(s)}") for s in SOURCES}
+    return None if None in shares.values() else max(shares, key=shares.get)
