@@ -28,7 +28,7 @@ each, the seeds the next look adds, their extraction, the report), against its t
 wall times and what each selected (the target: at most half the grid's steps, the same settings).
 
     python bench/parallel_benchmark.py [--cores 2] [--steps 800] [--only training|default|tune|decide|halving]
-        [--activations relu,lrelu] [--config KEY=VALUE ...]
+        [--activations relu,lrelu] [--config KEY=VALUE ...] [--keep DIR]
 """
 
 import argparse
@@ -68,6 +68,9 @@ def main(argv=None):
                                               "(default: the config file's)")
     parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
                         help="more config values for the tune and decide studies, as Snakemake's --config takes them")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="copy the studies' report and tables (results/report.html, results/tables/, "
+                             "results/decisions/) into DIR before the scratch copy is removed")
     parser.add_argument("--only", choices=["training", "default", "tune", "decide", "halving"],
                         help="run one part (tune: configs/tune.yaml's sweep, trials and final runs; decide: "
                              "configs/decide.yaml's looks; halving: tune.yaml as a grid against successive halving; "
@@ -145,6 +148,14 @@ def whole_run(args, name, config, overrides=(), target=None):
             (workdir / "results" / "selection").glob(f"*/*/*/*/steps{args.steps}.json"))))}
         jobs = job_seconds(workdir / "results" / "benchmarks")
         looks = _looks(workdir / "results" / "decisions")
+        if args.keep:
+            for part in ("report.html", "tables", "decisions"):
+                source = workdir / "results" / part
+                if source.is_dir():
+                    shutil.copytree(source, args.keep / part, dirs_exist_ok=True)
+                elif source.exists():
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, args.keep / part)
     steps = sum(m["seconds"]["train_steps"] for m in runs)
     loops = sum(m["train_seconds"] for m in runs)
     outside = sum(m["seconds"].get("setup", 0) + m["seconds"].get("initial_state", 0) for m in runs)

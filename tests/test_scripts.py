@@ -1,5 +1,6 @@
 """Every script has --help, and a user's mistake is one line and exit code 2, never a traceback."""
 
+import json
 import subprocess
 import sys
 
@@ -105,16 +106,21 @@ def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
 
 
 @pytest.mark.e2e
-def test_the_decide_benchmark_runs_the_looks_of_configs_decide_yaml_and_prints_its_ratio_and_where_it_stopped():
+def test_the_decide_benchmark_runs_the_looks_of_configs_decide_yaml_and_prints_its_ratio_and_where_it_stopped(
+        tmp_path):
     # 20 steps and a 0.1-point margin decide nothing at 3 seeds: the second (last) look trains 5 of each
     result = _run(REPO / "bench" / "parallel_benchmark.py", "--only", "decide", "--steps", "20", "--activations",
-                  "relu,selu", "--config", "max_seeds=5", "equivalence_margin=0.001")
+                  "relu,selu", "--config", "max_seeds=5", "equivalence_margin=0.001", "--keep", str(tmp_path / "kept"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(10 training jobs)" in result.stdout  # 2 activations x 5 seeds
     ratio = next(line for line in result.stdout.splitlines() if "wall / (steps / cores)" in line)
     assert float(ratio.split()[5]) > 1 and "(target 1.3:" in ratio
     assert "FashionMNIST-sample/cnn/snn: 2 looks (3 -> 5 seeds), stopped at 5 seeds: relu-selu " in result.stdout \
         or "FashionMNIST-sample/cnn/snn: 2 looks (3 -> 5 seeds), stopped at 5 seeds: selu-relu " in result.stdout
+    kept = tmp_path / "kept"  # the study's report, tables and decisions outlive the scratch copy
+    assert (kept / "report.html").exists() and (kept / "tables" / "comparisons.csv").exists()
+    assert json.loads((kept / "decisions" / "FashionMNIST-sample" / "cnn" / "snn" / "look1.json").read_text())[
+        "seeds"] == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.e2e

@@ -357,8 +357,8 @@ def test_a_crossed_seed_design_trains_every_seed_with_every_batch_order_and_the_
     assert (project / "results" / "logs" / "FashionMNIST-sample" / "cnn" / "snn" / "relu" / "seed1-order0").is_dir()
     with open(project / "results" / "tables" / "spread.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["activation"], r["seeds"], r["cells"]) for r in rows] == [("relu", "[0, 1]", "4"),
-                                                                          ("selu", "[0, 1]", "4")]
+    assert [(r["activation"], r["seeds"], r["cells"]) for r in rows] == [("relu", "0;1", "4"),
+                                                                          ("selu", "0;1", "4")]
     for row in rows:
         assert sum(float(row[f"share_{s}"]) for s in ("initialisation", "batch_order", "interaction",
                                                       "test_images")) == pytest.approx(1)
