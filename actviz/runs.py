@@ -26,8 +26,10 @@ def run_name(dataset, architecture, recipe, activation, seed, order_seed=None):
 
 
 def run_ident(run):
-    """A run's naming parts from its run.json (runs from before architectures were a choice: the CNN)."""
-    return {"architecture": "cnn", **{k: run[k] for k in RUN_PARTS if k in run}}
+    """A run's naming parts from its run.json (runs from before architectures were a choice: the CNN), with its
+    batch order's seed when it has one of its own (``run_name``'s arguments)."""
+    order = {"order_seed": run["order_seed"]} if run.get("order_seed") is not None else {}
+    return {"architecture": "cnn", **{k: run[k] for k in RUN_PARTS if k in run}, **order}
 
 
 def configure_threads(threads):

@@ -327,13 +327,17 @@ def test_the_spread_is_split_from_the_crossed_table_with_its_diagonal_the_joint_
     assert sum(row[f"share_{s.replace(' ', '_')}"] for s in spread.SOURCES) == pytest.approx(1)
     assert spread.largest_source(row) == "initialisation"  # the rows differ, the columns hardly
     assert set(row) == set(spread.SPREAD_COLUMNS)
+    total = math.sqrt(sum(estimate for estimate, _ in expected.values())) * 100
+    assert spread.spread_sentence([row], "cnn/snn") == (
+        f"cnn/snn, where one run's test accuracy spreads from (crossed 3 x 3 seeds, std in points): relu {total:.2f}, "
+        "mostly initialisation. Wide intervals: see the table.")
 
 
 def test_a_crossed_table_with_a_diverged_cell_has_no_split_and_says_why():
     runs, crossed = _crossed([[0.80, 0.81], [0.84, 0.86]], diverged={(0, 1)})
     [row] = spread.spread_rows(runs, crossed, [("d", "cnn", "snn")], ["relu"])
     assert row["accuracy_mean"] is None and row["method"] == "no split: 3 of 4 cells finished without diverging"
-    assert spread.largest_source(row) is None
+    assert spread.largest_source(row) is None and spread.spread_sentence([row], "cnn/snn") is None
 
 
 def test_without_crossed_runs_there_is_no_spread_row():

@@ -18,6 +18,7 @@ from actviz.errors import UserError
 from actviz.extraction import extract
 from actviz.formats import read_split
 from actviz.model import LAYER_NAMES
+from actviz.runs import run_ident, run_name
 from actviz.settings import ExtractSettings, TrainSettings
 from actviz.training import learning_rate_schedule, train
 
@@ -345,6 +346,12 @@ def test_a_batch_order_seed_of_its_own_changes_the_batches_not_the_initial_weigh
     same = _train(tiny_h5, tmp_path / "order0", replace(SMALL, order_seed=0))
     assert same["training"] == first["training"] and same["evaluations"] == first["evaluations"]
     assert other_init["settings"]["order_seed"] == 0 and first["settings"]["order_seed"] is None
+
+
+def test_a_runs_name_from_its_record_names_its_batch_order_only_when_it_has_its_own():
+    record = {"dataset": "d", "recipe": "snn", "activation": "relu", "seed": 0, "learning_rate": 0.001}
+    assert run_name(**run_ident(record)) == "d/cnn/snn/relu/seed0"
+    assert run_name(**run_ident({**record, "order_seed": 2})) == "d/cnn/snn/relu/seed0-order2"
 
 
 def test_bad_settings_are_user_errors(tiny_h5, tmp_path):

@@ -196,6 +196,8 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
             ev.decisions.get(s)) for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
         "layer_sentences": evidence.layer_sentences(depth),
         "spread": [r for r in ev.spread if r["dataset"] == dataset],
+        "spread_sentences": list(filter(None, (spread.spread_sentence(
+            [r for r in ev.spread if evidence.setup_of(r) == s], numbers.label(s)) for s in setups))),
         "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
@@ -285,9 +287,8 @@ def _render(inputs, settings, config, outputs, workers):
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
     ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(load_json, inputs.decisions)}
-    ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed],
-                                   [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)],
-                                   activations)
+    setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
+    ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed], setups, activations)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
@@ -316,7 +317,6 @@ def _render(inputs, settings, config, outputs, workers):
     environment.globals["zip"] = zip
     environment.filters.update(number=numbers.number_text, percent=_percent, finite=numbers.finite)
     html = environment.get_template("report.html.j2").render(**context)
-    setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     write_tables(ev, data_info, setups, activations, context, outputs)
     write_text(outputs.html, html)
     return context

@@ -76,6 +76,23 @@ def _split_columns(split):
     return columns
 
 
+def spread_sentence(rows, name):
+    """The first screen's line about a setup's split (``rows``: its spread rows), e.g. "cnn/snn, where one run's
+    test accuracy spreads from (crossed 3 x 3 seeds, std in points): relu 0.61, mostly initialisation; ...", or None
+    without a split."""
+    split = [r for r in rows if r.get("accuracy_mean") is not None]
+    if not split:
+        return None
+    parts = [f"{r['activation']} {_total_std(r):.2f}, mostly {largest_source(r)}" for r in split]
+    size = len(split[0]["seeds"])
+    return (f"{name}, where one run's test accuracy spreads from (crossed {size} x {size} seeds, std in points): "
+            + "; ".join(parts) + ". Wide intervals: see the table.")
+
+
+def _total_std(row):
+    return math.sqrt(sum(row[f"std_{_column(s)}"] ** 2 for s in SOURCES))
+
+
 def largest_source(row):
     """The source with the largest share of a split row, or None without a split."""
     shares = {s: row.get(f"share_{_column(s)}") for s in SOURCES}
