@@ -32,6 +32,8 @@ rule train_trial:
         mem_mb=4000,
         runtime=120,
         gpu=config["gpus"],
+    # A rung's selection waits for its last trial (see the train rule).
+    priority: 1
     shell:
         TRAIN_SHELL
 

@@ -35,6 +35,9 @@ rule train:
         runtime=120,
         # SLURM: --gpus (TensorFlow then trains on what it sees; the job log names the devices).
         gpu=config["gpus"],
+    # Before extraction: a look's decision waits for its last train job, extraction only feeds the report, so
+    # extract jobs fill the cores a look's last jobs leave idle.
+    priority: 1
     shell:
         TRAIN_SHELL
 
