@@ -13,8 +13,8 @@ The dataset is converted once beforehand, so only the training jobs are timed.
 Then the default run (`snakemake --cores N report`, what `make report` runs: 2 recipes x 3 activations,
 every job from the conversion to the report; --steps a run) from scratch: its wall time against the
 training steps' own time (each run's metrics.json) divided by the cores, and where the cores' time went:
-each rule's jobs (Snakemake's benchmark files) and TensorFlow's start-up, which every train and extract
-job pays.
+each rule's jobs (Snakemake's benchmark files), the cores left idle (Snakemake's log: while a look's or a rung's
+last train jobs ran, or while none did) and TensorFlow's start-up, which every train and extract job pays.
 
 `--only tune` measures configs/tune.yaml the same way instead (a sweep: 12 trials, 3 selections, the final
 runs at the seeds no trial was trained on, their extraction, the report), against its target of 1.3x.
@@ -70,7 +70,8 @@ def main(argv=None):
                         help="more config values for the tune and decide studies, as Snakemake's --config takes them")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="copy the studies' report and tables (results/report.html, results/tables/, "
-                             "results/decisions/) into DIR before the scratch copy is removed")
+                             "results/decisions/) and Snakemake's log (snakemake.log) into DIR before the scratch "
+                             "copy is removed")
     parser.add_argument("--only", choices=["training", "default", "tune", "decide", "halving"],
                         help="run one part (tune: configs/tune.yaml's sweep, trials and final runs; decide: "
                              "configs/decide.yaml's looks; halving: tune.yaml as a grid against successive halving; "
@@ -148,7 +149,11 @@ def whole_run(args, name, config, overrides=(), target=None):
             (workdir / "results" / "selection").glob(f"*/*/*/*/steps{args.steps}.json"))))}
         jobs = job_seconds(workdir / "results" / "benchmarks")
         looks = _looks(workdir / "results" / "decisions")
+        log = max((workdir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+        occupied = occupancy(log.read_text(), args.cores)
         if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(log, args.keep / "snakemake.log")
             for part in ("report.html", "tables", "decisions"):
                 source = workdir / "results" / part
                 if source.is_dir():
@@ -176,6 +181,8 @@ def whole_run(args, name, config, overrides=(), target=None):
               f"{sum(seconds) / len(seconds):8.1f}")
     held = sum(sum(seconds) * threads.get(rule, 1) for rule, seconds in jobs.items())
     print(f"  {'no job (Snakemake, download, idle)':<34} {wall * args.cores - held:7.1f}")
+    print(f"  idle cores (Snakemake's log, to the second): {occupied['idle_training']:.0f} core-s while a train job "
+          f"ran (a look's or a rung's last jobs), {occupied['idle_other']:.0f} while none did (start, decisions, end)")
     print(f"  train jobs: steps {steps:.1f}, set-up and step-0 state {outside:.1f} (TensorFlow's start "
           f"included), the rest of the loop {loops - steps:.1f}")
     start = tensorflow_start()
@@ -202,6 +209,42 @@ def _looks(folder):
         if not found.get(setup) or found[setup][-1]["seeds"] != decision["seeds"]:
             found.setdefault(setup, []).append(decision)
     return found
+
+
+def occupancy(log, cores):
+    """How busy Snakemake kept ``cores`` cores, from its log's job lines (``[timestamp]``, then ``rule NAME:`` or
+    ``localcheckpoint NAME:`` with its ``jobid`` and ``threads``, or ``Finished jobid: N``; to the second):
+    {"span": seconds from the first job's start to the last one's end, "jobs": jobs seen start and finish,
+    "idle_training": idle core-seconds while a train job ran, "idle_other": idle core-seconds while none did}."""
+    import datetime
+    import re
+
+    stamp, started, spans, current = None, {}, [], None
+    for line in log.splitlines():
+        if match := re.fullmatch(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line):
+            stamp = datetime.datetime.strptime(match[1], "%a %b %d %H:%M:%S %Y").timestamp()
+        elif match := re.fullmatch(r"(?:local)?(?:rule|checkpoint) (\w+):", line):
+            current = [match[1], 1, stamp]
+        elif current and (match := re.fullmatch(r"\s+threads: (\d+)", line)):
+            current[1] = int(match[1])
+        elif current and (match := re.fullmatch(r"\s+jobid: (\d+)", line)):
+            started[int(match[1])] = current
+        elif match := re.match(r"Finished jobid: (\d+)", line):
+            rule, threads, begin = started.pop(int(match[1]))
+            spans.append((rule, threads, begin, stamp))
+    if not spans:
+        return {"span": 0, "jobs": 0, "idle_training": 0, "idle_other": 0}
+    first = min(begin for _, _, begin, _ in spans)
+    seconds = int(max(end for _, _, _, end in spans) - first)
+    busy, training = [0] * seconds, [False] * seconds
+    for rule, threads, begin, end in spans:
+        for second in range(int(begin - first), int(end - first)):
+            busy[second] += threads
+            training[second] |= rule.startswith("train")
+    idle = [max(cores - b, 0) for b in busy]
+    return {"span": seconds, "jobs": len(spans),
+            "idle_training": sum(i for i, t in zip(idle, training) if t),
+            "idle_other": sum(i for i, t in zip(idle, training) if not t)}
 
 
 def job_seconds(folder):

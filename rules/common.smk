@@ -397,9 +397,10 @@ def decision_options(wildcards, input):
     return f"--previous {shlex.quote(input.previous)}" if input.previous else ""
 
 
-def final_decisions(pattern):
-    """``pattern`` (the decide checkpoint's output) of every setup at the last planned look, which every look
-    before leads to; none without looks."""
+def look_decisions(pattern):
+    """``pattern`` (the decide checkpoint's output) of every setup at every planned look; none without looks. The
+    report names them all, so that Snakemake updates it after each look's decision: the seeds that look adds join
+    its inputs (``with_looks``) then, and their extraction fills the cores while the next look's last runs train."""
     if len(LOOKS) < 2:
         return []
     return expand(
@@ -407,36 +408,38 @@ def final_decisions(pattern):
         dataset=config["datasets"],
         architecture=config["architectures"],
         recipe=config["recipes"],
-        look=len(LOOKS) - 1,
+        look=range(len(LOOKS)),
     )
 
 
 def with_looks(runs, pattern):
     """An input function of the report: ``runs(pattern)`` (the config's seeds), then ``pattern`` of every activation
-    at the seeds the looks added, as far as each setup's study went. Before the decisions are made it adds none
-    rather than waiting on a checkpoint (as ``extended_trials``): the report names the last look's decisions
-    outright, and Snakemake asks again once they are made."""
+    at the seeds the looks added, as far as the decisions made so far tell (``added_seeds``): rather than wait on a
+    checkpoint for all of them (as ``extended_trials``), it names a look's seeds as soon as the look before decided
+    to go on, and Snakemake asks again after each decision (the report names every look's, ``look_decisions``)."""
 
     def paths(wildcards):
-        try:
-            added = [
-                pattern.format(dataset=d, architecture=a, recipe=r, activation=activation, seed=seed)
-                for d, a, r in itertools.product(config["datasets"], config["architectures"], config["recipes"])
-                for seed in added_seeds(SimpleNamespace(dataset=d, architecture=a, recipe=r))
-                for activation in config["activations"]
-            ]
-        except IncompleteCheckpointException:
-            added = []
+        added = [
+            pattern.format(dataset=d, architecture=a, recipe=r, activation=activation, seed=seed)
+            for d, a, r in itertools.product(config["datasets"], config["architectures"], config["recipes"])
+            for seed in added_seeds(SimpleNamespace(dataset=d, architecture=a, recipe=r))
+            for activation in config["activations"]
+        ]
         return runs(pattern) + added
 
     return paths
 
 
 def added_seeds(setup):
-    """The seeds a setup's looks trained beyond the config's: those of the look where its study stopped."""
+    """The seeds a setup's looks train beyond the config's, as far as its decisions made so far tell: a look's seeds
+    once the look before left a pair undecided, up to the look where the study stopped (or the last made)."""
+    seeds = []
     for look in range(1, len(LOOKS)):
-        decision = read_json(decision_at(setup, look))
-        if decision["stopped"]:
-            return [s for s in decision["seeds"] if s not in config["seeds"]]
-    return []
+        try:
+            if read_json(decision_at(setup, look - 1))["stopped"]:
+                break
+        except IncompleteCheckpointException:  # not decided yet: the report asks again once it is
+            break
+        seeds = LOOKS[look]
+    return [s for s in seeds if s not in config["seeds"]]
 

@@ -8,12 +8,14 @@ rule report:
         # With a sweep, the final runs at sweep seeds are the selected trials: the report finds them among
         # the trials by the selections (every trial's first rung is named outright, so that a change of the
         # sweep reruns the report and, through it, the trials and the selections; see first_rung_trials).
-        # With max_seeds, the seeds the looks added (as far as each setup's study went) come after the config's.
+        # With max_seeds, the seeds the looks added (as far as each setup's study went) come after the config's,
+        # each look's as soon as the look before decided to train it: their extraction then fills the cores a
+        # look's last runs leave idle, instead of waiting for the last decision.
         metrics=with_looks(untrained_runs, rules.train.output.metrics),
         training_stats=with_looks(untrained_runs, rules.train.output.stats),
         stats=with_looks(run_outputs, rules.extract.output.stats),
         activations=with_looks(run_outputs, rules.extract.output.activations),
-        decisions=final_decisions(rules.decide.output.decision),
+        decisions=look_decisions(rules.decide.output.decision),
         # With seed_design crossed, the runs with a batch order of their own (the report splits the spread).
         crossed=crossed_runs(rules.train_crossed.output.metrics),
         datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),

@@ -96,6 +96,28 @@ def test_download_takes_every_mirror_given():
     assert args.mirror == ["/a", "http://b/", "/c"]
 
 
+def _job(second, rule, jobid, threads=1, kind="rule"):
+    lines = [f"[Sat Dec  5 09:00:{second:02d} 2026]", f"{kind} {rule}:", "    input: x", f"    jobid: {jobid}"]
+    return lines + ([f"    threads: {threads}"] if threads > 1 else []) + ["    resources: tmpdir=/tmp", ""]
+
+
+def _finished(second, rule, jobid):
+    return [f"[Sat Dec  5 09:00:{second:02d} 2026]", f"Finished jobid: {jobid} (Rule: {rule})", ""]
+
+
+def test_the_benchmark_counts_idle_cores_from_snakemakes_log():
+    from parallel_benchmark import occupancy
+
+    # 2 cores: two train jobs 0-10 s and 0-16 s (a look's last one runs 6 s alone), a decision 16-18 s alone,
+    # then the report on both cores 18-20 s
+    log = "\n".join([*_job(0, "train", 1), *_job(0, "train", 2), *_finished(10, "train", 1),
+                     *_finished(16, "train", 2), *_job(16, "decide", 3, kind="localcheckpoint"),
+                     *_finished(18, "decide", 3), *_job(18, "report", 4, threads=2, kind="localrule"),
+                     *_finished(20, "report", 4)])
+    assert occupancy(log, 2) == {"span": 20, "jobs": 4, "idle_training": 6, "idle_other": 2}
+    assert occupancy("", 2) == {"span": 0, "jobs": 0, "idle_training": 0, "idle_other": 0}
+
+
 @pytest.mark.slow  # trains (no workflow): with the other slow tests, on every core
 def test_the_training_benchmark_runs_to_its_end_and_prints_every_figure():
     result = _run(REPO / "bench" / "train_benchmark.py", "--steps", "20", "--threads", "1")
@@ -119,6 +141,7 @@ def test_the_decide_benchmark_runs_the_looks_of_configs_decide_yaml_and_prints_i
         or "FashionMNIST-sample/cnn/snn: 2 looks (3 -> 5 seeds), stopped at 5 seeds: selu-relu " in result.stdout
     kept = tmp_path / "kept"  # the study's report, tables and decisions outlive the scratch copy
     assert (kept / "report.html").exists() and (kept / "tables" / "comparisons.csv").exists()
+    assert "core-s while a train job ran" in result.stdout and (kept / "snakemake.log").exists()
     assert json.loads((kept / "decisions" / "FashionMNIST-sample" / "cnn" / "snn" / "look1.json").read_text())[
         "seeds"] == [0, 1, 2, 3, 4]
 

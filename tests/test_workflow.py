@@ -318,6 +318,12 @@ def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_
     assert before.returncode == 0, before.stderr[-3000:]
     # seed 1 trains; both looks' decisions are checkpoints; seed 2 is to be determined by the first
     assert _job_counts(before.stdout) == {"train": 2, "extract": 2, "decide": 2, "report": 1}
+    first_look = snakemake(project, "--cores", "2", "results/decisions/FashionMNIST-sample/cnn/snn/look0.json", *looks)
+    assert first_look.returncode == 0, first_look.stderr[-3000:]
+    # once the first look decided to go on, the report names seed 2's runs at once, before the next decision: their
+    # extraction is planned, to fill the cores while a look's last runs train
+    planned = snakemake(project, "-n", "report", *looks)
+    assert _job_counts(planned.stdout) == {"train": 2, "extract": 4, "decide": 1, "report": 1}, planned.stdout[-3000:]
     result = snakemake(project, "--cores", "2", "report", *looks)
     assert result.returncode == 0, result.stderr[-5000:]
     decisions = project / "results" / "decisions" / "FashionMNIST-sample" / "cnn" / "snn"

@@ -48,7 +48,8 @@ class ReportInputs:
     extended_trial_stats: list = field(default_factory=list, metadata={
         "help": "with sweep_rungs: their training_stats.csv", "optional": True})
     decisions: list = field(default_factory=list, metadata={
-        "help": "with max_seeds: every setup's decision at the last planned look (decide.py's JSON)", "optional": True})
+        "help": "with max_seeds: every setup's decision at every planned look (decide.py's JSON; the report reads each "
+                "setup's last)", "optional": True})
     crossed: list = field(default_factory=list, metadata={
         "help": "with seed_design crossed: the metrics JSON of every run with a batch order seed of its own",
         "optional": True})
@@ -286,7 +287,8 @@ def _render(inputs, settings, config, outputs, workers):
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
     ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
     ev.sweep = sweep
-    ev.decisions = {evidence.setup_of(d["setup"]): d for d in map(load_json, inputs.decisions)}
+    for decision in sorted(map(load_json, inputs.decisions), key=lambda d: d["look"]):  # each setup's last look
+        ev.decisions[evidence.setup_of(decision["setup"])] = decision
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed], setups, activations)
     context = {
