@@ -32,8 +32,10 @@ wall times and what each selected (the target: at most half the grid's steps, th
 """
 
 import argparse
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -216,9 +218,6 @@ def occupancy(log, cores):
     ``localcheckpoint NAME:`` with its ``jobid`` and ``threads``, or ``Finished jobid: N``; to the second):
     {"span": seconds from the first job's start to the last one's end, "jobs": jobs seen start and finish,
     "idle_training": idle core-seconds while a train job ran, "idle_other": idle core-seconds while none did}."""
-    import datetime
-    import re
-
     stamp, started, spans, current = None, {}, [], None
     for line in log.splitlines():
         if match := re.fullmatch(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line):
