@@ -1,15 +1,14 @@
 """One look of a "seeds until decided" study: the decision file the workflow's ``decide`` checkpoint writes after
-a setup's runs at a look's seeds. It decides exactly as the report does (``evidence.comparison_rows`` over the
+a setup's runs at a look's seeds. It decides exactly as the report does (``accuracy_tables.comparison_rows`` over the
 looks the seeds reach), and says which seeds the next look trains, if any."""
 
 from actviz.errors import UserError, load_json
-from actviz.report import evidence
+from actviz.report import accuracy_tables
 
 
-def decide_look(metrics_paths, look, planned, design, previous=None):
+def decide_look(metrics_paths, look, design, previous=None):
     """The decision at look ``look`` (0-based) of one setup: ``metrics_paths`` its runs at the look's seeds (every
-    activation), ``planned`` the seeds of every look (``actviz.looks.planned_looks``), ``design`` an
-    ``evidence.Design``; ``previous``: the look before's decision, which may have stopped the study already
+    activation), ``design`` an ``accuracy_tables.Design`` (its ``planned``: the seeds of every look); ``previous``: the look before's decision, which may have stopped the study already
     (then this one repeats it, with no runs read)."""
     if previous is not None and previous["stopped"]:
         return {**previous, "look": look}
@@ -21,15 +20,16 @@ def decide_look(metrics_paths, look, planned, design, previous=None):
     setups = {key[:3] for key in runs}
     if len(setups) != 1:
         raise UserError(f"a decision is about one setup; the runs given are of {len(setups)}")
-    setup, seeds = setups.pop(), planned[look]
+    planned = design.planned
+    setup, seeds = setups.pop(), list(planned[look])
     activations = list(dict.fromkeys(key[3] for key in runs))
-    accuracy = evidence.accuracy_rows(runs, [setup], activations)
-    pairs = evidence.comparison_rows(runs, accuracy, setup, design)
+    accuracy = accuracy_tables.accuracy_rows(runs, [setup], activations)
+    pairs = accuracy_tables.comparison_rows(runs, accuracy, setup, design)
     undecided = [p for p in pairs
-                 if p.get("evidence") == evidence.ACTIVATIONS and p["decision"] not in evidence.DECIDED]
+                 if p.get("evidence") == accuracy_tables.ACTIVATIONS and p["decision"] not in accuracy_tables.DECIDED]
     last = look == len(planned) - 1
-    return {"setup": dict(zip(evidence.SETUP, setup)), "look": look, "looks": len(planned), "seeds": seeds,
+    return {"setup": dict(zip(accuracy_tables.SETUP, setup)), "look": look, "looks": len(planned), "seeds": seeds,
             "decided_at_look": None if undecided else look, "stopped": not undecided or last,
-            "next_seeds": [] if not undecided or last else planned[look + 1],
+            "next_seeds": [] if not undecided or last else list(planned[look + 1]),
             "margin": design.margin, "max_seeds": design.max_seeds,
-            "pairs": [{key: p.get(key) for key in evidence.COMPARISON_COLUMNS} for p in pairs]}
+            "pairs": [{key: p.get(key) for key in accuracy_tables.COMPARISON_COLUMNS} for p in pairs]}

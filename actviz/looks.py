@@ -17,8 +17,9 @@ def looks_problem(seeds, max_seeds):
     """What is wrong with growing ``seeds`` (the config's list) to ``max_seeds`` in looks, or None (0: no looks)."""
     if max_seeds and max_seeds < len(seeds):
         return f"max_seeds: {max_seeds} is below the {len(seeds)} seeds given; 0 trains the seeds given"
-    if max_seeds > len(seeds) and len(seeds) < 2:
-        return (f"max_seeds: the looks compare seeds paired, so they start from two or more seeds; seeds has "
+    if max_seeds > len(seeds) and len(seeds) < 3:
+        # two seeds give the same rounded difference too often to test a spread at the first look
+        return (f"max_seeds: the looks compare seeds paired, so they start from three or more seeds; seeds has "
                 f"{len(seeds)}")
     return None
 

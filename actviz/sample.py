@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actviz.datasets import DATASETS, IDX_FILES, fetch
+from actviz.datasets import DATASETS, IDX_FILES
+from actviz.downloads import fetch
 from actviz.formats import read_idx, write_idx
 
 

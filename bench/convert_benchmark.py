@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from legacy_layout import read_legacy_groups, write_legacy_layout
 
-from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, convert, fetch, read_raw
+from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, convert, read_raw
+from actviz.downloads import fetch
 from actviz.errors import run_cli
 from actviz.formats import read_split, write_dataset_h5
 

@@ -17,12 +17,11 @@ checkpoint decide:
         previous=decision_options,
         planned=json.dumps(LOOKS),
         margin=config["equivalence_margin"],
-        max_seeds=config["max_seeds"],
     conda:
         "../envs/data.yaml"
     log:
         "results/joblogs/decide/{dataset}/{architecture}/{recipe}/look{look}.log",
     shell:
         "python scripts/decide.py --look {wildcards.look} --planned-json {params.planned:q} "
-        "--margin {params.margin} --max-seeds {params.max_seeds} {params.previous} "
+        "--margin {params.margin} {params.previous} "
         "--metrics {input.metrics} --out {output.decision} > {log} 2>&1"

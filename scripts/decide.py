@@ -5,7 +5,7 @@ error rate held over all the planned looks (actviz.sequential). Writes the decis
 next look trains when a pair is still undecided:
 
     python scripts/decide.py --look 1 --planned-json '[[0, 1, 2], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5, 6, 7]]' \\
-        --margin 0.01 --max-seeds 8 --previous results/decisions/.../look0.json \\
+        --margin 0.01 --previous results/decisions/.../look0.json \\
         --metrics results/runs/FashionMNIST-sample/cnn/snn/*/seed*/metrics.json \\
         --out results/decisions/FashionMNIST-sample/cnn/snn/look1.json
 """
@@ -15,7 +15,7 @@ import argparse
 from actviz.atomic import write_json
 from actviz.decisions import decide_look
 from actviz.errors import UserError, json_option, load_json, run_cli
-from actviz.report.evidence import Design
+from actviz.report.accuracy_tables import Design
 
 
 def parse_args(argv):
@@ -23,7 +23,6 @@ def parse_args(argv):
     parser.add_argument("--look", type=int, required=True, help="this look, from 0")
     parser.add_argument("--planned-json", required=True, help="the seeds of every look, JSON: [[seeds], ...]")
     parser.add_argument("--margin", type=float, default=0.01, help="equivalence margin (default: %(default)s)")
-    parser.add_argument("--max-seeds", type=int, required=True, help="the seeds the looks may grow to")
     parser.add_argument("--previous", help="the look before's decision, JSON (none at look 0)")
     parser.add_argument("--metrics", nargs="*", default=[],
                         help="every activation's metrics.json at this look's seeds (none once a look before stopped)")
@@ -39,8 +38,8 @@ def main(argv=None):
     previous = load_json(args.previous) if args.previous else None
     if not args.metrics and not (previous and previous["stopped"]):
         raise UserError("no --metrics to decide on")
-    design = Design(args.margin, len(planned[0]), args.max_seeds)
-    decision = decide_look(args.metrics, args.look, planned, design, previous)
+    design = Design(args.margin, tuple(map(tuple, planned)))
+    decision = decide_look(args.metrics, args.look, design, previous)
     write_json(args.out, decision)
     name = "/".join(decision["setup"].values())
     pairs = "; ".join(f"{p['activation_a']} vs {p['activation_b']}: {p['decision']}" for p in decision["pairs"])

@@ -15,7 +15,8 @@ README) is checked and, with --out, converted.
 import argparse
 from pathlib import Path
 
-from actviz.datasets import DATASETS, convert, fetch, write_manifest
+from actviz.datasets import DATASETS, convert
+from actviz.downloads import fetch, write_manifest
 from actviz.errors import UserError, run_cli
 from actviz.own_data import convert_own, resolve_dataset
 

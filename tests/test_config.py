@@ -29,7 +29,7 @@ def _config(**changes):
     ({"precision": "float16"}, "config: precision: 'float16' is not one of ['float32', 'bfloat16']"),
     ({"seeds": [0, -1]}, "config: seeds/1: -1 is less than the minimum of 0"),
     ({"seeds": [0, 1, 2], "max_seeds": 2}, "config: max_seeds: 2 is below the 3 seeds given"),
-    ({"seeds": [0], "max_seeds": 8}, "config: max_seeds: the looks compare seeds paired, so they start from two"),
+    ({"seeds": [0], "max_seeds": 8}, "config: max_seeds: the looks compare seeds paired, so they start from three"),
     ({"seed_design": "crossed"}, "config: seed_design: crossed trains each seed's weights with every other seed's "
                                  "batch order, so it needs two or more seeds; seeds has 1"),
     ({"seed_design": "split"}, "config: seed_design: 'split' is not one of ['joint', 'crossed']"),

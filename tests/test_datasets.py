@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from helpers import make_idx_dataset
 
-from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, IDX_FILES, RawFile, convert, fetch, ordered_sources, verify
+from actviz.datasets import DATASETS, DEBIAN_FASHION_MNIST, IDX_FILES, RawFile, convert
+from actviz.downloads import fetch, ordered_sources, verify
 from actviz.errors import UserError
 from actviz.formats import read_info, read_split
 
@@ -32,7 +33,7 @@ def _spec_for(folder, sources):
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch):
     """Keep the back-off between download attempts short in tests."""
-    monkeypatch.setattr("actviz.datasets.BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr("actviz.downloads.BACKOFF_SECONDS", 0.01)
 
 
 @pytest.fixture
@@ -305,7 +306,7 @@ def test_an_html_error_page_with_status_200_is_refused_and_the_next_source_used(
 
 
 def test_a_hanging_source_times_out_and_the_next_one_is_used(tmp_path, http_server, upstream, monkeypatch):
-    monkeypatch.setattr("actviz.datasets.RETRIES", 1)
+    monkeypatch.setattr("actviz.downloads.RETRIES", 1)
     folder, _ = upstream
     _serve_tiny_idx(http_server, upstream)
     mirror = _add_mirror(http_server)

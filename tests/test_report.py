@@ -234,7 +234,7 @@ def test_histogram_ranges_are_per_layer_from_the_runs_values_unless_fixed(report
 
 
 def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
-    from actviz.report import evidence, layer_tables, numbers
+    from actviz.report import layer_tables, layer_words, numbers
 
     shapes = {f"dense{i}": (8,) for i in range(1, 12)} | {"logits": (10,)}  # 12 layers: dense10 after dense9
     files = _fake_runs(tmp_path, accuracy={("snn", "selu", 0): 0.8}, shapes=shapes)
@@ -246,7 +246,7 @@ def test_layers_keep_the_models_order_whatever_their_names(tmp_path):
     rows = layer_tables.layer_rows(runs, {"cnn": layers}, histograms)
     assert [r["layer"] for r in rows] == list(shapes)
     profiles = {"snn": layer_tables.depth_profiles(runs, ("Fake<b>", "cnn", "snn"), ["selu"], layers)}
-    assert evidence.fixed_point_sentences(profiles, layers)[0].startswith("After training, dense11 (the last hidden")
+    assert layer_words.fixed_point_sentences(profiles, layers)[0].startswith("After training, dense11 (the last hidden")
 
 
 def test_each_run_shows_the_versions_it_was_trained_under_and_the_report_its_own(report):

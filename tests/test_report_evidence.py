@@ -10,7 +10,17 @@ from scipy import stats
 from actviz import sequential
 from actviz.evaluation import pack_bits
 from actviz.improvement import probability_of_improvement
-from actviz.report import across_tables, evidence, layer_tables, numbers, spread, sweep_tables, uncertainty
+from actviz.report import (
+    accuracy_tables,
+    across_tables,
+    layer_tables,
+    layer_words,
+    numbers,
+    spread,
+    sweep_tables,
+    uncertainty,
+    verdict_words,
+)
 from actviz.variance import variance_split
 
 TEST_IMAGES = 2000
@@ -91,9 +101,9 @@ SETUP = ("d", "cnn", "snn")
 
 
 def _verdict(runs):
-    accuracy = evidence.accuracy_rows(runs, [SETUP], ["relu", "lrelu", "selu"])
-    comparisons = evidence.comparison_rows(runs, accuracy, SETUP)
-    return accuracy, comparisons, evidence.verdict(accuracy, comparisons, SETUP)
+    accuracy = accuracy_tables.accuracy_rows(runs, [SETUP], ["relu", "lrelu", "selu"])
+    comparisons = accuracy_tables.comparison_rows(runs, accuracy, SETUP)
+    return accuracy, comparisons, accuracy_tables.verdict(accuracy, comparisons, SETUP)
 
 
 def test_one_seed_names_no_activation_and_says_the_networks_are_within_noise():
@@ -102,7 +112,7 @@ def test_one_seed_names_no_activation_and_says_the_networks_are_within_noise():
     _, comparisons, verdict = _verdict(runs)
     assert verdict["top"]["activation"] == "relu" and verdict["winner"] is None and verdict["one_seed"]
     assert comparisons[0]["evidence"] == "networks" and comparisons[0]["decision"] == "networks within noise"
-    sentence = evidence.accuracy_sentence(verdict, "snn")
+    sentence = verdict_words.accuracy_sentence(verdict, "snn")
     assert sentence.startswith("snn: one seed (800 steps, 2,000 test images) measures these trained networks, not the "
                                "activations: relu's network scored highest, 0.8300, over the runner-up relu − lrelu "
                                "= +0.8 points (95% CI")
@@ -118,10 +128,10 @@ def test_one_seed_names_no_winning_activation_even_when_its_networks_differ():
     _, comparisons, verdict = _verdict(runs)
     assert verdict["winner"] is None and verdict["top"]["activation"] == "relu"
     assert all(c["decision"] == "networks differ" for c in comparisons if c["activation_a"] == "relu")
-    sentence = evidence.accuracy_sentence(verdict, "snn")
+    sentence = verdict_words.accuracy_sentence(verdict, "snn")
     assert "measures these trained networks, not the activations" in sentence
     assert "pairs differ on the test images beyond noise" in sentence and "is ahead of" not in sentence
-    table = evidence.verdict_table(verdict, "cnn/snn", "adam, learning_rate=0.001")
+    table = verdict_words.verdict_table(verdict, "cnn/snn", "adam, learning_rate=0.001")
     assert table["unit"] == "these trained networks, not the activations"
     assert table["pairs"][0]["decision"] == "networks differ"
 
@@ -139,7 +149,7 @@ def test_a_winner_over_seeds_needs_its_paired_interval_above_zero():
     # one look: the repeated interval is the plain paired t interval
     plain = uncertainty.paired_seeds_difference([0.85, 0.86, 0.84], [0.80, 0.83, 0.80])
     assert (comparisons[0]["ci_low"], comparisons[0]["ci_high"]) == pytest.approx((plain["ci_low"], plain["ci_high"]))
-    sentence = evidence.accuracy_sentence(verdict, "snn")
+    sentence = verdict_words.accuracy_sentence(verdict, "snn")
     assert sentence.startswith("snn: relu is ahead of every other activation, paired over seeds (3 seeds, 800 steps")
     runs["d", "cnn", "snn", "lrelu", 1]["metrics"]["test_accuracy"] = 0.87  # now one seed reverses the order
     assert _verdict(runs)[2]["winner"] is None
@@ -150,7 +160,7 @@ def test_activations_within_the_margin_over_seeds_are_called_equivalent():
     _, comparisons, verdict = _verdict(runs)
     assert comparisons[0]["decision"] == "equivalent" and verdict["winner"] is None
     assert -0.01 < comparisons[0]["equivalence_low"] < comparisons[0]["equivalence_high"] < 0.01
-    assert evidence.accuracy_sentence(verdict, "snn") == (
+    assert verdict_words.accuracy_sentence(verdict, "snn") == (
         "snn, paired over seeds (5 seeds, 800 steps, 2,000 test images): relu vs lrelu: equivalent within 1 point.")
 
 
@@ -160,18 +170,21 @@ def test_an_undecided_pair_says_how_many_seeds_would_decide_it():
     c = comparisons[0]
     assert c["decision"] == "undecided" and c["seeds_to_decide"] > 3
     assert c["seeds_to_decide"] == sequential.seeds_for_power(c["difference"], c["paired_std"])
-    assert f"~{c['seeds_to_decide']} seeds would show the difference" in evidence.accuracy_sentence(verdict, "snn")
+    assert f"~{c['seeds_to_decide']} seeds would show the difference" in verdict_words.accuracy_sentence(verdict, "snn")
 
 
 def test_seeds_grown_in_looks_are_decided_at_the_look_they_reached():
     runs = _seeds({"relu": (0.86, 0.87, 0.85, 0.86, 0.87), "lrelu": (0.84, 0.845, 0.83, 0.842, 0.85)})
-    accuracy = evidence.accuracy_rows(runs, [SETUP], ["relu", "lrelu"])
-    design = evidence.Design(margin=0.01, first=3, max_seeds=8)
-    row = evidence.comparison_rows(runs, accuracy, SETUP, design)[0]
-    assert row["method"] == "paired t over 5 seeds, look 2 of 3" and row["looks"] == 3
+    accuracy = accuracy_tables.accuracy_rows(runs, [SETUP], ["relu", "lrelu"])
+    design = accuracy_tables.Design(0.01, ((0, 1, 2), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6, 7)))
+    row = accuracy_tables.comparison_rows(runs, accuracy, SETUP, design)[0]
     differences = [0.02, 0.025, 0.02, 0.018, 0.02]
-    direct, _ = sequential.decide_over_looks({0: differences}, 0.01, [3, 5, 8], 8)
-    assert (row["decision"], row["p_value"]) == (direct[0]["decision"], pytest.approx(direct[0]["p_differ"]))
+    direct = sequential.decide({0: differences}, 0.01, [3, 5, 8], 8)[0]
+    assert (row["decision"], row["p_value"]) == (direct["decision"], pytest.approx(direct["p_differ"]))
+    # undecided at look 1 (3 seeds), decided at look 2 over 5
+    assert direct["decided_look"] == 1 and row["method"] == "paired t over 5 seeds, decided at look 2 of 3"
+    assert row["looks"] == 3 and row["decided_at_look"] == 2 and row["seeds"] == [0, 1, 2, 3, 4]
+    assert verdict_words.decision_words(row) == "ahead (look 2 of 3, 5 seeds)"
     # wider than the fixed 5-seed interval: the planned looks spend the error rate over time
     plain = uncertainty.paired_seeds_difference([0.86, 0.87, 0.85, 0.86, 0.87], [0.84, 0.845, 0.83, 0.842, 0.85])
     assert row["ci_high"] - row["ci_low"] > plain["ci_high"] - plain["ci_low"]
@@ -207,7 +220,7 @@ def test_a_diverged_seed_is_left_out_of_the_layer_tables_and_per_class_results()
                **{k: float(s * 10 + 1) for k in layer_tables.LAYER_TABLE}} for s in range(2)]
     table = layer_tables.final_layer_table(runs, layers, SETUP, "conv1", ["selu"])
     assert table == [{"activation": "selu", "seeds": 1, **{k: 1.0 for k in layer_tables.LAYER_TABLE}}]
-    per_class = evidence.per_class_rows(runs, SETUP, ["selu"], ["a", "b"])
+    per_class = accuracy_tables.per_class_rows(runs, SETUP, ["selu"], ["a", "b"])
     assert per_class[0]["seeds"] == [0] and per_class[0]["accuracy_mean"] == 1.0
 
 
@@ -217,14 +230,14 @@ def test_sentences_about_mean_0_and_std_1_say_when_no_activation_is_near():
                    ("relu", "trained"): {"mean": [0, 3.03, 0], "std": [1, 5.61, 1]},
                    ("selu", "init"): {"mean": [0.0] * 3, "std": [1.0] * 3},
                    ("selu", "trained"): {"mean": [0, 8.74, 0], "std": [1, 25.11, 1]}}}
-    sentences = evidence.fixed_point_sentences(far, layers)
+    sentences = layer_words.fixed_point_sentences(far, layers)
     assert sentences[0].startswith("After training, no activation keeps dense2 (the last hidden layer) near mean 0 "
                                    "and std 1 (mean within ±0.1 and variance within 0.8–1.5")
     assert "closest" not in " ".join(sentences) and "relu (snn) mean 3.03, std 5.61" in sentences[0]
     assert sentences[1] == ("SELU (snn): at initialisation inside the domain at every hidden layer (dense2 mean 0.00, "
                             "std 1.00); after training inside the domain at conv1 only (dense2 mean 8.74, std 25.11).")
     near = {"snn": {**far["snn"], ("selu", "trained"): {"mean": [0, 0.05, 0], "std": [1, 1.1, 1]}}}
-    assert evidence.fixed_point_sentences(near, layers)[0].endswith("for: selu (snn) mean 0.05, std 1.10.")
+    assert layer_words.fixed_point_sentences(near, layers)[0].endswith("for: selu (snn) mean 0.05, std 1.10.")
 
 
 def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
@@ -233,13 +246,13 @@ def test_the_report_says_where_the_moment_map_parts_from_the_measurement():
              "predicted_std": [1.05, 0.95, 1.0, 1.08]}
     parted = {**close, "std": [1.0, 2.0, 4.0, 1.0], "predicted_std": [1.0, 1.2, 2.0, 1.0]}
     behind_batchnorm = {**close, "predicted_mean": [0.0, None, None, None], "predicted_std": [1.0, None, None, None]}
-    assert evidence.parts_at(close, layers) == ()
-    assert evidence.parts_at(parted, layers) == ("dense2", "std", 2.0, 1.2)
+    assert layer_words.parts_at(close, layers) == ()
+    assert layer_words.parts_at(parted, layers) == ("dense2", "std", 2.0, 1.2)
     shifted = {**close, "predicted_mean": [0.0, 0.5, 0.0, 0.0]}  # std right, mean off by half a std
-    assert evidence.parts_at(shifted, layers) == ("dense2", "mean", 0.0, 0.5)
-    assert evidence.parts_at({**close, "predicted_mean": [None] * 4, "predicted_std": [None] * 4}, layers) is None
-    assert evidence.parts_at(behind_batchnorm, layers) == ()
-    sentence, = evidence.moment_map_sentences({"mlp4/snn": {("selu", "init"): close, ("selu", "trained"): parted}},
+    assert layer_words.parts_at(shifted, layers) == ("dense2", "mean", 0.0, 0.5)
+    assert layer_words.parts_at({**close, "predicted_mean": [None] * 4, "predicted_std": [None] * 4}, layers) is None
+    assert layer_words.parts_at(behind_batchnorm, layers) == ()
+    sentence, = layer_words.moment_map_sentences({"mlp4/snn": {("selu", "init"): close, ("selu", "trained"): parted}},
                                               layers)
     assert sentence.startswith("The moment map, one step from the measured layer below (mlp4/snn; parting: off by "
                                "more than 10% of the layer's std): selu matches every predicted layer at "
@@ -262,7 +275,7 @@ def test_the_selection_sentence_says_whether_each_selected_trial_beat_its_runner
             _selected_row("selu", "learning_rate=0.001", runner_up="learning_rate=0.0003", compared_at_step=400,
                           rungs=[200, 400, 800], **close),
             _selected_row("lrelu", None, rungs=[200, 400, 800])]
-    sentence = evidence.selection_sentence("cnn/snn", rows, [1000])
+    sentence = verdict_words.selection_sentence("cnn/snn", rows, [1000])
     assert sentence.startswith("cnn/snn: each activation at its own selected setting, chosen on 1,000 validation "
                                "images (held out of the train split; never the test split) among 4 trials by "
                                "successive halving (200, 400, 800 steps: the better half of each rung's trials went "
@@ -270,7 +283,7 @@ def test_the_selection_sentence_says_whether_each_selected_trial_beat_its_runner
                                "the validation split at step 400, 95% CI ")
     assert "beyond noise); selu learning_rate=0.001 (+0.2 points over learning_rate=0.0003" in sentence
     assert "within noise: either would do); lrelu none (every trial diverged)." in sentence
-    grid = evidence.selection_sentence("cnn/snn", [_selected_row("relu", "learning_rate=0.0003")], [1000])
+    grid = verdict_words.selection_sentence("cnn/snn", [_selected_row("relu", "learning_rate=0.0003")], [1000])
     assert "halving" not in grid and grid.endswith("among 4 trials: relu learning_rate=0.0003.")  # no runner-up
 
 
@@ -279,23 +292,64 @@ def test_without_a_sweep_the_verdict_says_the_activations_share_one_setting():
     runs = {("d", "cnn", "snn", "relu", 0): _run(correct=relu), ("d", "cnn", "snn", "lrelu", 0): _run(correct=lrelu)}
     verdict = _verdict(runs)[2]
     settings = {"optimizer": "sgd", "learning_rate": 0.01, "steps": 2400}
-    sentences = evidence.verdict_sentences("d", {"cnn/snn": verdict}, {}, shared={"cnn/snn": settings})
+    sentences = verdict_words.verdict_sentences("d", {"cnn/snn": verdict}, {}, shared={"cnn/snn": settings})
     assert sentences[1] == ("cnn/snn: every activation at one shared setting (sgd, learning_rate=0.01, 2,400 steps), "
                             "not each at its own best; a setting that suits one activation more than another decides "
                             "the comparison as much as the activation does (a sweep selects each one's own on the "
                             "validation split: configs/tune.yaml).")
     selected = [_selected_row("relu", "learning_rate=0.01"), _selected_row("lrelu", "learning_rate=0.01")]
-    with_sweep = evidence.verdict_sentences("d", {"cnn/snn": verdict}, {}, selected, [1000], {"cnn/snn": settings})
+    with_sweep = verdict_words.verdict_sentences("d", {"cnn/snn": verdict}, {}, selected, [1000], {"cnn/snn": settings})
     assert "own selected setting" in with_sweep[1] and not any("shared" in s for s in with_sweep)
 
 
 def test_an_interval_that_excludes_zero_but_fails_holm_says_so():
     row = {"decision": "undecided", "pairs": 3, "ci_low": 0.0001, "ci_high": 0.0122, "seeds_to_decide": 13,
            "seeds_for_equivalence": 26, "margin": 0.01}
-    assert evidence.decision_words(row) == (
-        "undecided (its interval excludes 0, but not after Holm's correction for 3 pairs): ~13 seeds would show the "
+    assert verdict_words.decision_words(row) == (
+        "undecided (its interval excludes 0, but not after the step-down across 3 pairs): ~13 seeds would show the "
         "difference or ~26 would show equivalence (80% power)")
-    assert "Holm" not in evidence.decision_words({**row, "ci_low": -0.001})
+    assert "Holm" not in verdict_words.decision_words({**row, "ci_low": -0.001})
+
+
+def test_a_diverged_seed_keeps_every_pair_in_one_family_with_its_looks_and_is_named():
+    # the example: relu, lrelu and selu at seeds 0-2 grown to 8, selu's seed 2 diverged
+    runs = _seeds({"relu": (0.86, 0.85, 0.87, 0.86, 0.85), "lrelu": (0.85, 0.85, 0.86, 0.85, 0.845),
+                   "selu": (0.84, 0.83, 0.80, 0.835, 0.83)})
+    runs["d", "cnn", "snn", "selu", 2] = _run(diverged=300)
+    accuracy = accuracy_tables.accuracy_rows(runs, [SETUP], ["relu", "lrelu", "selu"])
+    design = accuracy_tables.Design(0.01, ((0, 1, 2), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6, 7)))
+    rows = accuracy_tables.comparison_rows(runs, accuracy, SETUP, design)
+    assert [r["pairs"] for r in rows] == [3, 3, 3] and all(r["looks"] == 3 for r in rows)
+    selu = [r for r in rows if r["activation_b"] == "selu"]
+    assert [r["seeds"] for r in selu] == [[0, 1, 3, 4]] * 2 and all(r["diverged"] == "selu seed 2" for r in selu)
+    assert all(r["method"].startswith("paired t over 4 seeds") for r in selu)
+    table = verdict_words.verdict_table(accuracy_tables.verdict(accuracy, rows, SETUP), "cnn/snn", "one setting")
+    assert table["diverged"] == "selu seed 2"
+
+
+def test_a_pair_decided_at_an_early_look_stays_as_it_was_while_another_goes_on():
+    # relu - selu is decided at look 1; relu - lrelu is not, so seeds 3 and 4 are trained, and there relu - selu
+    # reverses: it is not tested again
+    runs = _seeds({"relu": (0.860, 0.861, 0.862, 0.80, 0.80), "lrelu": (0.855, 0.866, 0.850, 0.85, 0.86),
+                   "selu": (0.820, 0.8205, 0.8215, 0.85, 0.86)})
+    accuracy = accuracy_tables.accuracy_rows(runs, [SETUP], ["relu", "lrelu", "selu"])
+    design = accuracy_tables.Design(0.01, ((0, 1, 2), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6, 7)))
+    rows = {(r["activation_a"], r["activation_b"]): r for r in accuracy_tables.comparison_rows(runs, accuracy, SETUP,
+                                                                                               design)}
+    decided = rows.get(("relu", "selu")) or rows[("selu", "relu")]
+    assert decided["decided_at_look"] == 1 and decided["seeds"] == [0, 1, 2]
+    assert decided["method"] == "paired t over 3 seeds, decided at look 1 of 3"
+    assert verdict_words.decision_words(decided).endswith("(look 1 of 3, 3 seeds)")
+
+
+def test_the_words_say_ahead_by_less_than_the_margin_and_why_zero_spread_decides_nothing():
+    row = {"decision": "ahead", "within_margin": True, "margin": 0.01, "looks": 1}
+    assert verdict_words.decision_words(row) == "ahead by less than the 1-point margin"
+    flat = {"decision": "undecided", "zero_spread": True, "ci_low": 0.0005, "ci_high": 0.0005, "margin": 0.01}
+    assert verdict_words.decision_words(flat).startswith("undecided: every seed gave the same difference")
+    runs = _seeds({"relu": (0.8505, 0.8605), "lrelu": (0.850, 0.860)})
+    _, comparisons, _ = _verdict(runs)
+    assert comparisons[0]["decision"] == "undecided" and comparisons[0]["zero_spread"]
 
 
 def _crossed(table, setup=("d", "cnn", "snn"), activation="relu", diverged=()):

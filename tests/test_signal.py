@@ -107,7 +107,7 @@ def _profiles(corr, predicted, sigma_w2=2.0, path=None):
 
 
 def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_and_where_theory_parts():
-    from actviz.report import evidence, signal_tables
+    from actviz.report import layer_words, signal_tables
 
     setup = ("d", "mlp3", "snn")
     runs = {(*setup, "relu", 0): {"metrics": {"settings": {"lrelu_slope": 0.2}, "diverged_at_step": None}}}
@@ -117,21 +117,21 @@ def test_the_signal_table_reads_the_phase_of_the_hidden_layers_initialisation_an
     assert row["sigma_w2"] == 2.0 and row["phase"] == "edge" and row["chi1"] == pytest.approx(1.0, abs=1e-3)
     assert row["hidden_layers"] == 3 and row["in_theory"] and row["parts_at"] is None
     assert (row["corr_last"], row["corr_last_predicted"], row["corr_last_path"]) == (0.57, 0.58, 0.56)
-    sentence = evidence.signal_sentences("mlp3/snn", [row])[0]
+    sentence = layer_words.signal_sentences("mlp3/snn", [row])[0]
     assert sentence.startswith("mlp3/snn, relu: initialised at σw² = 2.00, σb² = 0 (3 hidden dense layers): on the "
                                "edge of chaos (χ1 = 1.00)")
     assert "stays within 0.1 of the one-step prediction at every layer" in sentence
     apart = signal_tables.signal_rows(runs, setup, ["relu"], layers, _profiles([0.3, 0.45, 0.9, 0.95],
                                                                          [0.31, 0.46, 0.58, 0.66], sigma_w2=1.5))[0]
     assert apart["phase"] == "ordered" and apart["parts_at"] == "dense3" and apart["parts_at_when"] == "init"
-    words = evidence.signal_sentences("mlp3/snn", [apart])[0]
+    words = layer_words.signal_sentences("mlp3/snn", [apart])[0]
     assert "in the ordered phase (χ1 = 0.75 < 1)" in words
     assert "depth scale ξ_c = 3.5 layers, so 3 dense layers are 0.9 ξ_c" in words
     assert "first parts from the one-step prediction by more than 0.1 at dense3, at initialisation" in words
     batchnorm = _profiles([0.3, 0.45, 0.9, 0.95], [0.31, None, None, 0.66])
     outside = signal_tables.signal_rows(runs, setup, ["relu"], layers, batchnorm)[0]
     assert not outside["in_theory"]
-    assert "outside the theory's assumptions" in evidence.signal_sentences("x", [outside])[0]
+    assert "outside the theory's assumptions" in layer_words.signal_sentences("x", [outside])[0]
 
 
 def test_the_phase_diagram_puts_the_relu_edge_at_two_and_the_tanh_edge_at_one_without_bias():

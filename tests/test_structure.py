@@ -8,6 +8,7 @@ from helpers import REPO
 
 LONGEST_FUNCTION = 60  # lines; a function that needs a scroll bar is two functions
 LONGEST_TRAINING_MODULE = 300  # lines: each role of actviz/training/ fits in a few screens
+LONGEST_MODULE = 400  # lines: a module past it holds more than one role
 
 
 def test_no_function_in_the_package_is_longer_than_a_screen():
@@ -26,6 +27,12 @@ def test_each_module_of_the_training_package_fits_in_a_few_screens():
     long = {path.name: len(path.read_text().splitlines()) for path in modules}
     assert len(long) >= 6  # the roles: loop, run, probe, store, observer, records
     assert {name: lines for name, lines in long.items() if lines > LONGEST_TRAINING_MODULE} == {}
+
+
+def test_no_module_of_the_package_is_longer_than_a_few_screens():
+    long = {str(path.relative_to(REPO)): len(path.read_text().splitlines())
+            for path in sorted((REPO / "actviz").rglob("*.py"))}
+    assert {name: lines for name, lines in long.items() if lines > LONGEST_MODULE} == {}
 
 
 @pytest.mark.parametrize("folder", ["actviz", "scripts", "bench", "tests", "rules"])

@@ -335,7 +335,7 @@ def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_
     assert sorted({r["seed"] for r in numbers["runs"]}) == [0, 1, 2]  # the look's seed is compared
     comparison = numbers["comparisons"][0]
     assert comparison["seeds"] == [0, 1, 2] and comparison["method"] == "paired t over 3 seeds, look 2 of 2"
-    # the decision file and the report decide alike (one code path: evidence.comparison_rows)
+    # the decision file and the report decide alike (one code path: accuracy_tables.comparison_rows)
     assert (comparison["decision"], comparison["p_value"]) == (last["pairs"][0]["decision"],
                                                                pytest.approx(last["pairs"][0]["p_value"]))
     table = numbers["verdict_tables"]["FashionMNIST-sample"][0]

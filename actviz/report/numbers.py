@@ -2,7 +2,8 @@
 curves, the runs and versions tables, and the formatting every number shares. Plain data in, plain data out
 (numpy, no plotting), so that each can be tested alone. By role beside it: ``layer_tables`` (each layer's
 statistics, histograms, depth profiles), ``sweep_tables`` (trials and selections), ``signal_tables`` (mean-field
-theory beside the measurements), ``evidence`` (intervals, decisions and sentences).
+theory beside the measurements), ``accuracy_tables`` (intervals and decisions), ``verdict_words`` and
+``layer_words`` (the sentences).
 
 ``runs`` is ``{(dataset, architecture, recipe, activation, seed): run}`` as ``load_runs`` returns it;
 a *setup* is a (dataset, architecture, recipe) whose activations are compared. A run holds

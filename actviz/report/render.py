@@ -12,8 +12,20 @@ from actviz.architectures import ARCHITECTURES
 from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError, load_json
 from actviz.formats import read_info
+from actviz.looks import planned_looks
 from actviz.plots import MAX_MAPS
-from actviz.report import across_tables, evidence, figures, layer_tables, numbers, signal_tables, spread, sweep_tables
+from actviz.report import (
+    accuracy_tables,
+    across_tables,
+    figures,
+    layer_tables,
+    layer_words,
+    numbers,
+    signal_tables,
+    spread,
+    sweep_tables,
+    verdict_words,
+)
 from actviz.report.workers import SERIAL, Workers
 from actviz.runs import package_versions
 
@@ -116,7 +128,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
     draw = workers.submit
     dataset, architecture, _ = setup
     layers = ev.layer_names[architecture]
-    per_class = evidence.per_class_rows(ev.runs, setup, activations, classes)
+    per_class = accuracy_tables.per_class_rows(ev.runs, setup, activations, classes)
     rows = list(dict.fromkeys(r["activation"] for r in per_class))
     histograms, shown = ev.histograms[dataset, architecture], shown_layers(layers)
     drawn = {(a, w) for (a, w), p in profiles.items() if numbers.finite_values(p["mean"] + p["std"])}
@@ -133,8 +145,8 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
         "signal_figure": draw(figures.signal_figure, layers, profiles) if any(
             numbers.finite_values(p["corr"]) for p in profiles.values()) else None,
         "signal": signal_rows,
-        "signal_sentences": evidence.signal_sentences(numbers.label(setup), signal_rows),
-        "rungs": next((r["rungs"] for r in ev.sweep["selected"] if evidence.setup_of(r) == setup
+        "signal_sentences": layer_words.signal_sentences(numbers.label(setup), signal_rows),
+        "rungs": next((r["rungs"] for r in ev.sweep["selected"] if accuracy_tables.setup_of(r) == setup
                        and len(r["rungs"]) > 1), None),
         "gradient_figure": draw(figures.gradient_figure, layers, profiles) if any(
             numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
@@ -163,7 +175,7 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     setups = numbers.setups_of(ev.runs, dataset, architectures, recipes)
     profiles = {setup: layer_tables.depth_profiles(ev.runs, setup, activations, ev.layer_names[setup[1]])
                 for setup in setups}
-    verdicts = {setup: evidence.verdict(ev.accuracy, ev.comparisons, setup) for setup in setups}
+    verdicts = {setup: accuracy_tables.verdict(ev.accuracy, ev.comparisons, setup) for setup in setups}
     depth = {architecture: (ev.layer_names[architecture], {numbers.label(s): profiles[s] for s in setups
                                                            if s[1] == architecture})
              for architecture in dict.fromkeys(s[1] for s in setups)}
@@ -188,18 +200,19 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
         "selected": selected,
         "sweep_keys": ev.sweep["keys"],
         "validation_images": validation_images,
-        "comparisons": {numbers.label(setup): [c for c in ev.comparisons if evidence.setup_of(c) == setup]
+        "comparisons": {numbers.label(setup): [{**c, "words": verdict_words.decision_words(c)} for c in ev.comparisons
+                                               if accuracy_tables.setup_of(c) == setup]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
-        "verdicts": evidence.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
-        "verdict_tables": [evidence.verdict_table(v, numbers.label(s), evidence.setting_words(
+        "verdicts": verdict_words.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
+        "verdict_tables": [verdict_words.verdict_table(v, numbers.label(s), verdict_words.setting_words(
             shared.get(numbers.label(s)), [r for r in selected if r["architecture"] == s[1] and r["recipe"] == s[2]]),
             ev.decisions.get(s)) for s, v in verdicts.items() if v and len(v["ranked"]) > 1],
-        "layer_sentences": evidence.layer_sentences(depth),
+        "layer_sentences": layer_words.layer_sentences(depth),
         "spread": [r for r in ev.spread if r["dataset"] == dataset],
         "spread_sentences": list(filter(None, (spread.spread_sentence(
-            [r for r in ev.spread if evidence.setup_of(r) == s], numbers.label(s)) for s in setups))),
-        "summary": evidence.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
+            [r for r in ev.spread if accuracy_tables.setup_of(r) == s], numbers.label(s)) for s in setups))),
+        "summary": verdict_words.summary_sentences(dataset, named, depth, left, missing, selected, validation_images,
                                               shared),
         "curves": workers.submit(figures.learning_curves_figure, curves) if any(curves.values()) else None,
         "parts": parts,
@@ -207,9 +220,9 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     }
 
 
-def gather(runs, settings, datasets, architectures, recipes, activations, workers=SERIAL, first_seeds=0):
-    """Every number across the runs: accuracy, comparisons (decided as ``settings`` say, the looks starting from
-    ``first_seeds``: the config's seeds), histogram ranges and histograms, layers (the runs' activations read by
+def gather(runs, settings, datasets, architectures, recipes, activations, workers=SERIAL, planned=()):
+    """Every number across the runs: accuracy, comparisons (decided as ``settings`` say, over the looks
+    ``planned``: ``actviz.looks.planned_looks``), histogram ranges and histograms, layers (the runs' activations read by
     ``workers``)."""
     layer_names = {a: layer_tables.layer_order(runs, a) for a in architectures if any(k[1] == a for k in runs)}
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
@@ -218,9 +231,9 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
     histograms = {(d, a): layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
                                                  workers) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
-    accuracy = evidence.accuracy_rows(runs, setups, activations)
-    design = evidence.Design(settings.equivalence_margin, first_seeds, settings.max_seeds)
-    comparisons = [c for setup in setups for c in evidence.comparison_rows(runs, accuracy, setup, design)]
+    accuracy = accuracy_tables.accuracy_rows(runs, setups, activations)
+    design = accuracy_tables.Design(settings.equivalence_margin, planned)
+    comparisons = [c for setup in setups for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design)]
     return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
                     ranges, histograms)
 
@@ -285,10 +298,13 @@ def _render(inputs, settings, config, outputs, workers):
         numbers.ordered({k[i] for k in runs}, config.get(key, []))
         for i, key in enumerate(("datasets", "architectures", "recipes", "activations")))
     data_info = {info["name"]: info for info in map(read_info, inputs.datasets)}
-    ev = gather(runs, settings, datasets, architectures, recipes, activations, workers, len(config.get("seeds", [])))
+    planned = planned_looks(config.get("seeds", []), settings.max_seeds,
+                            config.get("sweep_seeds", []) if config.get("sweep") else ())
+    ev = gather(runs, settings, datasets, architectures, recipes, activations, workers,
+                tuple(map(tuple, planned)) if config.get("seeds") else ())
     ev.sweep = sweep
     for decision in sorted(map(load_json, inputs.decisions), key=lambda d: d["look"]):  # each setup's last look
-        ev.decisions[evidence.setup_of(decision["setup"])] = decision
+        ev.decisions[accuracy_tables.setup_of(decision["setup"])] = decision
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed], setups, activations)
     context = {
@@ -302,7 +318,7 @@ def _render(inputs, settings, config, outputs, workers):
         "probe_images": next(iter(runs.values()))["stats"]["probe_images"],
         "max_maps": MAX_MAPS,
         "histogram_range": settings.histogram_range,
-        "near": {"mean": evidence.NEAR_MEAN, "variance": evidence.NEAR_VARIANCE},
+        "near": {"mean": layer_words.NEAR_MEAN, "variance": layer_words.NEAR_VARIANCE},
         "runs": numbers.run_rows(runs),
         "config": config,
         "config_json": json.dumps(config, indent=2, sort_keys=True),
@@ -331,15 +347,16 @@ def _percent(value, style):
 def write_tables(ev, data_info, setups, activations, context, outputs):
     """Every number of the report as CSV tables and one JSON file."""
     classes = {d: data_info.get(d, {}).get("classes") or [] for d in {s[0] for s in setups}}
-    per_class = [r for s in setups for r in evidence.per_class_rows(ev.runs, s, activations, classes[s[0]])]
-    confusion = [r for s in setups for r in evidence.confusion_rows(ev.runs, s, activations, classes[s[0]])]
+    per_class = [r for s in setups for r in accuracy_tables.per_class_rows(ev.runs, s, activations, classes[s[0]])]
+    confusion = [r for s in setups for r in accuracy_tables.confusion_rows(ev.runs, s, activations, classes[s[0]])]
     tables = ((outputs.accuracy_csv, ev.accuracy), (outputs.comparisons_csv, ev.comparisons),
               (outputs.per_class_csv, per_class), (outputs.confusion_csv, confusion),
               (outputs.layer_stats_csv, ev.layers),
               (outputs.training_stats_csv, [row for run in ev.runs.values() for row in run["training_stats"]]),
               (outputs.curves_csv, numbers.curve_rows(ev.runs)))
-    empty = {outputs.comparisons_csv: evidence.COMPARISON_COLUMNS, outputs.per_class_csv: evidence.PER_CLASS_COLUMNS,
-             outputs.confusion_csv: evidence.CONFUSION_COLUMNS}  # the tables left empty when every run diverged
+    empty = {outputs.comparisons_csv: accuracy_tables.COMPARISON_COLUMNS,  # the tables left empty when every run
+             outputs.per_class_csv: accuracy_tables.PER_CLASS_COLUMNS,  # diverged keep their headers
+             outputs.confusion_csv: accuracy_tables.CONFUSION_COLUMNS}
     for path, rows in tables:
         write_csv(path, rows, list(dict.fromkeys(key for row in rows for key in row)) or list(empty[path]))
     signal = [r for section in context["sections"] for part in section["parts"] for r in part["signal"]]
