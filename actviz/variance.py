@@ -13,16 +13,36 @@ are estimated from the same I x J table of accuracies y_ij (initialisation i, ba
   large-sample method of Ting, Burdick, Graybill, Jeyaratnam & Lu (1990), J. Statist. Comput. Simul. 36:135, as
   Burdick & Graybill (1992), "Confidence Intervals on Variance Components", sec. 3.2, give it; bounds below 0 are 0.
   ``tests/test_variance.py`` measures their coverage on synthetic tables.
-- The test images: how far the accuracy would move on another draw of as many test images, the binomial
-  p(1 - p) / n, with p from the runs' mean accuracy (its Wilson interval gives the interval).
+- The test images, from every run's per-image results (each image x right or wrong; m_x its rate over the runs):
+  with one run per cell, the rest e_ij holds the interaction and each run's image-level noise, which of this test
+  set's images it gets right, E_x[m(1 - m)] / n for n images (the Bernoulli variance a run's images add, estimated
+  by the mean over images of the runs' sample variance, unbiased); the interaction is MS_rest less it (modified
+  large-sample interval, the noise's degrees of freedom by Satterthwaite). Another draw of n test images adds
+  Var_x(m) / n, estimated by the images' sample variance of m_x less the part the runs' noise adds, E[s_x^2] / R
+  for R runs. Both have normal intervals from their spread over the images. The two add up to the binomial
+  p(1 - p) / n of the mean accuracy, which the split counted once as "test images" before and once more inside
+  the interaction.
+- Estimates below 0 are shown as 0 (a source smaller than the noise of its estimate); ``Component.unbiased``
+  keeps the ANOVA estimate itself, unbiased, which the tests average.
 """
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
 LEVEL = 0.95
+SOURCES = ("initialisation", "batch order", "interaction", "image noise", "another test draw")
+
+
+class Component(NamedTuple):
+    """One source's variance: the estimate (0 at least), its interval, and the unbiased estimate (may be below 0)."""
+
+    estimate: float
+    low: float
+    high: float
+    unbiased: float
 
 
 def mean_squares(table):
@@ -37,18 +57,6 @@ def mean_squares(table):
     ms = (columns * np.sum((row_means - grand) ** 2) / df[0], rows * np.sum((column_means - grand) ** 2) / df[1],
           np.sum(rest ** 2) / df[2])
     return ms, df
-
-
-def chi_square_interval(ms, df, level=LEVEL):
-    """The exact interval of a variance whose mean square ``ms`` has ``df`` degrees of freedom."""
-    upper, lower = _chi2_quantiles(df, level)
-    return df * ms / upper, df * ms / lower
-
-
-@functools.lru_cache(maxsize=64)
-def _chi2_quantiles(df, level):
-    tail = (1 - level) / 2
-    return stats.chi2.ppf(1 - tail, df), stats.chi2.ppf(tail, df)
 
 
 @functools.lru_cache(maxsize=64)
@@ -73,36 +81,57 @@ def difference_interval(c1, ms1, df1, c2, ms2, df2, level=LEVEL):
     return max(low, 0.0), max(high, 0.0)
 
 
-def binomial_variance(accuracy, images, level=LEVEL):
-    """The variance of an accuracy measured on ``images`` test images (p(1 - p) / n at ``accuracy``), with the
-    interval its Wilson interval of p gives."""
-    result = stats.binomtest(int(round(accuracy * images)), images)
-    low, high = result.proportion_ci(level, method="wilson")
-    values = [p * (1 - p) / images for p in (low, high)]
-    if low < 0.5 < high:  # p(1 - p) peaks at 1/2
-        values.append(0.25 / images)
-    return accuracy * (1 - accuracy) / images, (min(values), max(values))
+def _normal_interval(estimate, se, level):
+    half = stats.norm.isf((1 - level) / 2) * se
+    return max(estimate - half, 0.0), max(estimate + half, 0.0)
 
 
-def seed_variances(table, level=LEVEL):
-    """Each seed's source of variance of one activation's test accuracy from its crossed ``table`` (I x J, I, J >= 2;
-    rows: initialisation seeds, columns: batch-order seeds): {source: (estimate, (low, high))} for
-    "initialisation", "batch order" and "interaction". Estimates below 0 (a mean square below the rest's) are 0."""
+def _draw_part(correct):
+    """Var_x(m) / n, unbiased, from ``correct`` [runs, images], and each image's term of it."""
+    runs, images = correct.shape
+    rate = correct.mean(axis=0)
+    within = rate * (1 - rate) * runs / (runs - 1)  # each image's sample variance over the runs, unbiased
+    between = (rate - rate.mean()) ** 2 * images / (images - 1) - within / runs
+    return between.mean() / images, within, between
+
+
+def image_components(correct):
+    """The two parts of the test images' variance of an accuracy from ``correct`` [I, J, images] (every crossed run's
+    per-image results): (image noise, its se, its Satterthwaite degrees of freedom), (another test draw, its se).
+    The draw's se adds to its spread over the images the delete-one jackknife over initialisation seeds and over
+    batch orders: the runs' shared effects move every image's rate together."""
+    correct = np.asarray(correct, dtype=float)
+    rows, columns, images = correct.shape
+    draw, within, between = _draw_part(correct.reshape(rows * columns, images))
+    noise, noise_se = within.mean() / images, within.std(ddof=1) / np.sqrt(images) / images
+    jackknife = 0.0
+    for axis, size in ((0, rows), (1, columns)):
+        left_out = np.array([_draw_part(np.delete(correct, k, axis=axis).reshape(-1, images))[0]
+                             for k in range(size)])
+        jackknife += (size - 1) / size * np.sum((left_out - left_out.mean()) ** 2)
+    draw_se = np.sqrt((between.std(ddof=1) / np.sqrt(images) / images) ** 2 + jackknife)
+    return (noise, noise_se, 2 * noise ** 2 / noise_se ** 2 if noise_se > 0 else np.inf), (draw, draw_se)
+
+
+def variance_split(table, correct, level=LEVEL):
+    """Where one run's test accuracy spreads from, each source counted once, from one activation's crossed ``table``
+    of test accuracies (I x J, I, J >= 2; rows: initialisation seeds, columns: batch-order seeds) and ``correct``
+    (I x J x images: every run's per-image results): {source: ``Component``} for ``SOURCES``."""
     table = np.asarray(table, dtype=float)
     rows, columns = table.shape
     if rows < 2 or columns < 2:
         raise ValueError(f"a crossed table needs two or more of each seed, got {rows} x {columns}")
     (ms_init, ms_order, ms_rest), (df_init, df_order, df_rest) = mean_squares(table)
-    return {
-        "initialisation": (max((ms_init - ms_rest) / columns, 0.0),
+    (noise, noise_se, noise_df), (draw, draw_se) = image_components(np.reshape(correct, (rows, columns, -1)))
+    parts = {
+        "initialisation": ((ms_init - ms_rest) / columns,
                            difference_interval(1 / columns, ms_init, df_init, 1 / columns, ms_rest, df_rest, level)),
-        "batch order": (max((ms_order - ms_rest) / rows, 0.0),
+        "batch order": ((ms_order - ms_rest) / rows,
                         difference_interval(1 / rows, ms_order, df_order, 1 / rows, ms_rest, df_rest, level)),
-        "interaction": (ms_rest, chi_square_interval(ms_rest, df_rest, level)),
+        "interaction": (ms_rest - noise, difference_interval(1, ms_rest, df_rest, 1, noise, min(noise_df, 1e6),
+                                                             level)),
+        "image noise": (noise, _normal_interval(noise, noise_se, level)),
+        "another test draw": (draw, _normal_interval(draw, draw_se, level)),
     }
-
-
-def variance_split(table, images, level=LEVEL):
-    """``seed_variances`` of the crossed ``table`` measured on ``images`` test images, and "test images": the
-    binomial variance of its mean accuracy."""
-    return {**seed_variances(table, level), "test images": binomial_variance(np.mean(table), images, level)}
+    return {source: Component(max(float(value), 0.0), float(low), float(high), float(value))
+            for source, (value, (low, high)) in parts.items()}

@@ -61,6 +61,21 @@ def test_with_eight_seeds_on_three_datasets_the_95_interval_holds_the_truth_abou
 
 
 def test_with_three_seeds_the_interval_covers_less_than_its_level_as_the_report_says():
-    # measured: 83-92% over these differences: a percentile bootstrap of 3 seeds is too narrow
-    coverage = _coverage(3, 0.01)
-    assert 0.75 <= coverage < 0.93
+    # measured: 80% at a true P of 0.9 (0.0127 points apart; the report gives 92%, 90%, 80%, 31% at 0.5-0.98): a
+    # percentile bootstrap of 3 seeds is too narrow
+    coverage = _coverage(3, stats.norm.ppf(0.9) * SEED_STD * np.sqrt(2))
+    assert 0.7 <= coverage < 0.9
+
+
+def test_near_a_probability_of_one_with_few_seeds_the_interval_is_mostly_one_to_one_and_misses():
+    # the reproduction: every run of the first beats every run of the second on every dataset
+    assert stratified_bootstrap([[0.83, 0.84, 0.835]] * 3, [[0.80, 0.81, 0.82]] * 3) == (1.0, 1.0)
+    truth, rng, held, ones = 0.98, np.random.default_rng(7), 0, 0
+    difference = stats.norm.ppf(truth) * SEED_STD * np.sqrt(2)
+    for study in range(300):
+        x = [rng.normal(0.8 + difference, SEED_STD, 3) for _ in range(3)]
+        y = [rng.normal(0.8, SEED_STD, 3) for _ in range(3)]
+        low, high = stratified_bootstrap(x, y, resamples=1000, seed=study)
+        held, ones = held + (low <= truth <= high), ones + (low == high == 1.0)
+    # measured over 400 studies: 31% hold the truth, 69% are exactly [1, 1] (the report says both)
+    assert held / 300 < 0.5 and ones / 300 > 0.5

@@ -1,39 +1,44 @@
-"""Where the spread comes from (actviz/variance.py): the crossed table's split recovers each source it is given, and
-its intervals hold the true variance as often as they promise, measured on thousands of synthetic tables (seeded)."""
+"""Where the spread comes from (actviz/variance.py): the crossed table's split, with every run's per-image results,
+counts each source once; on synthetic tables with per-image outcomes and known components each estimate is unbiased
+within its Monte-Carlo error, each interval holds the truth about as often as it promises, and the largest source is
+named right, measured over hundreds of tables (seeded)."""
 
 import numpy as np
 import pytest
 
-from actviz.variance import binomial_variance, mean_squares, seed_variances, variance_split
+from actviz.variance import SOURCES, image_components, mean_squares, variance_split
 
-TABLES = 2000  # synthetic tables a case: the Monte-Carlo error of a 95% coverage is 0.5 points
-SOURCES = ("initialisation", "batch order", "interaction")
-
-
-def synthetic_table(rng, rows, columns, init_std, order_std, rest_std):
-    return (0.85 + rng.normal(0, init_std, (rows, 1)) + rng.normal(0, order_std, (1, columns))
-            + rng.normal(0, rest_std, (rows, columns)))
+IMAGES = 2000  # the sample's test split
+TABLES = 600  # synthetic tables a case: the Monte-Carlo error of a 95% coverage is 0.9 points
 
 
-def test_a_table_that_varies_only_by_initialisation_is_all_initialisation():
-    table = np.array([[0.80] * 3, [0.82] * 3, [0.84] * 3])
-    split = variance_split(table, 1000)
-    assert split["initialisation"][0] == pytest.approx(np.var([0.80, 0.82, 0.84], ddof=1))
-    assert split["batch order"][0] == pytest.approx(0, abs=1e-15)
-    assert split["interaction"][0] == pytest.approx(0, abs=1e-15)
-    low, high = split["initialisation"][1]
-    assert 0 < low < split["initialisation"][0] < high
+def synthetic(rng, rows, stds, certain=(0.1, 0.6), spread=(0.25, 0.75), columns=None):
+    """A crossed table and its per-image results [I, J, images]. Each test image is always wrong, always right (the
+    ``certain`` shares), or right at a rate uniform in ``spread``; a run (i, j) moves the uncertain images' rates by
+    a_i + b_j + ab_ij (normal, ``stds``) and gets each image right or wrong independently at its rate."""
+    columns = columns or rows
+    kind = rng.choice(3, IMAGES, p=[certain[0], certain[1], 1 - sum(certain)])
+    rate = np.where(kind == 0, 0.0, np.where(kind == 1, 1.0, rng.uniform(*spread, IMAGES)))
+    effect = (rng.normal(0, stds[0], (rows, 1)) + rng.normal(0, stds[1], (1, columns))
+              + rng.normal(0, stds[2], (rows, columns)))
+    correct = rng.random((rows, columns, IMAGES)) < np.clip(rate + effect[..., None] * (kind == 2), 0, 1)
+    return correct.mean(axis=-1), correct
 
 
-def test_a_table_that_varies_only_by_batch_order_is_all_batch_order():
-    split = variance_split(np.array([[0.80, 0.83]] * 4), 1000)
-    assert split["batch order"][0] == pytest.approx(np.var([0.80, 0.83], ddof=1))
-    assert split["initialisation"][0] == pytest.approx(0, abs=1e-15)
-    assert split["interaction"][0] == pytest.approx(0, abs=1e-15)
+def truth(stds, certain=(0.1, 0.6), spread=(0.25, 0.75)):
+    """Each source's variance in ``synthetic``'s model: a run effect moves the accuracy by its size times the share
+    of uncertain images; image noise E[m(1 - m)] / n; another test draw Var(m) / n."""
+    uncertain, (low, high) = 1 - sum(certain), spread
+    mean_u, var_u = (low + high) / 2, (high - low) ** 2 / 12
+    mean = certain[1] + uncertain * mean_u
+    second = certain[1] + uncertain * (var_u + mean_u ** 2)
+    return dict(zip(SOURCES, [stds[0] ** 2 * uncertain ** 2, stds[1] ** 2 * uncertain ** 2,
+                              stds[2] ** 2 * uncertain ** 2, uncertain * (mean_u - var_u - mean_u ** 2) / IMAGES,
+                              (second - mean ** 2) / IMAGES]))
 
 
 def test_mean_squares_add_up_to_the_total_sum_of_squares():
-    table = synthetic_table(np.random.default_rng(3), 4, 3, 0.01, 0.005, 0.004)
+    table, _ = synthetic(np.random.default_rng(3), 4, (0.02, 0.01, 0.005), columns=3)
     (ms_init, ms_order, ms_rest), (df_init, df_order, df_rest) = mean_squares(table)
     total = np.sum((table - table.mean()) ** 2)
     assert ms_init * df_init + ms_order * df_order + ms_rest * df_rest == pytest.approx(total)
@@ -42,37 +47,75 @@ def test_mean_squares_add_up_to_the_total_sum_of_squares():
 
 def test_a_table_without_two_of_each_seed_is_refused():
     with pytest.raises(ValueError, match="two or more"):
-        seed_variances(np.ones((1, 3)))
+        variance_split(np.ones((1, 3)), np.ones((1, 3, 10), bool))
 
 
-def test_the_test_image_part_is_binomial_and_its_interval_holds_it():
-    estimate, (low, high) = binomial_variance(0.9, 1000)
-    assert estimate == pytest.approx(0.9 * 0.1 / 1000)
-    assert low < estimate < high
-    # p(1 - p) peaks at 1/2: an interval of p around 1/2 reaches the peak
-    assert binomial_variance(0.5, 100)[1][1] == pytest.approx(0.25 / 100)
+def test_the_image_parts_add_up_to_the_binomial_variance_of_the_mean_accuracy():
+    _, correct = synthetic(np.random.default_rng(4), 3, (0.0, 0.0, 0.0))
+    (noise, _, _), (draw, _) = image_components(correct)
+    p, rate = correct.mean(), correct.reshape(9, -1).mean(axis=0)
+    # exactly p(1 - p) / n, but for the images' variance's small-sample correction
+    assert noise + draw == pytest.approx((p * (1 - p) + ((rate - p) ** 2).mean() / (IMAGES - 1)) / IMAGES, rel=1e-9)
+    assert noise + draw == pytest.approx(p * (1 - p) / IMAGES, rel=0.001)
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (4, 3)])
-@pytest.mark.parametrize("stds", [(0.01, 0.005, 0.004), (0.0, 0.01, 0.005), (0.007, 0.007, 0.007),
-                                  (0.003, 0.0, 0.008)])
-def test_the_intervals_hold_the_true_variances_at_their_level(shape, stds):
-    rng = np.random.default_rng(hash((shape, stds)) % 2 ** 32)
-    held = dict.fromkeys(SOURCES, 0)
-    for _ in range(TABLES):
-        split = seed_variances(synthetic_table(rng, *shape, *stds))
-        for source, std in zip(SOURCES, stds):
-            low, high = split[source][1]
-            held[source] += low <= std ** 2 <= high
-    # 95% intervals, approximate (modified large-sample) for the two differences of mean squares: at least 93%
-    # over 2,000 tables, 4 Monte-Carlo errors below 95%
-    assert min(held.values()) / TABLES >= 0.93, held
+def test_networks_that_agree_image_by_image_have_no_image_noise():
+    # every run right on the same images: the accuracy would move only with another draw of images
+    correct = np.broadcast_to(np.random.default_rng(5).random(IMAGES) < 0.85, (3, 3, IMAGES))
+    split = variance_split(correct.mean(axis=-1), correct)
+    assert split["image noise"].unbiased == 0 and split["interaction"].unbiased == pytest.approx(0, abs=1e-20)
+    p = correct[0, 0].mean()
+    assert split["another test draw"].unbiased == pytest.approx(p * (1 - p) / (IMAGES - 1))
 
 
-def test_the_estimates_recover_the_true_variances_on_average():
-    rng = np.random.default_rng(11)
-    stds = (0.01, 0.006, 0.004)
-    estimates = np.array([[seed_variances(synthetic_table(rng, 3, 3, *stds))[s][0] for s in SOURCES]
-                          for _ in range(TABLES)])
-    # truncation at 0 biases a small component up a little; within 15% of each true variance
-    assert estimates.mean(axis=0) == pytest.approx(np.square(stds), rel=0.15)
+def test_the_interaction_is_not_counted_again_as_image_noise():
+    # no run effects at all: what the old split called interaction was the image noise, counted twice
+    rng = np.random.default_rng(6)
+    split = [variance_split(*synthetic(rng, 3, (0.0, 0.0, 0.0))) for _ in range(200)]
+    interaction = np.mean([s["interaction"].unbiased for s in split])
+    noise = np.mean([s["image noise"].unbiased for s in split])
+    assert abs(interaction) < 0.15 * noise  # the old split: interaction ~ noise
+
+
+CASES = {  # (run effect stds, shape): the issue's case of a tiny interaction, and larger effects
+    "a tiny interaction, 3 x 3": ((0.02, 0.01, 0.0067), 3),
+    "a tiny interaction, 5 x 5": ((0.02, 0.01, 0.0067), 5),
+    "initialisation and order, 3 x 3": ((0.03, 0.02, 0.01), 3),
+    "interaction only, 3 x 3": ((0.0, 0.0, 0.02), 3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_estimate_is_unbiased_and_each_interval_holds_the_truth_at_its_level(case):
+    stds, shape = CASES[case]
+    rng = np.random.default_rng(sum(map(ord, case)))
+    splits = [variance_split(*synthetic(rng, shape, stds)) for _ in range(TABLES)]
+    for source, true in truth(stds).items():
+        unbiased = np.array([s[source].unbiased for s in splits])
+        # the mean of the unbiased estimates within 3 Monte-Carlo errors of the truth
+        assert abs(unbiased.mean() - true) <= 3 * unbiased.std() / np.sqrt(TABLES), (source, unbiased.mean(), true)
+        held = np.mean([s[source].low <= true <= s[source].high for s in splits])
+        # 95% intervals (approximate: modified large-sample, Satterthwaite, normal); at least 91%, 4 Monte-Carlo
+        # errors below 95%
+        assert held >= 0.91, (source, held)
+
+
+DOMINANT = {  # a source 4 times the next (or more), and the model that makes it so
+    "initialisation": ((0.052, 0.005, 0.005), {}),
+    "batch order": ((0.005, 0.052, 0.005), {}),
+    "interaction": ((0.005, 0.005, 0.052), {}),
+    "image noise": ((0.003, 0.003, 0.003), {"certain": (0.0, 0.0), "spread": (0.45, 0.55)}),
+    "another test draw": ((0.003, 0.003, 0.003), {"certain": (0.2, 0.75)}),
+}
+
+
+@pytest.mark.parametrize("source", DOMINANT)
+def test_the_largest_source_is_named_right_where_it_is_four_times_the_next(source):
+    stds, model = DOMINANT[source]
+    true = sorted(truth(stds, **model).values())
+    assert true[-1] >= 4 * true[-2]
+    rng = np.random.default_rng(sum(map(ord, source)))
+    named = [max(SOURCES, key=lambda s, split=variance_split(*synthetic(rng, 6, stds, **model)): split[s].estimate)
+             for _ in range(300)]
+    # with 6 x 6 seeds; 5 x 5: 0.90-1.00, 3 x 3: 0.71-0.79 for the seed sources (the report says so)
+    assert np.mean([n == source for n in named]) >= 0.9

@@ -1,16 +1,22 @@
 """The report's numbers about where the spread comes from (seed_design crossed): each activation's table of test
-accuracies over initialisation seeds x batch-order seeds, split into its sources (``actviz.variance``), as
-spread.csv's rows. The diagonal of the table is the joint runs the verdicts compare; the cells off it (a batch order
-of their own) are read here alone. Plain data."""
+accuracies over initialisation seeds x batch-order seeds, with every run's per-image results, split into its sources
+(``actviz.variance``), as spread.csv's rows. The diagonal of the table is the joint runs the verdicts compare; the
+cells off it (a batch order of their own) are read here alone. Plain data."""
 
 import math
 
-from actviz.report.numbers import finite
-from actviz.variance import variance_split
+import numpy as np
 
-SOURCES = ("initialisation", "batch order", "interaction", "test images")
+from actviz.report.accuracy_tables import final_correct
+from actviz.report.numbers import finite
+from actviz.variance import SOURCES, variance_split
+
+# With so few seeds a source's estimate is noisy: how often the largest is named right, measured on synthetic tables
+# where it is 4 times the next (tests/test_variance.py)
+NAMED_RIGHT = {2: "less often than at 3 x 3", 3: "about 3 times in 4", 4: "about 5 times in 6",
+               5: "9 times in 10 or more"}
 SPREAD_COLUMNS = ("dataset", "architecture", "recipe", "activation", "seeds", "cells", "accuracy_mean", "method",
-                  *(f"{kind}_{key}" for key in ("initialisation", "batch_order", "interaction", "test_images")
+                  *(f"{kind}_{source.replace(' ', '_')}" for source in SOURCES
                     for kind in ("std", "std_low", "std_high", "share")))
 
 
@@ -19,23 +25,22 @@ def _column(source):
 
 
 def crossed_cells(runs, crossed, setup, activation):
-    """{(initialisation seed, batch-order seed): test accuracy, None when diverged} of an activation in a setup: the
-    joint runs (the diagonal) at the seeds the crossed runs use, and the ``crossed`` runs' metrics."""
+    """{(initialisation seed, batch-order seed): the run's metrics, None when diverged} of an activation in a setup:
+    the joint runs (the diagonal) at the seeds the crossed runs use, and the ``crossed`` runs' metrics."""
     cells = {}
     for metrics in crossed:
         if (metrics["dataset"], metrics.get("architecture", "cnn"), metrics["recipe"]) == tuple(setup) \
                 and metrics["activation"] == activation:
-            cells[metrics["seed"], metrics["settings"]["order_seed"]] = _accuracy(metrics)
+            cells[metrics["seed"], metrics["settings"]["order_seed"]] = _finished(metrics)
     for seed in {s for cell in cells for s in cell}:
         run = runs.get((*setup, activation, seed))
         if run is not None:
-            cells[seed, seed] = _accuracy(run["metrics"])
+            cells[seed, seed] = _finished(run["metrics"])
     return cells
 
 
-def _accuracy(metrics):
-    return metrics["test_accuracy"] if metrics.get("diverged_at_step") is None and finite(
-        metrics.get("test_accuracy")) else None
+def _finished(metrics):
+    return metrics if metrics.get("diverged_at_step") is None and finite(metrics.get("test_accuracy")) else None
 
 
 def spread_rows(runs, crossed, setups, activations):
@@ -51,24 +56,30 @@ def spread_rows(runs, crossed, setups, activations):
             seeds = sorted({s for cell in cells for s in cell})
             row = {**dict(zip(("dataset", "architecture", "recipe"), setup)), "activation": activation,
                    "seeds": seeds, "cells": len(cells)}
-            table = [[cells.get((i, j)) for j in seeds] for i in seeds]
-            done = sum(value is not None for line in table for value in line)
+            grid = [[cells.get((i, j)) for j in seeds] for i in seeds]
+            done = sum(metrics is not None for line in grid for metrics in line)
             if done < len(seeds) ** 2:
                 rows.append({**row, "accuracy_mean": None,
                              "method": f"no split: {done} of {len(seeds) ** 2} cells finished without diverging"})
                 continue
-            images = next(r["metrics"]["test_size"] for k, r in runs.items() if k[:4] == (*setup, activation))
-            rows.append({**row, **_split_columns(variance_split(table, images)),
+            correct = [[final_correct(metrics) for metrics in line] for line in grid]
+            if any(c is None for line in correct for c in line):
+                rows.append({**row, "accuracy_mean": None, "method": "no split: per-image results not recorded"})
+                continue
+            table = [[metrics["test_accuracy"] for metrics in line] for line in grid]
+            images = len(correct[0][0])
+            rows.append({**row, **_split_columns(variance_split(table, np.array(correct))),
                          "accuracy_mean": sum(map(sum, table)) / len(seeds) ** 2,
                          "method": f"crossed {len(seeds)} x {len(seeds)} seeds: two-way random effects (ANOVA), "
-                                   f"modified large-sample intervals; test images binomial, {images} images"})
+                                   f"modified large-sample intervals; the test images from every run's per-image "
+                                   f"results, {images} images"})
     return rows
 
 
 def _split_columns(split):
-    total = sum(estimate for estimate, _ in split.values())
+    total = sum(part.estimate for part in split.values())
     columns = {}
-    for source, (estimate, (low, high)) in split.items():
+    for source, (estimate, low, high, _) in split.items():
         name = _column(source)
         columns.update({f"std_{name}": 100 * math.sqrt(estimate), f"std_low_{name}": 100 * math.sqrt(low),
                         f"std_high_{name}": 100 * math.sqrt(high),
@@ -83,10 +94,11 @@ def spread_sentence(rows, name):
     split = [r for r in rows if r.get("accuracy_mean") is not None]
     if not split:
         return None
-    parts = [f"{r['activation']} {_total_std(r):.2f}, mostly {largest_source(r)}" for r in split]
+    parts = [f"{r['activation']} {_total_std(r):.2f}, the largest part {largest_source(r)}" for r in split]
     size = len(split[0]["seeds"])
     return (f"{name}, where one run's test accuracy spreads from (crossed {size} x {size} seeds, std in points): "
-            + "; ".join(parts) + ". Wide intervals: see the table.")
+            + "; ".join(parts) + f". With {size} x {size} seeds the largest is named right "
+            f"{NAMED_RIGHT[min(size, 5)]} where it is four times the next: read the intervals in the table.")
 
 
 def _total_std(row):
