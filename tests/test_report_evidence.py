@@ -386,7 +386,7 @@ def test_the_spread_is_split_from_the_crossed_table_with_its_diagonal_the_joint_
     total = math.sqrt(sum(part.estimate for part in expected.values())) * 100
     assert spread.spread_sentence([row], "cnn/snn") == (
         f"cnn/snn, where one run's test accuracy spreads from (crossed 3 x 3 seeds, std in points): relu {total:.2f}, "
-        "the largest part initialisation. With 3 x 3 seeds the largest is named right about 3 times in 4 where it is "
+        "largest part: initialisation. With 3 x 3 seeds the largest is named right about 3 times in 4 where it is "
         "four times the next: read the intervals in the table.")
 
 

@@ -310,31 +310,33 @@ def test_successive_halving_extends_the_better_half_and_selects_among_those_that
 @pytest.mark.e2e
 def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_the_report_agrees(project, tmp_path):
     project = copy_finished_project(project, tmp_path / "project")
-    # two seeds at 20 steps with a 0.1-point margin: nothing can be decided at the first look (t with 1 degree of
-    # freedom), so the second look trains seed 2 for both activations, and stops there (the last look)
-    looks = ("--configfile", "tiny.yaml", "--config", "activations=[relu,selu]", "recipes=[snn]", "seeds=[0,1]",
-             "max_seeds=3", "equivalence_margin=0.001")
+    # three seeds at 20 steps with a 0.1-point margin, looks 3 -> 4: the first look leaves the pair undecided (its
+    # boundary at a fraction of 3/4 needs a t of 7 on 2 degrees of freedom), so the second trains seed 3 for both
+    # activations, and stops there (the last look)
+    looks = ("--configfile", "tiny.yaml", "--config", "activations=[relu,selu]", "recipes=[snn]", "seeds=[0,1,2]",
+             "max_seeds=4", "equivalence_margin=0.001")
     before = snakemake(project, "-n", "report", *looks)
     assert before.returncode == 0, before.stderr[-3000:]
-    # seed 1 trains; both looks' decisions are checkpoints; seed 2 is to be determined by the first
-    assert _job_counts(before.stdout) == {"train": 2, "extract": 2, "decide": 2, "report": 1}
+    # seeds 1 and 2 train; both looks' decisions are checkpoints; seed 3 is to be determined by the first
+    assert _job_counts(before.stdout) == {"train": 4, "extract": 4, "decide": 2, "report": 1}
     first_look = snakemake(project, "--cores", "2", "results/decisions/FashionMNIST-sample/cnn/snn/look0.json", *looks)
     assert first_look.returncode == 0, first_look.stderr[-3000:]
-    # once the first look decided to go on, the report names seed 2's runs at once, before the next decision: their
+    # once the first look decided to go on, the report names seed 3's runs at once, before the next decision: their
     # extraction is planned, to fill the cores while a look's last runs train
     planned = snakemake(project, "-n", "report", *looks)
-    assert _job_counts(planned.stdout) == {"train": 2, "extract": 4, "decide": 1, "report": 1}, planned.stdout[-3000:]
+    assert _job_counts(planned.stdout) == {"train": 2, "extract": 6, "decide": 1, "report": 1}, planned.stdout[-3000:]
     result = snakemake(project, "--cores", "2", "report", *looks)
     assert result.returncode == 0, result.stderr[-5000:]
     decisions = project / "results" / "decisions" / "FashionMNIST-sample" / "cnn" / "snn"
     first, last = (json.loads((decisions / f"look{k}.json").read_text()) for k in (0, 1))
-    assert first["seeds"] == [0, 1] and not first["stopped"] and first["next_seeds"] == [0, 1, 2]
-    assert first["pairs"][0]["decision"] == "undecided"
-    assert last["seeds"] == [0, 1, 2] and last["stopped"] and last["looks"] == 2
+    assert first["seeds"] == [0, 1, 2] and not first["stopped"] and first["next_seeds"] == [0, 1, 2, 3]
+    assert first["pairs"][0]["decision"] == "undecided" and first["pairs"][0]["decided_at_look"] is None
+    assert last["seeds"] == [0, 1, 2, 3] and last["stopped"] and last["looks"] == 2
     numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
-    assert sorted({r["seed"] for r in numbers["runs"]}) == [0, 1, 2]  # the look's seed is compared
+    assert sorted({r["seed"] for r in numbers["runs"]}) == [0, 1, 2, 3]  # the look's seed is compared
     comparison = numbers["comparisons"][0]
-    assert comparison["seeds"] == [0, 1, 2] and comparison["method"] == "paired t over 3 seeds, look 2 of 2"
+    assert comparison["seeds"] == [0, 1, 2, 3] and comparison["method"] in (
+        "paired t over 4 seeds, look 2 of 2", "paired t over 4 seeds, decided at look 2 of 2")
     # the decision file and the report decide alike (one code path: accuracy_tables.comparison_rows)
     assert (comparison["decision"], comparison["p_value"]) == (last["pairs"][0]["decision"],
                                                                pytest.approx(last["pairs"][0]["p_value"]))
@@ -366,8 +368,8 @@ def test_a_crossed_seed_design_trains_every_seed_with_every_batch_order_and_the_
     assert [(r["activation"], r["seeds"], r["cells"]) for r in rows] == [("relu", "0;1", "4"),
                                                                           ("selu", "0;1", "4")]
     for row in rows:
-        assert sum(float(row[f"share_{s}"]) for s in ("initialisation", "batch_order", "interaction",
-                                                      "test_images")) == pytest.approx(1)
+        assert sum(float(row[f"share_{s}"]) for s in ("initialisation", "batch_order", "interaction", "image_noise",
+                                                      "another_test_draw")) == pytest.approx(1)
     numbers = json.loads((project / "results" / "tables" / "report.json").read_text())
     # the verdicts compare the joint runs (the diagonal) alone
     assert sorted({(r["seed"], r["activation"]) for r in numbers["runs"]}) == [(0, "relu"), (0, "selu"), (1, "relu"),

@@ -94,7 +94,7 @@ def spread_sentence(rows, name):
     split = [r for r in rows if r.get("accuracy_mean") is not None]
     if not split:
         return None
-    parts = [f"{r['activation']} {_total_std(r):.2f}, the largest part {largest_source(r)}" for r in split]
+    parts = [f"{r['activation']} {_total_std(r):.2f}, largest part: {largest_source(r)}" for r in split]
     size = len(split[0]["seeds"])
     return (f"{name}, where one run's test accuracy spreads from (crossed {size} x {size} seeds, std in points): "
             + "; ".join(parts) + f". With {size} x {size} seeds the largest is named right "
