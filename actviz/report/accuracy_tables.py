@@ -76,15 +76,6 @@ def _ranked(accuracy, setup):
     return sorted((r for r in accuracy if setup_of(r) == setup and r["seeds"]), key=lambda r: -r["test_accuracy_mean"])
 
 
-DECIDED = ("ahead", "behind", "equivalent")  # a pair's decisions over seeds that end a "seeds until decided" study
-
-
-NETWORKS = "networks"  # one seed: the evidence is about these two trained networks, on the test images
-
-
-ACTIVATIONS = "activations"  # two or more seeds, paired: the evidence is about the activations
-
-
 @dataclass(frozen=True)
 class Design:
     """How pairs of activations are decided: ``margin`` of equivalence (a fraction), and ``planned``: the seeds of
