@@ -1,6 +1,6 @@
 """One look of a "seeds until decided" study: the decision file the workflow's ``decide`` checkpoint writes after
-a setup's runs at a look's seeds. It decides exactly as the report does (``accuracy_tables.comparison_rows`` over the
-looks the seeds reach), and says which seeds the next look trains, if any."""
+a setup's runs at a look's seeds. It decides exactly as the report does (``accuracy_tables.comparison_rows`` over
+the looks the seeds reach), and says which seeds the next look trains, if any."""
 
 from actviz.errors import UserError, load_json
 from actviz.report import accuracy_tables
@@ -8,8 +8,9 @@ from actviz.report import accuracy_tables
 
 def decide_look(metrics_paths, look, design, previous=None):
     """The decision at look ``look`` (0-based) of one setup: ``metrics_paths`` its runs at the look's seeds (every
-    activation), ``design`` an ``accuracy_tables.Design`` (its ``planned``: the seeds of every look); ``previous``: the look before's decision, which may have stopped the study already
-    (then this one repeats it, with no runs read)."""
+    activation), ``design`` an ``accuracy_tables.Design`` (its ``planned``: the seeds of every look); ``previous``:
+    the look before's decision, which may have stopped the study already (then this one repeats it, with no runs
+    read)."""
     if previous is not None and previous["stopped"]:
         return {**previous, "look": look}
     runs = {}

@@ -20,8 +20,9 @@ def _runs(accuracies, steps=(0, 10, 20)):
 def test_the_numbers_layer_imports_no_plotting_library():
     code = "import sys, actviz.report.numbers, actviz.report.layer_tables, actviz.report.sweep_tables, " \
            "actviz.report.signal_tables, actviz.report.accuracy_tables, actviz.report.verdict_words, " \
-           "actviz.report.layer_words, actviz.report.spread, actviz.report.across_tables; print(sorted(m for m in sys.modules if " \
-           "m.split('.')[0] in ('matplotlib', 'tfplot', 'tensorflow', 'keras', 'jinja2')))"
+           "actviz.report.layer_words, actviz.report.spread, actviz.report.across_tables; " \
+           "print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('matplotlib', 'tfplot', 'tensorflow', 'keras', 'jinja2')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

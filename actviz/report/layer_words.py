@@ -5,7 +5,6 @@ import numpy as np
 
 from actviz.report.numbers import finite, number_text
 
-
 # SELU's fixed-point theorem (Klambauer et al. 2017, Theorem 1) holds for activations with mean in
 # [-0.1, 0.1] and variance in [0.8, 1.5]: "near mean 0 and std 1" means inside that domain here.
 NEAR_MEAN = 0.1
