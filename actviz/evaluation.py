@@ -1,12 +1,13 @@
-"""Evaluating a model on a whole split: loss, accuracy, each image's correctness and the confusion
-matrix. One function for training's evaluations and for scripts/evaluate.py (any checkpoint on any
-converted dataset)."""
+"""Evaluating a model on a whole split: loss, accuracy, each image's correctness, predicted class and class
+probabilities, and the confusion matrix. One function for training's evaluations and for scripts/evaluate.py (any
+checkpoint on any converted dataset); one writer and one reader of the predictions file (predictions.h5)."""
 
 import base64
 from dataclasses import dataclass
 
 import numpy as np
 
+from actviz.atomic import atomic_path
 from actviz.errors import UserError
 
 EVAL_BATCH = 1000
@@ -19,6 +20,7 @@ class Evaluation:
     loss: float  # mean cross-entropy
     labels: np.ndarray  # the true class of each image
     predictions: np.ndarray  # the predicted class of each image
+    probabilities: np.ndarray = None  # [image, class] softmax, float16 (enough for churn and calibration)
 
     @property
     def accuracy(self):
@@ -62,19 +64,60 @@ class Evaluator:
         def step(images, labels):
             logits = model(images, training=False)
             loss = loss_fn(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32)
-            return loss, tf.argmax(logits, 1, output_type=tf.int32)
+            probabilities = tf.nn.softmax(tf.cast(logits, tf.float32))
+            return loss, tf.argmax(logits, 1, output_type=tf.int32), probabilities
 
         self.step = step
 
     def __call__(self, batches):
-        total_loss, labels, predictions = 0.0, [], []
+        total_loss, labels, predictions, probabilities = 0.0, [], [], []
         for images, batch_labels in batches:
-            loss, predicted = self.step(images, batch_labels)
+            loss, predicted, batch_probabilities = self.step(images, batch_labels)
             total_loss += float(loss)
             labels.append(np.asarray(batch_labels))
             predictions.append(predicted.numpy())
+            probabilities.append(batch_probabilities.numpy().astype(np.float16))
         labels = np.concatenate(labels).astype(np.int64)
-        return Evaluation(total_loss / len(labels), labels, np.concatenate(predictions).astype(np.int64))
+        return Evaluation(total_loss / len(labels), labels, np.concatenate(predictions).astype(np.int64),
+                          np.concatenate(probabilities))
+
+
+PREDICTION_DATASETS = ("labels", "predicted", "probabilities")
+
+
+def write_predictions(path, evaluation, num_classes, **attributes):
+    """An evaluation's true and predicted class and class probabilities (float16) of every image, as whole HDF5
+    datasets, atomically; ``attributes`` (the run, the split, the step) go beside them. ``evaluation`` None (a
+    diverged run) writes no image and ``diverged`` true: the file is there, and says there is nothing to compare."""
+    import h5py
+
+    if evaluation is None:
+        labels = predicted = np.zeros(0, np.int16)
+        probabilities = np.zeros((0, num_classes), np.float16)
+    else:
+        labels, predicted = evaluation.labels.astype(np.int16), evaluation.predictions.astype(np.int16)
+        probabilities = evaluation.probabilities.astype(np.float16)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for name, values in zip(PREDICTION_DATASETS, (labels, predicted, probabilities)):
+            f.create_dataset(name, data=values, compression="gzip" if len(values) else None)
+        for key, value in {**attributes, "diverged": evaluation is None}.items():
+            f.attrs[key] = "" if value is None else value
+
+
+def read_predictions(path):
+    """A predictions file as {"labels", "predicted": int arrays, "probabilities": [image, class] float16, and its
+    attributes}; ``UserError`` if it is not one."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [name for name in PREDICTION_DATASETS if name not in f]
+            if missing:
+                raise UserError(f"{path}: not a predictions file (no {', '.join(missing)})")
+            return {**{key: (value.item() if hasattr(value, "item") else value) for key, value in f.attrs.items()},
+                    **{name: f[name][()] for name in PREDICTION_DATASETS}}
+    except OSError as error:
+        raise UserError(f"{path}: cannot read predictions ({error})") from None
 
 
 def in_batches(images, labels, size=EVAL_BATCH):
@@ -83,12 +126,13 @@ def in_batches(images, labels, size=EVAL_BATCH):
         yield images[begin:begin + size], labels[begin:begin + size]
 
 
-def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
+def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None, predictions_path=None):
     """The newest checkpoint in ``checkpoint_dir`` evaluated on a split of the converted dataset
     ``h5_path`` (read batch by batch): a JSON-ready dict with the run, the step, per-class accuracy
-    and ``Evaluation.summary``."""
+    and ``Evaluation.summary``; with ``predictions_path``, every image's prediction written there as a run writes
+    its own (``write_predictions``)."""
     from actviz.formats import SPLITS, read_info, read_split, split_batches
-    from actviz.runs import configure_threads, restore_model, run_ident
+    from actviz.runs import configure_threads, restore_model, run_ident, run_name
     from actviz.splits import split_train
 
     if split not in (*SPLITS, "validation"):
@@ -111,6 +155,9 @@ def evaluate_checkpoint(checkpoint_dir, h5_path, split="test", threads=None):
     else:
         batches = split_batches(h5_path, split, EVAL_BATCH)
     evaluation = Evaluator(model)(batches)
+    if predictions_path:
+        write_predictions(predictions_path, evaluation, info["num_classes"], run=run_name(**run_ident(run)),
+                          split=split, step=step, dataset=info["name"])
     summary = evaluation.summary(info["num_classes"])
     confusion = np.array(summary["confusion"])
     classes = info.get("classes") or [str(c) for c in range(info["num_classes"])]

@@ -14,10 +14,12 @@ rule train:
             labels={"activation": "{activation}", "seed": "{seed}"},
         ),
         histograms=f"results/runs/{RUN}/training_histograms.csv",
+        # Every test image's predicted class and probabilities: churn between seeds, calibration.
+        predictions=f"results/runs/{RUN}/predictions.h5",
     params:
         # The config's settings; with a sweep, those its activation's trials selected.
         settings=final_args,
-        flags="",
+        flags=lambda wildcards, output: f"--predictions {output.predictions}",
         checkpoints=f"results/checkpoints/{RUN}",
         tensorboard=f"results/logs/{RUN}",
     conda:
@@ -52,9 +54,10 @@ rule train_crossed:
         metrics=f"results/runs/{CROSSED_RUN}/metrics.json",
         stats=f"results/runs/{CROSSED_RUN}/training_stats.csv",
         histograms=f"results/runs/{CROSSED_RUN}/training_histograms.csv",
+        predictions=f"results/runs/{CROSSED_RUN}/predictions.h5",
     params:
         settings=final_args,
-        flags="--order-seed {order}",
+        flags=lambda wildcards, output: f"--order-seed {wildcards.order} --predictions {output.predictions}",
         checkpoints=f"results/checkpoints/{CROSSED_RUN}",
         tensorboard=f"results/logs/{CROSSED_RUN}",
     conda:

@@ -2,7 +2,7 @@
 """Evaluate a run's newest checkpoint on a split of any converted dataset (the old project's evaler.py).
 
 Prints the accuracy, the loss and every class's accuracy; --out writes them as JSON with the
-confusion matrix and each image's result. The dataset must have the image shape and the number of
+confusion matrix and each image's result, --predictions every image's class probabilities (HDF5). The dataset must have the image shape and the number of
 classes the run was trained on; the run's own input standardisation is used.
 
     python scripts/evaluate.py --checkpoint-dir results/checkpoints/FashionMNIST-sample/snn/selu/seed0 \\
@@ -26,6 +26,8 @@ def parse_args(argv):
                         help="test; validation: the train images the run held out; train: the whole train split, "
                              "held-out images included (default: %(default)s)")
     parser.add_argument("--out", help="JSON file to write the evaluation to")
+    parser.add_argument("--predictions", help="HDF5 file to write every image's predicted class and class "
+                                              "probabilities to (as a run's predictions.h5)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     return parser.parse_args(argv)
 
@@ -33,7 +35,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
-    result = evaluate_checkpoint(args.checkpoint_dir, args.dataset, args.split, threads=args.threads or None)
+    result = evaluate_checkpoint(args.checkpoint_dir, args.dataset, args.split, threads=args.threads or None,
+                                 predictions_path=args.predictions)
     run = result["run"]
     print(f"{run_name(**run)} at step {result['step']} on "
           f"{result['dataset']} {result['split']} ({result['images']} images): accuracy {result['accuracy']:.4f}, "

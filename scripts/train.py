@@ -32,13 +32,18 @@ def parse_args(argv):
     outputs.add_argument("--metrics", required=True, help="final metrics JSON")
     outputs.add_argument("--stats", required=True, help="layer statistics over training, CSV")
     outputs.add_argument("--histograms", required=True, help="layer histograms over training, CSV")
+    outputs.add_argument("--predictions", help="every test image's predicted class and class probabilities at the "
+                                               "end, HDF5 (churn and calibration)")
     parser.add_argument("--trial", help="the name of the sweep's trial this run is (recorded in its metrics)")
     parser.add_argument("--intermediate", action="store_true",
                         help="a successive-halving rung before the last, which a later job extends: no test-split "
                              "evaluation, no pictures at the last step beyond their cadence")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.intermediate and args.predictions:
+        parser.error("--predictions: an intermediate rung makes no test evaluation to write")
+    return args
 
 
 def main(argv=None):
@@ -46,7 +51,8 @@ def main(argv=None):
     start_tensorflow()  # before any other import of it: its start-up noise kept out of the log
     metrics = train(args.dataset, args.activation, from_args(TrainSettings, args), args.checkpoint_dir, args.log_dir,
                     args.metrics, args.stats, args.histograms, threads=args.threads or None,
-                    progress=not args.quiet, trial=args.trial, final=not args.intermediate)
+                    progress=not args.quiet, trial=args.trial, final=not args.intermediate,
+                    predictions_path=args.predictions)
     if metrics["diverged_at_step"] is not None:
         print(f"{metrics['run']}: diverged at step {metrics['diverged_at_step']} (loss NaN or infinite); "
               f"its metrics say so and the report marks it")

@@ -13,6 +13,7 @@ from legacy_layout import write_legacy_layout  # noqa: F401  (the old project's 
 from parallel_benchmark import copy_project  # noqa: F401  (a scratch copy of the workflow, as the benchmarks make)
 
 from actviz.datasets import IDX_FILES
+from actviz.evaluation import read_predictions
 from actviz.formats import write_idx
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,8 +137,8 @@ TIMING = {"train_seconds", "images_per_second", "seconds", "versions", "checkpoi
 def assert_same_run(first, second):
     """Assert two finished runs are the same run. Each is {"run": folder of metrics.json and the CSVs,
     "checkpoints": folder, "logs": TensorBoard folder}: metrics (timings aside), every layer's
-    statistics and histograms over training byte for byte, every weight, optimizer slot and dropout
-    seed of the last checkpoint, and the TensorBoard scalars (the last value logged at each step)."""
+    statistics and histograms over training byte for byte, every test image's predictions, every weight, optimizer
+    slot and dropout seed of the last checkpoint, and the TensorBoard scalars (the last value logged at each step)."""
     import tensorflow as tf
 
     metrics = [{k: v for k, v in json.loads((paths["run"] / "metrics.json").read_text()).items() if k not in TIMING}
@@ -145,6 +146,10 @@ def assert_same_run(first, second):
     assert metrics[0] == metrics[1]
     for table in ("training_stats.csv", "training_histograms.csv"):
         assert (first["run"] / table).read_bytes() == (second["run"] / table).read_bytes(), table
+    predictions = [read_predictions(paths["run"] / "predictions.h5") for paths in (first, second)]
+    assert predictions[0].keys() == predictions[1].keys() and len(predictions[0]["labels"]) > 0
+    for name, values in predictions[0].items():  # every image's class probabilities, bit for bit
+        assert np.array_equal(values, predictions[1][name]), name
     readers = [tf.train.load_checkpoint(str(paths["checkpoints"])) for paths in (first, second)]
     names = [sorted(n for n in reader.get_variable_to_shape_map() if not n.startswith(("_CHECKPOINTABLE",
                                                                                        "save_counter")))

@@ -90,7 +90,7 @@ def test_a_training_job_killed_at_a_random_checkpoint_resumes_into_the_same_run(
     # killed after the checkpoint's files appeared: it is registered, or (killed mid-save) the one before is
     assert kill_after - LONG["checkpoint_every"] <= killed_at <= max(_checkpoint_steps(checkpoints)) < LONG["steps"]
     metrics_path = _paths(killed)["run"] / "metrics.json"
-    assert not metrics_path.exists()  # nothing that looks finished
+    assert not metrics_path.exists() and not metrics_path.with_name("predictions.h5").exists()  # nothing finished
 
     again = snakemake(killed, "--cores", "2", "report", "--configfile", "long.yaml")
     assert again.returncode == 0, again.stderr[-5000:]

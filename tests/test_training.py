@@ -15,6 +15,7 @@ import pytest
 from helpers import assert_same_run, expected_tags, tensorboard_tags
 
 from actviz.errors import UserError
+from actviz.evaluation import read_predictions, unpack_bits
 from actviz.extraction import extract
 from actviz.formats import read_split
 from actviz.model import LAYER_NAMES
@@ -34,10 +35,11 @@ CORR_TOLERANCE, LENGTH_TOLERANCE, JACOBIAN_TOLERANCE = 0.08, 0.15, 0.1
 
 
 def _train(h5, folder, settings=SMALL, activation="selu"):
-    """Train into ``folder`` (ckpt/, logs/, metrics.json, training_stats.csv, training_histograms.csv)."""
+    """Train into ``folder`` (ckpt/, logs/, metrics.json, training_stats.csv, training_histograms.csv,
+    predictions.h5)."""
     return train(h5, activation, settings, folder / "ckpt", folder / "logs", folder / "metrics.json",
                  folder / "training_stats.csv", folder / "training_histograms.csv", threads=1, progress=False,
-                 log=lambda *_: None)
+                 log=lambda *_: None, predictions_path=folder / "predictions.h5")
 
 
 def _extract(h5, folder, out, settings=EXTRACT):
@@ -241,6 +243,28 @@ def test_the_final_evaluation_keeps_each_images_result_and_the_confusion_matrix(
     assert confusion.sum(axis=1).tolist() == np.bincount(labels, minlength=4).tolist()  # rows: the true classes
 
 
+def test_a_run_records_every_test_images_prediction_and_probabilities_beside_its_metrics(selu_run):
+    metrics, run = selu_run
+    predictions = read_predictions(run / "predictions.h5")
+    probabilities = predictions["probabilities"]
+    assert probabilities.dtype == np.float16 and probabilities.shape == (64, 4)
+    assert np.allclose(probabilities.astype(np.float64).sum(axis=1), 1, atol=4e-3)  # float16's rounding
+    correct = unpack_bits(metrics["final_evaluation"]["correct"], 64)
+    assert np.array_equal(predictions["predicted"] == predictions["labels"], correct)
+    assert (predictions["predicted"] == predictions["labels"]).mean() == metrics["test_accuracy"]
+    # the class predicted is the most probable one (up to float16's ties)
+    top = probabilities[np.arange(64), predictions["predicted"]]
+    assert np.all(top >= probabilities.max(axis=1))
+    assert (predictions["run"], predictions["split"], predictions["step"]) == ("tiny/cnn/snn/selu/seed0", "test", 12)
+    assert not predictions["diverged"]
+
+
+def test_reading_a_file_that_is_no_predictions_file_is_a_user_error(tmp_path):
+    (tmp_path / "p.h5").write_text("not HDF5")
+    with pytest.raises(UserError, match="cannot read predictions"):
+        read_predictions(tmp_path / "p.h5")
+
+
 def test_evaluate_script_reproduces_the_runs_final_test_accuracy(tiny_h5, selu_run, tmp_path):
     import subprocess
     import sys
@@ -250,13 +274,16 @@ def test_evaluate_script_reproduces_the_runs_final_test_accuracy(tiny_h5, selu_r
     metrics, run = selu_run
     result = subprocess.run([sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint-dir",
                              str(run / "ckpt"), "--dataset", str(tiny_h5), "--out", str(tmp_path / "e.json"),
-                             "--threads", "1"], capture_output=True, text=True, timeout=300)
+                             "--threads", "1", "--predictions", str(tmp_path / "p.h5")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     evaluation = json.loads((tmp_path / "e.json").read_text())
     assert evaluation["accuracy"] == metrics["test_accuracy"] and evaluation["loss"] == metrics["test_loss"]
     assert evaluation["correct"] == metrics["final_evaluation"]["correct"]  # image by image
     assert evaluation["confusion"] == metrics["final_evaluation"]["confusion"] and evaluation["step"] == 12
     assert f"accuracy {metrics['test_accuracy']:.4f}" in result.stdout
+    again, recorded = read_predictions(tmp_path / "p.h5"), read_predictions(run / "predictions.h5")
+    for name in ("labels", "predicted", "probabilities", "run", "step", "split"):  # the run's own, bit for bit
+        assert np.array_equal(again[name], recorded[name]), name
 
 
 
@@ -418,6 +445,8 @@ def test_a_diverging_run_stops_cleanly_marked_with_its_step_and_extracts_finite_
     assert metrics["test_accuracy"] is None and metrics["test_loss"] is None and metrics["final_evaluation"] is None
     # stopped where the loss first became NaN or infinite (not at the later step that noticed it), not trained on
     assert metrics["final_step"] == metrics["diverged_at_step"] < 24
+    predictions = read_predictions(tmp_path / "predictions.h5")  # there, saying there is nothing to compare
+    assert predictions["diverged"] and predictions["probabilities"].shape == (0, 4)
     json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
     # The newest checkpoint is from before the divergence, so extraction still works on finite weights.
     step = int(metrics["checkpoint"].rsplit("-", 1)[1])

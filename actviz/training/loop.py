@@ -10,6 +10,7 @@ import numpy as np
 
 from actviz.activations import check_activation
 from actviz.atomic import write_json
+from actviz.evaluation import write_predictions
 from actviz.training.clock import PhaseClock
 from actviz.training.observer import Observer
 from actviz.training.records import final_metrics, write_layer_tables
@@ -18,7 +19,7 @@ from actviz.training.store import RunStore
 
 
 def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, stats_path, histograms_path,
-          threads=None, progress=True, log=print, trial=None, final=True):
+          threads=None, progress=True, log=print, trial=None, final=True, predictions_path=None):
     """Train (or resume) one run; write its metrics JSON and layer statistics CSVs; return the metrics.
     ``trial``: the name of the sweep's trial this run is (recorded, and its TensorBoard HParams session).
     Not ``final`` (a successive-halving rung before the last, which a later job extends): the test split is not
@@ -27,7 +28,9 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     Checkpoints go to ``checkpoint_dir`` every ``checkpoint_every`` steps and at the end; a later
     call with the same settings resumes from the newest one (and may train further if ``steps``
     grew). TensorBoard logs go to ``log_dir``. Layer statistics of the probe batch, at step 0 and
-    every ``stats_every`` steps, go to ``stats_path`` and their histograms to ``histograms_path``.
+    every ``stats_every`` steps, go to ``stats_path`` and their histograms to ``histograms_path``. With
+    ``predictions_path``, every test image's predicted class and class probabilities of the final evaluation
+    (``actviz.evaluation.write_predictions``; no image for a diverged run), written before the metrics.
     """
     check_activation(activation)
     settings.check()
@@ -50,6 +53,9 @@ def train(h5_path, activation, settings, checkpoint_dir, log_dir, metrics_path, 
     elapsed = time.perf_counter() - started
     write_layer_tables(run, store.progress.records, stats_path, histograms_path)
     metrics = final_metrics(run, store, final_step, diverged_at, evaluation, elapsed, clock)
+    if predictions_path and final:
+        write_predictions(predictions_path, evaluation, run.info["num_classes"], run=run.name, split="test",
+                          step=final_step, dataset=run.info["name"])
     if diverged_at is None and final:
         observer.final_scalars(metrics)
     write_json(metrics_path, metrics)
