@@ -43,24 +43,32 @@ def least_churn(predicted_a, predicted_b, labels):
 
 def reliability(probabilities, labels, bins=BINS):
     """The top label's confidence against its accuracy in ``bins`` equal-width bins of (0, 1]: (images, mean
-    confidence, accuracy) per bin, NaN where a bin is empty."""
+    confidence, accuracy) per bin, NaN where a bin is empty. ``probabilities`` [..., image, class] and ``labels``
+    [..., image]: leading axes are runs, each binned on its own (the results gain them in front of the bins)."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    confidence, predicted = probabilities.max(axis=1), probabilities.argmax(axis=1)
+    confidence, predicted = probabilities.max(axis=-1), probabilities.argmax(axis=-1)
     right = predicted == np.asarray(labels)
     which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)  # bin k holds (k/bins, (k+1)/bins]
-    images = np.bincount(which, minlength=bins)
+    lead = confidence.shape[:-1]
+    runs = int(np.prod(lead, dtype=int))
+    index = (which.reshape(runs, -1) + bins * np.arange(runs)[:, None]).ravel()  # each run's bins of its own
+
+    def per_bin(weights=None):
+        counts = np.bincount(index, None if weights is None else np.ravel(weights), runs * bins)
+        return counts.reshape(*lead, bins)
+
+    images = per_bin().astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_confidence = np.bincount(which, confidence, bins) / images
-        accuracy = np.bincount(which, right, bins) / images
-    return images, mean_confidence, accuracy
+        return images, per_bin(confidence) / images, per_bin(right) / images
 
 
 def calibration_error(probabilities, labels, bins=BINS):
     """The expected calibration error of the top label: sum over bins of (images in it / all) x |accuracy -
-    mean confidence|, in [0, 1]."""
+    mean confidence|, in [0, 1]; leading axes as ``reliability``'s (an array of them, else a float)."""
     images, confidence, accuracy = reliability(probabilities, labels, bins)
-    full = images > 0
-    return float(np.sum(images[full] * np.abs(accuracy[full] - confidence[full])) / images.sum())
+    gaps = np.where(images > 0, images * np.abs(np.nan_to_num(accuracy) - np.nan_to_num(confidence)), 0.0)
+    error = gaps.sum(axis=-1) / images.sum(axis=-1)
+    return float(error) if np.ndim(error) == 0 else error
 
 
 def pair_rows(predictions):

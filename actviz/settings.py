@@ -28,21 +28,22 @@ LIMITS = {  # JSON Schema keyword -> (test, words for the error)
 
 
 def setting(default, help, *, aliases=(), choices=None, metavar=None, per_run=False, hparam=False, check=None,
-            parse=None, **limits):
+            parse=None, items=None, **limits):
     """A dataclass field that is a setting: its ``default`` and one line of ``help``.
 
     ``limits`` are JSON Schema keywords (``minimum=1``, ``exclusiveMaximum=1``) as in the schema;
     ``check(value)`` returns what is wrong with a value, or None; ``aliases`` are extra flags (the
     old project's spellings); ``per_run`` fields come from the run's name (recipe, seed), not from
     a config key of the same name; ``hparam`` ones are TensorBoard's hyper-parameters of a run;
-    ``parse(words)`` makes the value of an option that takes one or more words (e.g. "auto" or two numbers).
+    ``parse(words)`` makes the value of an option that takes one or more words (e.g. "auto" or two numbers);
+    ``items``: the values each word of a list setting may take (one or more of them, each once).
     """
     unknown = set(limits) - set(LIMITS)
     if unknown:
         raise TypeError(f"unknown limits {unknown}")
     return field(default=default, metadata={"help": help, "aliases": tuple(aliases), "choices": choices,
                                             "metavar": metavar, "per_run": per_run, "hparam": hparam, "check": check,
-                                            "parse": parse, "limits": limits})
+                                            "parse": parse, "items": items, "limits": limits})
 
 
 METAVARS = {int: "N", float: "X"}
@@ -77,6 +78,18 @@ def _range_problem(value):
     return None
 
 
+def _items_problem(value, known):
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        return f"unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+    if not value or len(set(value)) != len(value):
+        return f"name one or more of {', '.join(known)}, each once"
+    return None
+
+
+AXIS_NAMES = ("accuracy", "churn", "calibration")  # actviz.report.axes.AXES (a test holds them equal)
+
+
 def _seed_problem(value):
     return None if value is None or value >= 0 else f"must be at least 0, got {value}"
 
@@ -95,7 +108,7 @@ class Settings:
                 test, words = LIMITS[keyword]
                 if not test(value, limit):
                     raise UserError(f"{spec.name} must be {words} {limit}, got {value}")
-            problem = meta["check"] and meta["check"](value)
+            problem = (meta["check"] and meta["check"](value)) or (meta["items"] and _items_problem(value, meta["items"]))
             if problem:
                 raise UserError(f"{spec.name}: {problem}")
         return self
@@ -192,17 +205,49 @@ class ExtractSettings(Settings):
                                      "extracted", minimum=1)
 
 
+# Shared by the report and the looks' decisions: one definition each, a fresh field per class.
+def _equivalence_margin():
+    return setting(0.01, "test accuracy difference (a fraction: 0.01 = 1 point) within which two activations are "
+                         "called equivalent", aliases=("--margin",), exclusiveMinimum=0, exclusiveMaximum=1)
+
+
+def _churn_margin():
+    return setting(0.01, "churn difference (share of test images two seeds predict differently: 0.01 = 1 point) "
+                         "within which two activations are called equivalent", exclusiveMinimum=0, exclusiveMaximum=1)
+
+
+def _calibration_margin():
+    return setting(0.01, "expected calibration error difference (0.01 = 1 point) within which two activations are "
+                         "called equivalent", exclusiveMinimum=0, exclusiveMaximum=1)
+
+
+def _decide_on():
+    return setting(("accuracy",), "what a seeds-until-decided study (max_seeds) trains more seeds until it decides: "
+                                  "accuracy, churn, calibration", metavar="AXIS", parse=tuple, items=AXIS_NAMES)
+
+
 @dataclass(frozen=True)
 class ReportSettings(Settings):
     """How the report draws what the runs left, and how it decides between activations."""
 
     histogram_range: str | tuple[float, float] = _histogram_range()
     histogram_bins: int = _histogram_bins()
-    equivalence_margin: float = setting(0.01, "test accuracy difference (a fraction: 0.01 = 1 point) within which two "
-                                              "activations are called equivalent", exclusiveMinimum=0,
-                                        exclusiveMaximum=1)
+    equivalence_margin: float = _equivalence_margin()
     max_seeds: int = setting(0, "seeds a setup may grow to until each pair of activations is decided (ahead or "
                                 "equivalent), in looks 3 -> 5 -> 8 ...; 0: the seeds given, one look", minimum=0)
+    churn_margin: float = _churn_margin()
+    calibration_margin: float = _calibration_margin()
+    decide_on: tuple[str, ...] = _decide_on()
+
+
+@dataclass(frozen=True)
+class DecideSettings(Settings):
+    """What one look of a seeds-until-decided study decides on, and within which margins (the report's fields)."""
+
+    equivalence_margin: float = _equivalence_margin()
+    churn_margin: float = _churn_margin()
+    calibration_margin: float = _calibration_margin()
+    decide_on: tuple[str, ...] = _decide_on()
 
 
 def add_options(parser, settings_class, title="settings"):

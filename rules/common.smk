@@ -24,7 +24,7 @@ try:
     from actviz.errors import UserError
     from actviz.looks import planned_looks
     from actviz.own_data import find_own_dataset, own_dataset_files
-    from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, flag
+    from actviz.settings import DecideSettings, ExtractSettings, ReportSettings, TrainSettings, command_line, flag
     from actviz.sweeps import rungs, sweep_settings
     from snakemake.exceptions import IncompleteCheckpointException
     from snakemake.iocontainers import Wildcards
@@ -300,6 +300,16 @@ def final_run(pattern, trial_pattern):
     return path
 
 
+def run_predictions(pattern):
+    """An input function: a final run's predictions of ``pattern``, none when the run is a trial already trained
+    (trials record none: the decisions and the report compare churn and calibration without it)."""
+
+    def path(wildcards):
+        return [] if trained_as_trial(wildcards) else [pattern.format(**wildcards)]
+
+    return path
+
+
 def untrained_runs(pattern):
     """``pattern`` of every final run that trains after the selection: every run without a sweep; with one,
     those at seeds no trial was trained on (the others are the selected trials)."""
@@ -383,11 +393,12 @@ def look_runs(pattern):
         before = decision_before(wildcards)
         if before and read_json(before)["stopped"]:
             return []
-        return [
+        runs = [
             pattern(Wildcards(fromdict={**dict(wildcards.items()), "activation": activation, "seed": str(seed)}))
             for activation in config["activations"]
             for seed in LOOKS[int(wildcards.look)]
         ]
+        return [path for run in runs for path in ([run] if isinstance(run, str) else run)]
 
     return paths
 

@@ -10,18 +10,19 @@ checkpoint decide:
     input:
         # every activation's final run (or the selected trial it is) at the look's seeds
         metrics=look_runs(final_run(rules.train.output.metrics, rules.train_trial.output.metrics)),
+        predictions=look_runs(run_predictions(rules.train.output.predictions)),
         previous=decision_before,
     output:
         decision=DECISION,
     params:
         previous=decision_options,
         planned=json.dumps(LOOKS),
-        margin=config["equivalence_margin"],
+        settings=command_line(DecideSettings, config),
     conda:
         "../envs/data.yaml"
     log:
         "results/joblogs/decide/{dataset}/{architecture}/{recipe}/look{look}.log",
     shell:
         "python scripts/decide.py --look {wildcards.look} --planned-json {params.planned:q} "
-        "--margin {params.margin} {params.previous} "
-        "--metrics {input.metrics} --out {output.decision} > {log} 2>&1"
+        "{params.settings} {params.previous} "
+        "--metrics {input.metrics} --predictions {input.predictions} --out {output.decision} > {log} 2>&1"

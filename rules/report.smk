@@ -13,6 +13,7 @@ rule report:
         # look's last runs leave idle, instead of waiting for the last decision.
         metrics=with_looks(untrained_runs, rules.train.output.metrics),
         training_stats=with_looks(untrained_runs, rules.train.output.stats),
+        predictions=with_looks(untrained_runs, rules.train.output.predictions),
         stats=with_looks(run_outputs, rules.extract.output.stats),
         activations=with_looks(run_outputs, rules.extract.output.activations),
         decisions=look_decisions(rules.decide.output.decision),

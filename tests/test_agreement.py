@@ -50,6 +50,19 @@ def test_calibration_error_by_hand():
     assert confidence[13] == pytest.approx(0.9) and accuracy[13] == 0.5 and np.isnan(accuracy[0])
 
 
+def test_calibration_error_of_many_runs_at_once_is_each_runs_own():
+    rng = np.random.default_rng(5)
+    probabilities = rng.dirichlet(np.ones(4), (3, 2, 50))
+    labels = rng.integers(0, 4, (3, 2, 50))
+    together = agreement.calibration_error(probabilities, labels)
+    assert together.shape == (3, 2)
+    for i in range(3):
+        for j in range(2):
+            assert together[i, j] == pytest.approx(agreement.calibration_error(probabilities[i, j], labels[i, j]))
+    images, _, _ = agreement.reliability(probabilities, labels)
+    assert images.shape == (3, 2, agreement.BINS) and (images.sum(axis=-1) == 50).all()
+
+
 def test_a_calibrated_model_reads_near_zero_and_an_overconfident_one_its_gap():
     rng = np.random.default_rng(0)
     images = 20_000

@@ -11,11 +11,19 @@ import yaml
 from helpers import REPO
 
 from actviz.errors import UserError
-from actviz.settings import ExtractSettings, ReportSettings, TrainSettings, command_line, from_args, from_config
+from actviz.settings import (
+    DecideSettings,
+    ExtractSettings,
+    ReportSettings,
+    TrainSettings,
+    command_line,
+    from_args,
+    from_config,
+)
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())["properties"]
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-SETTINGS = (TrainSettings, ExtractSettings, ReportSettings)
+SETTINGS = (TrainSettings, ExtractSettings, ReportSettings, DecideSettings)
 # Keys of the workflow itself, not of one run's training or extraction.
 WORKFLOW_KEYS = {"datasets", "datasets_dir", "test_fraction", "activations", "architectures", "recipes", "seeds",
                  "seed_design", "sweep", "sweep_seeds", "sweep_rungs", "mirrors", "gpus"}
@@ -47,7 +55,10 @@ def test_every_setting_is_a_schema_key_of_the_same_type_default_and_limits():
         schema = SCHEMA[spec.name]
         default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
         assert schema["default"] == default, spec.name
-        if spec.metadata["parse"]:  # "auto" or a range
+        if spec.metadata["items"]:  # a list of names
+            assert schema["type"] == "array" and schema["items"] == {"enum": list(spec.metadata["items"])}, spec.name
+            assert schema["minItems"] == 1 and schema["uniqueItems"], spec.name
+        elif spec.metadata["parse"]:  # "auto" or a range
             assert schema["oneOf"][0] == {"const": "auto"}, spec.name
             assert schema["oneOf"][1] == {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
         elif typing.get_origin(kind) is tuple:
@@ -77,16 +88,21 @@ def test_per_run_settings_come_from_the_configs_lists_of_runs():
         assert SCHEMA[lists.get(spec.name, f"{spec.name}s")]["type"] == "array", spec.name
 
 
-def test_shared_settings_are_the_same_field_in_training_and_extraction():
-    train = {spec.name: spec for spec in fields(TrainSettings)}
-    for spec in fields(ExtractSettings):
-        if spec.name in train:
-            assert (spec.default, dict(spec.metadata)) == (train[spec.name].default, dict(train[spec.name].metadata))
+@pytest.mark.parametrize("first, second", [(TrainSettings, ReportSettings), (ReportSettings, DecideSettings)])
+def test_shared_settings_are_the_same_field_in_training_the_report_and_decisions(first, second):
+    known = {spec.name: spec for spec in fields(first)}
+    shared = [spec for spec in fields(second) if spec.name in known]
+    assert shared
+    for spec in shared:
+        assert (spec.default, dict(spec.metadata)) == (known[spec.name].default, dict(known[spec.name].metadata))
+    assert second is not DecideSettings or len(shared) == len(fields(DecideSettings))
 
 
 def _other_value(spec):
     """A valid value of setting ``spec`` other than its default."""
     value, choices = spec.default, spec.metadata["choices"]
+    if spec.metadata["items"]:
+        return list(reversed(spec.metadata["items"]))
     if spec.metadata["parse"]:  # "auto" or a range
         return [-1.5, 2.0]
     if isinstance(value, bool):
@@ -118,10 +134,12 @@ REPORT_FILES = ["--metrics", "m", "--training-stats", "t", "--stats", "s", "--ac
     ("extract_activations", ExtractSettings, ["--checkpoint-dir", "c", "--out", "o", "--stats", "s",
                                               "--stats-csv", "c"]),
     ("report", ReportSettings, REPORT_FILES),
+    ("decide", DecideSettings, ["--look", "0", "--planned-json", "[[0]]", "--out", "o"]),
 ])
 @pytest.mark.parametrize("config", [CONFIG, _changed_config()], ids=["defaults", "changed"])
 def test_the_workflows_command_line_gives_the_script_exactly_the_configs_settings(script, cls, paths, config):
-    args = _script(script).parse_args(["--dataset", "d.h5", *paths, *command_line(cls, config).split()])
+    dataset = [] if script == "decide" else ["--dataset", "d.h5"]  # a decision reads runs, no dataset
+    args = _script(script).parse_args([*dataset, *paths, *command_line(cls, config).split()])
     assert from_args(cls, args) == from_config(cls, config)
     changed = {spec.name for spec in fields(cls) if getattr(from_config(cls, config), spec.name) != spec.default}
     per_run = {spec.name for spec in fields(cls) if spec.metadata["per_run"]}
@@ -160,6 +178,25 @@ def test_a_setting_outside_its_limits_is_a_user_error_naming_it(changes, message
     with pytest.raises(UserError) as error:
         TrainSettings(**changes).check()
     assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize("value, message", [
+    (("accuracy", "speed"), "decide_on: unknown 'speed'; known: accuracy, churn, calibration"),
+    ((), "decide_on: name one or more of accuracy, churn, calibration, each once"),
+    (("churn", "churn"), "decide_on: name one or more of accuracy, churn, calibration, each once"),
+])
+def test_a_list_setting_takes_only_its_names_each_once(value, message):
+    with pytest.raises(UserError) as error:
+        ReportSettings(decide_on=value).check()
+    assert str(error.value) == message
+
+
+def test_the_axes_a_study_may_decide_on_are_the_reports_axes():
+    from actviz.report.axes import AXES
+    from actviz.settings import AXIS_NAMES
+
+    assert AXIS_NAMES == tuple(AXES)
+    assert {spec.metadata["items"] for spec in fields(ReportSettings) if spec.name == "decide_on"} == {AXIS_NAMES}
 
 
 def test_identity_is_every_setting_but_the_length_of_the_run():

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from actviz import sequential
+from actviz.agreement import disjoint_pairs as agreement_pairs
 from actviz.evaluation import unpack_bits
-from actviz.report import uncertainty
+from actviz.report import axes, uncertainty
 from actviz.report.numbers import finite, seeds_of
 
 
@@ -28,7 +29,7 @@ SETUP = ("dataset", "architecture", "recipe")  # a row's setup columns
 
 
 # The columns of the tables that can be empty (one activation, or every run diverged): their headers stay.
-COMPARISON_COLUMNS = (*SETUP, "activation_a", "activation_b", "seeds", "evidence", "decision", "within_margin",
+COMPARISON_COLUMNS = (*SETUP, "axis", "activation_a", "activation_b", "seeds", "evidence", "decision", "within_margin",
                       "decided_at_look", "difference", "ci_low", "ci_high", "p_value", "method", "margin",
                       "equivalence_low", "equivalence_high", "p_equivalent", "paired_std", "zero_spread", "looks",
                       "pairs", "diverged", "seeds_to_decide", "seeds_for_equivalence", "only_a", "only_b",
@@ -78,17 +79,24 @@ def _ranked(accuracy, setup):
 
 @dataclass(frozen=True)
 class Design:
-    """How pairs of activations are decided: ``margin`` of equivalence (a fraction), and ``planned``: the seeds of
+    """How pairs of activations are decided: ``margin`` of equivalence of test accuracy (a fraction), the other
+    axes' margins (``margins``: {axis name: margin}, each axis's default without), and ``planned``: the seeds of
     each look of a "seeds until decided" study (``actviz.looks.planned_looks``); with one look or none, one look at
     the seeds there are."""
 
     margin: float = 0.01
     planned: tuple = ()
+    margins: tuple = ()  # ((axis name, margin), ...)
+    decide_on: tuple = ("accuracy",)  # the axes a "seeds until decided" study trains seeds until it decides
 
     @property
     def max_seeds(self):
         """The seeds the looks may grow to; 0 without looks."""
         return len(self.planned[-1]) if len(self.planned) > 1 else 0
+
+    def margin_of(self, axis):
+        """The equivalence margin of ``axis``."""
+        return self.margin if axis is axes.ACCURACY else dict(self.margins).get(axis.name, DEFAULT_MARGIN)
 
     def looks(self, seeds):
         """(the seeds of the looks reached, in the order the looks add them; the seeds at each planned look;
@@ -100,47 +108,71 @@ class Design:
         return sorted(seeds), [len(seeds)], len(seeds)
 
 
-DECIDED = ("ahead", "behind", "equivalent")  # a pair's decisions over seeds that end a "seeds until decided" study
+DEFAULT_MARGIN = 0.01
+
+
+def design_of(settings, planned=()):
+    """The ``Design`` that report settings (``actviz.settings.ReportSettings``) describe, over the looks
+    ``planned``."""
+    return Design(settings.equivalence_margin, planned,
+                  tuple((name, getattr(settings, axis.margin_setting)) for name, axis in axes.AXES.items()
+                        if axis is not axes.ACCURACY), tuple(settings.decide_on))
+# a pair's decisions over seeds that end a "seeds until decided" study, on any axis
+DECIDED = ("ahead", "behind", "equivalent", *{w for axis in axes.AXES.values() for w in axis.words})
 NETWORKS = "networks"  # one seed: the evidence is about these two trained networks, on the test images
 ACTIVATIONS = "activations"  # seeds, paired: the evidence is about the activations
 
 
-def comparison_rows(runs, accuracy, setup, design=Design()):
-    """Every two activations of a setup with finite runs, the better mean first. Over seeds (two or more common
-    finite seeds, or any with planned looks): the activations, decided by ``actviz.sequential`` look by look as the
-    workflow stops (ahead, behind, equivalent within the margin, or undecided), paired by seed in the looks' order,
-    a diverged seed left out of its pairs and named, one step-down across all of the setup's pairs; a decision is
-    frozen at its look. One common seed: these two trained networks on the test images (exact McNemar), which says
+def comparison_rows(runs, accuracy, setup, design=Design(), axis=axes.ACCURACY):
+    """Every two activations of a setup with finite runs, the better mean accuracy first, compared on ``axis``
+    (``axes.AXES``). Over its units (two or more common finite ones, or any with planned looks): the activations,
+    decided by ``actviz.sequential`` look by look as the workflow stops (better, worse, equivalent within the
+    axis's margin, or undecided), paired by unit in the looks' order, a diverged seed left out of its pairs and
+    named, one step-down across all of the setup's pairs of this axis; a decision is frozen at its look. Test
+    accuracy at one common seed: these two trained networks on the test images (exact McNemar), which says
     nothing of the activations."""
     ranked = _ranked(accuracy, setup)
     order, sizes, max_seeds = design.looks(sorted({s for r in ranked for s in r["all_seeds"]}))
-    accuracies = {(r["activation"], s): _finite_accuracy(runs.get((*setup, r["activation"], s))) for r in ranked
-                  for s in order}
+    units = axis.units(order)
+    values = {(r["activation"], unit): axis.value(runs, setup, r["activation"], unit) for r in ranked
+              for unit in units}
+    sign = 1 if axis.higher_is_better else -1  # sequential's "ahead": a better on the axis
     rows, family = [], {}
     for better, worse in itertools.combinations(ranked, 2):
         a, b = better["activation"], worse["activation"]
-        common = [s for s in order if accuracies[a, s] is not None and accuracies[b, s] is not None]
-        row = {**dict(zip(SETUP, setup)), "activation_a": a, "activation_b": b, "seeds": common,
+        common = [u for u in units if values[a, u] is not None and values[b, u] is not None]
+        row = {**dict(zip(SETUP, setup)), "axis": axis.name, "activation_a": a, "activation_b": b,
+               "seeds": axis.seeds_of(common),
                "diverged": "; ".join(f"{act} seed {s}" for s in order for act in (a, b)
-                                     if (*setup, act, s) in runs and accuracies[act, s] is None)}
+                                     if (*setup, act, s) in runs and _finite_accuracy(runs.get((*setup, act, s)))
+                                     is None)}
         if len(sizes) > 1 or len(common) >= 2:
             row["evidence"] = ACTIVATIONS
-            family[len(rows)] = [np.nan if s not in common else accuracies[a, s] - accuracies[b, s] for s in order]
-        elif common and all(final_correct(runs[(*setup, act, common[0])]["metrics"]) is not None for act in (a, b)):
+            family[len(rows)] = [np.nan if u not in common else sign * (values[a, u] - values[b, u]) for u in units]
+        elif axis is axes.ACCURACY and common and all(
+                final_correct(runs[(*setup, act, common[0])]["metrics"]) is not None for act in (a, b)):
             row.update(uncertainty.mcnemar_difference(*(final_correct(runs[(*setup, act, common[0])]["metrics"])
                                                         for act in (a, b))), evidence=NETWORKS)
             row["decision"] = "networks differ" if uncertainty.distinguishable(row) else "networks within noise"
         else:
-            row["method"] = "not compared: " + ("no seed where both finished" if not common
-                                                else "per-image results not recorded")
+            row["method"] = "not compared: " + _not_compared(axis, common, order)
         rows.append(row)
     if family:
-        decided = sequential.decide(family, design.margin, sizes, max_seeds)
+        unit_sizes = [axis.unit_count(n) for n in sizes]
+        decided = sequential.decide(family, design.margin_of(axis), unit_sizes, axis.unit_count(max_seeds))
         for index, result in decided.items():
-            _decided_row(rows[index], result, order, sizes, len(family), design.margin)
+            _decided_row(rows[index], result, units, unit_sizes, len(family), design.margin_of(axis), axis)
     for row in rows:
-        row["distinguishable"] = row.get("decision") in ("ahead", "behind", "networks differ")
+        row["distinguishable"] = row.get("decision") in ("ahead", "behind", "networks differ", *axis.words)
     return rows
+
+
+def _not_compared(axis, common, order):
+    if axis is axes.ACCURACY:
+        return "no seed where both finished" if not common else "per-image results not recorded"
+    if axis.by_seed_pair and len(order) < 2:
+        return "churn needs two seeds of each"
+    return "predictions not recorded" if not common else f"one {'seed pair' if axis.by_seed_pair else 'seed'}"
 
 
 def _finite_accuracy(run):
@@ -151,40 +183,60 @@ def _finite_accuracy(run):
     return accuracy if finite(accuracy) else None
 
 
-def _decided_row(row, result, order, sizes, pairs, margin):
-    """Fill a pair's row (in place) with its ``sequential.decide`` result."""
+def _decided_row(row, result, units, sizes, pairs, margin, axis=axes.ACCURACY):
+    """Fill a pair's row (in place) with its ``sequential.decide`` result on ``axis`` (its differences a - b in the
+    axis's own direction: a better is positive), reported as a - b of the axis's values."""
     looks = len(sizes)
     row.update(looks=looks, margin=margin, pairs=pairs, decision=result["decision"])
-    if result["look"] < 0:  # never tested: fewer than three finite seeds at every look
-        row["method"] = f"not tested: {len(row['seeds'])} seed{'s' if len(row['seeds']) != 1 else ''} where both " \
+    if result["look"] < 0:  # never tested: fewer than three finite units at every look
+        count, unit = len(row["seeds"]) // (2 if axis.by_seed_pair else 1), "seed pair" if axis.by_seed_pair else "seed"
+        row["method"] = f"not tested: {count} {unit}{'s' if count != 1 else ''} where both " \
                         f"finished, three needed with looks"
         return
     tested_at = sizes[result["look"]]
-    row["seeds"] = [s for s in row["seeds"] if s in order[:tested_at]]
+    row["seeds"] = axis.seeds_of([u for u in units[:tested_at] if u in _units_of(row["seeds"], axis)])
+    sign = 1 if axis.higher_is_better else -1
     row.update({key: result[key] for key in ("difference", "ci_low", "ci_high", "equivalence_low", "equivalence_high",
                                              "p_equivalent", "paired_std", "within_margin", "zero_spread")},
                p_value=result["p_differ"],
                decided_at_look=None if result["decided_look"] < 0 else result["decided_look"] + 1)
+    if sign < 0:  # back to a - b of the axis's values, the intervals turned round
+        row.update(difference=-row["difference"], ci_low=-result["ci_high"], ci_high=-result["ci_low"],
+                   equivalence_low=-result["equivalence_high"], equivalence_high=-result["equivalence_low"])
+    if result["decision"] in ("ahead", "behind") and axis is not axes.ACCURACY:
+        row["decision"] = axis.words[0] if result["decision"] == "ahead" else axis.words[1]
     when = "" if looks == 1 else (f", decided at look {result['decided_look'] + 1} of {looks}"
                                   if result["decided_look"] >= 0 else f", look {result['look'] + 1} of {looks}")
-    row["method"] = f"paired t over {result['seeds']} seeds{when}"
+    what = f"{result['seeds']} disjoint seed pairs" if axis.by_seed_pair else f"{result['seeds']} seeds"
+    row["method"] = f"paired t over {what}{when}"
     if result["decision"] == "undecided":
-        row["seeds_to_decide"] = sequential.seeds_for_power(result["difference"], result["paired_std"])
-        row["seeds_for_equivalence"] = sequential.seeds_for_equivalence(result["difference"], result["paired_std"],
-                                                                        margin)
+        per_unit = 2 if axis.by_seed_pair else 1
+        power = sequential.seeds_for_power(result["difference"], result["paired_std"])
+        equivalence = sequential.seeds_for_equivalence(result["difference"], result["paired_std"], margin)
+        row["seeds_to_decide"] = power and per_unit * power
+        row["seeds_for_equivalence"] = equivalence and per_unit * equivalence
+
+
+def _units_of(seeds, axis):
+    return agreement_pairs(seeds) if axis.by_seed_pair else list(seeds)
 
 
 def verdict(accuracy, comparisons, setup):
     """The top activation of a setup and what the data supports of it: a ``winner`` only when it is decided ahead
-    of every other activation over seeds (never from one seed, whose comparisons are of trained networks)."""
+    of every other activation over seeds in test accuracy (never from one seed, whose comparisons are of trained
+    networks); ``axes``: {axis name: its pairs} of the other axes where some pair was compared over seeds."""
     ranked = _ranked(accuracy, setup)
     if not ranked:
         return None
     top = ranked[0]
-    against = [c for c in comparisons if setup_of(c) == setup and c["activation_a"] == top["activation"]]
+    mine = [c for c in comparisons if setup_of(c) == setup and c.get("axis", "accuracy") == "accuracy"]
+    against = [c for c in mine if c["activation_a"] == top["activation"]]
     ahead = against and all(c.get("decision") == "ahead" for c in against)
-    mine = [c for c in comparisons if setup_of(c) == setup]
+    others = {name: [c for c in comparisons if setup_of(c) == setup and c.get("axis") == name]
+              for name in axes.AXES if name != "accuracy"}
     return {"top": top, "winner": top if ahead else None, "ranked": ranked, "pairs": mine,
+            "axes": {name: rows for name, rows in others.items() if any(c.get("evidence") == ACTIVATIONS
+                                                                        for c in rows)},
             "tied": [c for c in against if not c["distinguishable"]],
             "below": [c for c in against if c["distinguishable"]],
             # every compared pair rests on one seed (pairs not compared at all say so in their own words)

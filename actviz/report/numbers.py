@@ -8,7 +8,8 @@ theory beside the measurements), ``accuracy_tables`` (intervals and decisions), 
 ``runs`` is ``{(dataset, architecture, recipe, activation, seed): run}`` as ``load_runs`` returns it;
 a *setup* is a (dataset, architecture, recipe) whose activations are compared. A run holds
 its ``metrics`` (metrics.json), ``stats`` (the extraction's statistics JSON), ``activations`` (the
-path of its activations HDF5) and ``training_stats`` (CSV rows). Diverged runs are in ``runs`` but
+path of its activations HDF5), ``training_stats`` (CSV rows) and, when recorded, ``predictions``
+(``actviz.evaluation.read_predictions``). Diverged runs are in ``runs`` but
 out of every mean; ``left_out`` names them.
 """
 
@@ -17,11 +18,13 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import h5py
 import numpy as np
 
 from actviz.errors import UserError, load_json
+from actviz.evaluation import read_predictions
 
 
 def _load_csv(path):
@@ -38,13 +41,19 @@ def _key(record):
             int(record["seed"]))
 
 
-def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths):
+def load_runs(metrics_paths, stats_paths, activation_paths, training_stats_paths, predictions_paths=()):
     """Join each run's files by (dataset, architecture, recipe, activation, seed); every run must have
-    all four."""
-    runs = {}
+    the first four. ``predictions_paths``: runs' predictions.h5, each beside its metrics.json (runs from before
+    predictions were recorded have none: their churn and calibration are not compared)."""
+    runs, folders = {}, {}
     for path in metrics_paths:
         metrics = load_json(path)
         runs[_key(metrics)] = {"metrics": metrics}
+        folders[Path(path).parent] = _key(metrics)
+    for path in predictions_paths:
+        if Path(path).parent not in folders:
+            raise UserError(f"{path}: predictions of a run without metrics (none beside it)")
+        runs[folders[Path(path).parent]]["predictions"] = read_predictions(path)
 
     def attach(key, kind, value, path):
         if key not in runs:

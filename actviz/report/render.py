@@ -17,6 +17,7 @@ from actviz.plots import MAX_MAPS
 from actviz.report import (
     accuracy_tables,
     across_tables,
+    axes,
     figures,
     layer_tables,
     layer_words,
@@ -62,6 +63,9 @@ class ReportInputs:
     decisions: list = field(default_factory=list, metadata={
         "help": "with max_seeds: every setup's decision at every planned look (decide.py's JSON; the report reads each "
                 "setup's last)", "optional": True})
+    predictions: list = field(default_factory=list, metadata={
+        "help": "every run's predictions.h5, beside its metrics JSON (churn and calibration; runs without are not "
+                "compared on them)", "optional": True})
     crossed: list = field(default_factory=list, metadata={
         "help": "with seed_design crossed: the metrics JSON of every run with a batch order seed of its own",
         "optional": True})
@@ -232,8 +236,9 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
                                                  workers) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = accuracy_tables.accuracy_rows(runs, setups, activations)
-    design = accuracy_tables.Design(settings.equivalence_margin, planned)
-    comparisons = [c for setup in setups for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design)]
+    design = accuracy_tables.design_of(settings, planned)
+    comparisons = [c for setup in setups for axis in axes.AXES.values() if axes.measured(runs, setup, axis)
+                   for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design, axis)]
     return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
                     ranges, histograms)
 
@@ -290,7 +295,7 @@ def _render(inputs, settings, config, outputs, workers):
     trials = reached_trials([*inputs.trials, *inputs.extended_trials])
     selections = [load_json(p) for p in inputs.selections]
     metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
-    runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats)
+    runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats, inputs.predictions)
     sweep = sweep_tables.sweep_rows(list(trials.values()), selections)
     if not runs:
         raise UserError("no runs to report")
