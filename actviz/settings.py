@@ -108,7 +108,8 @@ class Settings:
                 test, words = LIMITS[keyword]
                 if not test(value, limit):
                     raise UserError(f"{spec.name} must be {words} {limit}, got {value}")
-            problem = (meta["check"] and meta["check"](value)) or (meta["items"] and _items_problem(value, meta["items"]))
+            problem = meta["check"] and meta["check"](value)
+            problem = problem or (meta["items"] and _items_problem(value, meta["items"]))
             if problem:
                 raise UserError(f"{spec.name}: {problem}")
         return self

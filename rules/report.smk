@@ -19,6 +19,7 @@ rule report:
         decisions=look_decisions(rules.decide.output.decision),
         # With seed_design crossed, the runs with a batch order of their own (the report splits the spread).
         crossed=crossed_runs(rules.train_crossed.output.metrics),
+        crossed_predictions=crossed_runs(rules.train_crossed.output.predictions),
         datasets=expand(rules.convert.output.h5, dataset=config["datasets"]),
         selections=selections(rules.select.output.selection),
         trials=first_rung_trials(rules.train_trial.output.metrics),
@@ -47,6 +48,10 @@ rule report:
         selected_csv="results/tables/selected.csv",
         signal_csv=report("results/tables/signal.csv", caption="../report/signal.rst", category="Tables"),
         spread_csv="results/tables/spread.csv",
+        agreement_csv="results/tables/agreement.csv",
+        seed_pairs_csv="results/tables/seed_pairs.csv",
+        reliability_csv="results/tables/reliability.csv",
+        churn_sources_csv="results/tables/churn_sources.csv",
         across_csv="results/tables/across.csv",
     params:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),

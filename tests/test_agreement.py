@@ -84,7 +84,8 @@ def _predictions(predicted, probabilities, labels):
 
 def test_pair_rows_take_every_two_seeds_once():
     labels = [0, 1, 2, 3]
-    runs = {s: _predictions(p, _one_hot(p), labels) for s, p in {0: [0, 1, 2, 3], 1: [0, 1, 2, 0], 2: [0, 1, 3, 3]}.items()}
+    predicted = {0: [0, 1, 2, 3], 1: [0, 1, 2, 0], 2: [0, 1, 3, 3]}
+    runs = {s: _predictions(p, _one_hot(p), labels) for s, p in predicted.items()}
     rows = {(r["seed_a"], r["seed_b"]): r for r in agreement.pair_rows(runs)}
     assert set(rows) == {(0, 1), (0, 2), (1, 2)}
     assert rows[0, 1]["churn"] == 0.25 and rows[0, 1]["least_churn"] == 0.25 and rows[0, 1]["excess_churn"] == 0

@@ -4,7 +4,6 @@ self-contained HTML file), and every number into the tables the workflow names."
 import datetime
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +16,8 @@ from actviz.plots import MAX_MAPS
 from actviz.report import (
     accuracy_tables,
     across_tables,
+    agreement_section,
+    agreement_tables,
     axes,
     figures,
     layer_tables,
@@ -69,6 +70,8 @@ class ReportInputs:
     crossed: list = field(default_factory=list, metadata={
         "help": "with seed_design crossed: the metrics JSON of every run with a batch order seed of its own",
         "optional": True})
+    crossed_predictions: list = field(default_factory=list, metadata={
+        "help": "with seed_design crossed: their predictions.h5, each beside its metrics JSON", "optional": True})
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,16 @@ class ReportOutputs:
     across_csv: str = field(default=None, metadata={
         "help": "with two or more datasets: each two activations' probability of improvement across them, with its "
                 "stratified bootstrap interval, and their mean ranks"})
+    agreement_csv: str = field(default=None, metadata={
+        "help": "per activation: churn between seeds, its excess over what the accuracies force, the prediction "
+                "difference and the calibration error, with 95% intervals"})
+    seed_pairs_csv: str = field(default=None, metadata={
+        "help": "every two seeds of each activation: churn, the least churn their accuracies force, the prediction "
+                "difference"})
+    reliability_csv: str = field(default=None, metadata={
+        "help": "each activation's reliability diagram: per confidence bin its images, confidence and accuracy"})
+    churn_sources_csv: str = field(default=None, metadata={
+        "help": "with seed_design crossed: churn of runs that share the initialisation, the batch order, or neither"})
     spread_csv: str = field(default=None, metadata={
         "help": "with seed_design crossed: each activation's test accuracy spread split into initialisation, batch "
                 "order, their interaction and the test images, with 95% intervals"})
@@ -113,6 +126,7 @@ class Evidence:
     sweep: dict = field(default_factory=lambda: {"trials": [], "selected": [], "keys": []})  # sweep_tables.sweep_rows
     decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
     spread: list = field(default_factory=list)  # spread.spread_rows, with seed_design crossed
+    crossed_predictions: list = field(default_factory=list)  # [(metrics, predictions)] of the crossed cells
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -156,6 +170,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
             numbers.finite_values(p["grad_output_std"]) for p in profiles.values()) else None,
         "depth": layer_tables.depth_rows(profiles, layers),
         "layers": [_layer_part(ev, setup, layer, activations, histograms, layer in shown, draw) for layer in layers],
+        "agreement": agreement_section.agreement_part(ev, setup, activations, draw),
     }
 
 
@@ -205,7 +220,7 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
         "sweep_keys": ev.sweep["keys"],
         "validation_images": validation_images,
         "comparisons": {numbers.label(setup): [{**c, "words": verdict_words.decision_words(c)} for c in ev.comparisons
-                                               if accuracy_tables.setup_of(c) == setup]
+                                               if accuracy_tables.setup_of(c) == setup and c["axis"] == "accuracy"]
                         for setup in setups},
         "winners": [(s[1], s[2], v["winner"]["activation"]) for s, v in verdicts.items() if v and v["winner"]],
         "verdicts": verdict_words.verdict_sentences(dataset, named, missing, selected, validation_images, shared),
@@ -243,39 +258,6 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
                     ranges, histograms)
 
 
-def final_run_files(inputs, trials, selections, seeds=None):
-    """(metrics, training_stats) paths of the runs compared: the given runs, and with a sweep the selected trial
-    of each activation at each of ``seeds`` (None: every seed) it was trained on (when every trial of an
-    activation diverged, the first stands in, as the workflow trains it). ``trials``: ``reached_trials``;
-    ``selections``: read from ``inputs.selections``."""
-    if not selections:
-        return list(inputs.metrics), list(inputs.training_stats)
-    chosen = {tuple(s[k] for k in sweep_tables.SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
-    stats_of = {Path(p).parent: p for p in [*inputs.trial_stats, *inputs.extended_trial_stats]}
-    metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
-    for path, run in trials.items():
-        selected = run.get("trial") == chosen.get(tuple(run[k] for k in sweep_tables.SELECTION_KEYS))
-        if selected and (seeds is None or run["seed"] in seeds):
-            if Path(path).parent not in stats_of:
-                raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
-            metrics.append(path)
-            training_stats.append(stats_of[Path(path).parent])
-    return metrics, training_stats
-
-
-def reached_trials(paths):
-    """{path: metrics} of each trial and seed at the last rung it was trained to (``paths``: its metrics JSON at
-    every rung it reached, any order)."""
-    latest = {}
-    for path in paths:
-        run = load_json(path)
-        key = (*(run[k] for k in sweep_tables.SELECTION_KEYS), run.get("trial"), run["seed"])
-        steps = run["settings"]["steps"]
-        if key not in latest or steps > latest[key][1]["settings"]["steps"]:
-            latest[key] = (path, run)
-    return dict(latest.values())
-
-
 def render_report(inputs, settings, config, outputs, processes=1):
     """Write the self-contained HTML report and the CSV/JSON of every number in it; return the context.
 
@@ -292,9 +274,9 @@ def _render(inputs, settings, config, outputs, workers):
 
     from actviz.recipes import RECIPES
 
-    trials = reached_trials([*inputs.trials, *inputs.extended_trials])
+    trials = sweep_tables.reached_trials([*inputs.trials, *inputs.extended_trials])
     selections = [load_json(p) for p in inputs.selections]
-    metrics, training_stats = final_run_files(inputs, trials, selections, config.get("seeds"))
+    metrics, training_stats = sweep_tables.final_run_files(inputs, trials, selections, config.get("seeds"))
     runs = numbers.load_runs(metrics, inputs.stats, inputs.activations, training_stats, inputs.predictions)
     sweep = sweep_tables.sweep_rows(list(trials.values()), selections)
     if not runs:
@@ -311,7 +293,9 @@ def _render(inputs, settings, config, outputs, workers):
     for decision in sorted(map(load_json, inputs.decisions), key=lambda d: d["look"]):  # each setup's last look
         ev.decisions[accuracy_tables.setup_of(decision["setup"])] = decision
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
-    ev.spread = spread.spread_rows(runs, [load_json(p) for p in inputs.crossed], setups, activations)
+    crossed = [load_json(p) for p in inputs.crossed]
+    ev.spread = spread.spread_rows(runs, crossed, setups, activations)
+    ev.crossed_predictions = agreement_section.crossed_predictions(inputs.crossed, crossed, inputs.crossed_predictions)
     context = {
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "sections": [dataset_section(ev, dataset, data_info.get(dataset, {}), architectures, recipes, activations,
@@ -372,6 +356,13 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
                   across_tables.ACROSS_COLUMNS)
     if outputs.spread_csv is not None:
         write_csv(outputs.spread_csv, ev.spread, spread.SPREAD_COLUMNS)
+    agreement = [part["agreement"] for section in context["sections"] for part in section["parts"] if part["agreement"]]
+    for path, key, columns in ((outputs.agreement_csv, "rows", agreement_tables.AGREEMENT_COLUMNS),
+                               (outputs.seed_pairs_csv, "pairs", agreement_tables.SEED_PAIR_COLUMNS),
+                               (outputs.reliability_csv, "reliability", agreement_tables.RELIABILITY_COLUMNS),
+                               (outputs.churn_sources_csv, "crossed", agreement_tables.CROSSED_CHURN_COLUMNS)):
+        if path is not None:
+            write_csv(path, [r for part in agreement for r in part[key]], columns)
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], sweep_tables.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], sweep_tables.SELECTED_COLUMNS)):
         if path is not None:
@@ -387,6 +378,8 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
         "verdict_tables": {s["dataset"]: s["verdict_tables"] for s in sections},
         "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal, "spread": ev.spread,
+        "agreement": {key: [r for part in agreement for r in part[key]]
+                      for key in ("rows", "pairs", "reliability", "crossed")},
         "across": context["across"],
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()

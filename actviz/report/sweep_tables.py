@@ -1,9 +1,13 @@
 """The report's numbers about a sweep: every trial's result, each activation's selection with its margin over the
-runner-up (trials.csv, selected.csv), and how validation accuracy depends on each swept setting. Plain data."""
+runner-up (trials.csv, selected.csv), how validation accuracy depends on each swept setting, and which trials' files
+the report compares (the selected ones, at the last rung each reached). Plain data."""
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
+
+from actviz.errors import UserError, load_json
 
 # What a sweep's selection is made for: a setup's activation.
 SELECTION_KEYS = ("dataset", "architecture", "recipe", "activation")
@@ -74,3 +78,36 @@ def sensitivity(trial_rows, setup, keys, activations):
                 points.append((value, float(np.mean(best)), float(min(best)), float(max(best))))
             curves[key][activation] = points
     return curves
+
+
+def final_run_files(inputs, trials, selections, seeds=None):
+    """(metrics, training_stats) paths of the runs compared: the given runs, and with a sweep the selected trial
+    of each activation at each of ``seeds`` (None: every seed) it was trained on (when every trial of an
+    activation diverged, the first stands in, as the workflow trains it). ``trials``: ``reached_trials``;
+    ``selections``: read from ``inputs.selections``."""
+    if not selections:
+        return list(inputs.metrics), list(inputs.training_stats)
+    chosen = {tuple(s[k] for k in SELECTION_KEYS): s["trial"] or s["ranked"][0][0] for s in selections}
+    stats_of = {Path(p).parent: p for p in [*inputs.trial_stats, *inputs.extended_trial_stats]}
+    metrics, training_stats = list(inputs.metrics), list(inputs.training_stats)
+    for path, run in trials.items():
+        selected = run.get("trial") == chosen.get(tuple(run[k] for k in SELECTION_KEYS))
+        if selected and (seeds is None or run["seed"] in seeds):
+            if Path(path).parent not in stats_of:
+                raise UserError(f"{path}: the trial's training_stats.csv is not among the report's inputs")
+            metrics.append(path)
+            training_stats.append(stats_of[Path(path).parent])
+    return metrics, training_stats
+
+
+def reached_trials(paths):
+    """{path: metrics} of each trial and seed at the last rung it was trained to (``paths``: its metrics JSON at
+    every rung it reached, any order)."""
+    latest = {}
+    for path in paths:
+        run = load_json(path)
+        key = (*(run[k] for k in SELECTION_KEYS), run.get("trial"), run["seed"])
+        steps = run["settings"]["steps"]
+        if key not in latest or steps > latest[key][1]["settings"]["steps"]:
+            latest[key] = (path, run)
+    return dict(latest.values())

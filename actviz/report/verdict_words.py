@@ -4,7 +4,11 @@ screen), what a sweep selected, and the setting the activations were compared at
 
 from actviz.report import uncertainty
 from actviz.report.accuracy_tables import DECIDED
+from actviz.report.axes import AXES
 from actviz.report.layer_words import layer_sentences
+
+# a pair's decisions that one is better on an axis: "ahead"/"behind" (test accuracy), "lower"/"higher" (churn, ECE)
+DIRECTIONS = ("ahead", "behind", *{word for axis in AXES.values() for word in axis.words})
 
 
 def _points(value):
@@ -58,7 +62,7 @@ def decision_words(c):
     """A pair's decision in a few words for the verdict table, e.g. "ahead", "ahead by less than the 1-point
     margin", "equivalent within 1 point (look 2 of 3, 5 seeds)", "undecided: ~12 seeds would decide it"."""
     decision = c.get("decision")
-    if decision in ("ahead", "behind"):
+    if decision in DIRECTIONS:
         within = f" by less than the {100 * c['margin']:g}-point margin" if c.get("within_margin") else ""
         return decision + within + _decided_when(c)
     if decision == "equivalent":
@@ -124,10 +128,11 @@ def verdict_table(verdict, name, setting, decision=None):
             "unit": "these trained networks, not the activations" if verdict["one_seed"] else
             "the activations (paired over seeds)",
             "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
+                       "axis": AXES[c.get("axis", "accuracy")].title,
                        "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"
                                       if "ci_low" in c else "–"),
                        "decision": decision_words(c), "decided": c.get("decision") in DECIDED}
-                      for c in verdict["pairs"]]}
+                      for c in [*verdict["pairs"], *(c for rows in verdict.get("axes", {}).values() for c in rows)]]}
 
 
 def _diverged_words(missing):

@@ -1,0 +1,48 @@
+"""The figures of "Do two trainings agree?": test accuracy against churn (one point per activation with both
+intervals, as Shamir et al. 2020 draw it) and the reliability diagrams. Each returns a base64 PNG."""
+
+import numpy as np
+
+from actviz.plots import activation_color, figure_to_png_base64, new_figure
+
+
+def churn_accuracy_figure(points):
+    """Test accuracy (y) against churn between seeds (x), in percent: ``points`` [{activation, churn, churn_low,
+    churn_high, accuracy, accuracy_low, accuracy_high}], an interval NaN where there were too few seeds (no bar)."""
+    fig = new_figure(5.2, 3.8)
+    axis = fig.subplots()
+    for p in points:
+        x, y = 100 * p["churn"], 100 * p["accuracy"]
+        xerr = [[x - 100 * p["churn_low"]], [100 * p["churn_high"] - x]] if np.isfinite(p["churn_low"]) else None
+        yerr = ([[y - 100 * p["accuracy_low"]], [100 * p["accuracy_high"] - y]]
+                if p["accuracy_low"] is not None and np.isfinite(p["accuracy_low"]) else None)
+        axis.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", color=activation_color(p["activation"]), capsize=3,
+                      markersize=7, markeredgecolor="black", label=p["activation"])
+    axis.set_xlabel("churn between seeds, % of test images (95% CI over seeds)")
+    axis.set_ylabel("test accuracy, % (95% CI over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="best")
+    axis.set_title("better: up and to the left", fontsize=9)
+    return figure_to_png_base64(fig)
+
+
+def reliability_figure(diagrams):
+    """One reliability diagram per activation, on the same axes: the accuracy of each confidence bin (bars, pooled
+    over seeds) against the diagonal of perfect calibration; ``diagrams``: {activation: (bin edges, images,
+    confidence, accuracy, calibration error)}."""
+    fig = new_figure(1.2 + 2.6 * len(diagrams), 3.0)
+    axes = fig.subplots(1, len(diagrams), squeeze=False, sharey=True)[0]
+    for axis, (activation, (edges, images, confidence, accuracy, error)) in zip(axes, diagrams.items()):
+        filled = np.asarray(images) > 0
+        left, width = np.asarray(edges[:-1]), np.diff(edges)
+        axis.bar(left[filled], np.asarray(accuracy)[filled], width=width[filled], align="edge",
+                 color=activation_color(activation), edgecolor="black", linewidth=0.5, label="accuracy")
+        axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+        axis.plot(np.asarray(confidence)[filled], np.asarray(accuracy)[filled], ".", color="black", markersize=3)
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{activation}: ECE {100 * error:.1f}%", fontsize=9)
+        axis.set_xlabel("confidence (top label)")
+    axes[0].set_ylabel("accuracy in the bin")
+    axes[0].legend(fontsize=7, loc="upper left")
+    return figure_to_png_base64(fig)
