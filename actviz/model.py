@@ -18,12 +18,28 @@ def conv_widths(channels):
     return (32, 64, 128) if channels == 1 else (64, 128, 256)
 
 
-def activation_function(name, lrelu_slope=0.2):
-    """The Keras callable of the activation called ``name``."""
+def smelu(x, beta=1.0):
+    """Smooth ReLU (Shamir, Lin & Coviello 2020): 0 for x <= -beta, (x + beta)^2 / (4 beta) within, x from beta."""
+    from keras import ops
+
+    beta = ops.cast(beta, x.dtype)
+    return ops.where(x >= beta, x, ops.where(x <= -beta, ops.zeros_like(x), ops.square(x + beta) / (4 * beta)))
+
+
+CUSTOM = {"smelu": (smelu, "beta")}  # activations Keras does not have: the function, its parameter's keyword
+
+
+def activation_function(name, parameter=None):
+    """The Keras callable of the activation called ``name``; ``parameter``: the value of its own setting
+    (``actviz.activations.activation_parameter``; None: the default)."""
     spec = ACTIVATIONS[check_activation(name)]
     kwargs = dict(spec.kwargs)
+    value = spec.parameter[1] if parameter is None and spec.parameter else parameter
+    if name in CUSTOM:
+        function, keyword = CUSTOM[name]
+        return functools.partial(function, **{keyword: value})
     if "negative_slope" in kwargs:
-        kwargs["negative_slope"] = lrelu_slope
+        kwargs["negative_slope"] = value
     function = keras.activations.get(spec.keras_name)
     return functools.partial(function, **kwargs) if kwargs else function
 
@@ -41,7 +57,7 @@ def input_statistics(images, chunk=4096):
     return mean, np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
 
 
-def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05, lrelu_slope=0.2,
+def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05, parameter=None,
                 input_mean=None, input_std=None, precision="float32", architecture="cnn", depth=16, width=256):
     """A classifier for uint8 images of ``input_shape`` (H, W, C), set up by ``recipe``.
 
@@ -52,10 +68,10 @@ def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05
     batch norm, dropout and input scaling; standardised inputs need ``input_mean`` and
     ``input_std`` (see ``input_statistics``). Weights are drawn from Keras' global seed, so call
     ``keras.utils.set_random_seed`` first for a reproducible model. ``precision`` is "float32" or
-    "bfloat16" (``PRECISIONS``).
+    "bfloat16" (``PRECISIONS``). ``parameter``: the activation's own setting (``activation_function``).
     """
     kind, hidden = parse_architecture(architecture, depth)
-    parts = _Parts(activation, recipe, dropout, lrelu_slope, precision)
+    parts = _Parts(activation, recipe, dropout, parameter, precision)
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
     x = parts.scale_inputs(inputs, recipe, input_mean, input_std)
     if kind == "cnn":
@@ -83,10 +99,10 @@ def build_model(input_shape, num_classes, activation, recipe="snn", dropout=0.05
 class _Parts:
     """What the recipe puts around an activation: initialisers, input scaling, batch norm, dropout."""
 
-    def __init__(self, activation, recipe, dropout, lrelu_slope, precision):
+    def __init__(self, activation, recipe, dropout, parameter, precision):
         self.spec = ACTIVATIONS[check_activation(activation)]
         self.setup = RECIPES[check_recipe(recipe)]
-        self.act = activation_function(activation, lrelu_slope)
+        self.act = activation_function(activation, parameter)
         # bfloat16: every layer computes in bfloat16 on float32 weights, but the logits (and so the loss)
         # stay float32. Given per layer, so that nothing else in the process changes.
         self.policy = PRECISIONS[check_precision(precision)]

@@ -92,6 +92,7 @@ def restore_model(checkpoint_dir, info):
     with the newest checkpoint's weights: ``(model, run, checkpoint path, step)``."""
     import tensorflow as tf
 
+    from actviz.activations import activation_parameter
     from actviz.model import build_model
 
     run = read_run(checkpoint_dir)
@@ -104,7 +105,8 @@ def restore_model(checkpoint_dir, info):
         raise UserError(f"{checkpoint_dir}: no checkpoint found; train first")
     # The input standardisation training used, recorded with its checkpoint.
     model = build_model(tuple(info["image_shape"]), info["num_classes"], run["activation"], run["recipe"],
-                        run["dropout"], run["lrelu_slope"], run["input_mean"], run["input_std"],
+                        run["dropout"], activation_parameter(run["activation"], run), run["input_mean"],
+                        run["input_std"],
                         run.get("precision", "float32"), run.get("architecture", "cnn"), run.get("depth"),
                         run.get("width"))
     tf.train.Checkpoint(model=model).restore(latest).expect_partial().assert_existing_objects_matched()

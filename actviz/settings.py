@@ -166,6 +166,8 @@ class TrainSettings(Settings):
     dropout: float = setting(0.05, "dropout rate of the snn recipe after its dense layers (AlphaDropout for SELU)",
                              minimum=0, exclusiveMaximum=1, hparam=True)
     lrelu_slope: float = setting(0.2, "Leaky ReLU's slope below zero", minimum=0, hparam=True)
+    smelu_beta: float = setting(1.0, "SmeLU's half-width beta: the kink of ReLU smoothed over [-beta, beta]",
+                                exclusiveMinimum=0)
     log_every: int = setting(50, "steps between scalar summaries (loss, train accuracy, learning rate)", minimum=1)
     eval_every: int = setting(400, "steps between evaluations on the whole validation split (the test split is "
                                    "evaluated once, at the end)", minimum=1)
@@ -183,7 +185,7 @@ class TrainSettings(Settings):
         """The settings a checkpoint can be resumed under: all but the length of the run, and of the
         architecture's own settings only those it uses (an mlp's resolved depth and width)."""
         ident = self.as_dict()
-        del ident["steps"]
+        del ident["steps"], ident["smelu_beta"]  # a SmeLU run's own (TrainingRun.identity): other runs resume as before
         if self.order_seed is None:  # the batch order follows the seed: runs from before order_seed resume
             del ident["order_seed"]
         kind, hidden = parse_architecture(self.architecture, self.depth)

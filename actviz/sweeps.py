@@ -16,7 +16,7 @@ from actviz.settings import TrainSettings
 # The training settings a sweep may vary: what changes how a run learns, not its identity (architecture,
 # recipe, seed), its length (steps), its data (validation_size) or what it records.
 SWEEPABLE = ("learning_rate", "optimizer", "dropout", "depth", "width", "batch_size", "clip_norm", "lrelu_slope",
-             "lr_weight_decay")
+             "smelu_beta", "lr_weight_decay")
 
 
 TYPE_WORDS = {int: "a whole number", float: "a finite number", bool: "true or false", str: "a name"}

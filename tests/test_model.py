@@ -40,7 +40,8 @@ def test_every_activation_is_applied_to_hidden_layers_and_not_to_logits(activati
     expected = {"relu": np.maximum(x, 0), "lrelu": np.where(x > 0, x, 0.2 * x),
                 "selu": SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
                 "elu": np.where(x > 0, x, np.expm1(x)), "tanh": np.tanh(x), "sigmoid": 1 / (1 + np.exp(-x)),
-                "swish": x / (1 + np.exp(-x)), "gelu": None}[activation]
+                "swish": x / (1 + np.exp(-x)), "gelu": None,
+                "smelu": np.where(x >= 1, x, np.where(x <= -1, 0, (x + 1) ** 2 / 4))}[activation]
     if expected is not None:
         np.testing.assert_allclose(conv1.activation(x), expected, rtol=1e-5, atol=1e-6)
     if activation == "relu":
@@ -48,8 +49,36 @@ def test_every_activation_is_applied_to_hidden_layers_and_not_to_logits(activati
     assert outputs["logits"].min() < 0  # no activation on the logits
 
 
+def test_smelu_is_relu_with_its_kink_smoothed_over_plus_minus_beta():
+    from actviz.model import activation_function
+
+    smelu = activation_function("smelu", 0.5)
+    x = np.array([-2.0, -0.5, -0.25, 0.0, 0.25, 0.5, 2.0], np.float32)
+    np.testing.assert_allclose(smelu(x), [0, 0, 0.0625 / 2, 0.125, 0.5625 / 2, 0.5, 2.0], rtol=1e-6, atol=1e-7)
+    import tensorflow as tf
+
+    x = tf.constant(np.linspace(-1.5, 1.5, 31, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = smelu(x)
+    slope = tape.gradient(y, x).numpy()  # continuous: 0, then (x + beta) / (2 beta), then 1
+    np.testing.assert_allclose(slope, np.clip((x.numpy() + 0.5) / 1.0, 0, 1), atol=1e-6)
+
+
+def test_every_activations_own_setting_defaults_to_the_settings_default():
+    from actviz.activations import activation_parameter
+    from actviz.settings import TrainSettings
+
+    owned = {name: spec.parameter for name, spec in ACTIVATIONS.items() if spec.parameter}
+    assert owned == {"lrelu": ("lrelu_slope", 0.2), "smelu": ("smelu_beta", 1.0)}
+    for name, (key, default) in owned.items():
+        assert getattr(TrainSettings(), key) == default
+        assert activation_parameter(name, {}) == default and activation_parameter(name, {key: 0.7}) == 0.7
+    assert activation_parameter("relu", TrainSettings()) is None
+
+
 def test_lrelu_slope_is_configurable():
-    conv1 = _model("lrelu", lrelu_slope=0.01).get_layer("conv1")
+    conv1 = _model("lrelu", parameter=0.01).get_layer("conv1")
     np.testing.assert_allclose(conv1.activation(np.array([[-2.0, 2.0]], np.float32)), [[-0.02, 2.0]], rtol=1e-6)
 
 

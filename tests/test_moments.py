@@ -8,7 +8,8 @@ from scipy.stats import norm, qmc
 from actviz.moments import expectations, layer_moments, predict
 
 FUNCTIONS = {"selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
-             "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}
+             "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh,
+             "smelu": lambda x: np.where(x >= 1, x, np.where(x <= -1, 0.0, (x + 1) ** 2 / 4))}
 
 
 def _gaussian(dimensions, samples_log2, seed=0):

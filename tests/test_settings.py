@@ -202,7 +202,9 @@ def test_the_axes_a_study_may_decide_on_are_the_reports_axes():
 def test_identity_is_every_setting_but_the_length_of_the_run():
     identity = TrainSettings(steps=5).identity()
     # a cnn, its batch order following its seed
-    assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps", "depth", "width", "order_seed"}
+    # smelu_beta: a SmeLU run's own (TrainingRun.identity), so that runs from before it resume
+    assert set(identity) == {spec.name for spec in fields(TrainSettings)} - {"steps", "depth", "width", "order_seed",
+                                                                               "smelu_beta"}
     assert TrainSettings(architecture="mlp", depth=8).identity()["depth"] == 8
     assert TrainSettings(architecture="mlp32", depth=8).identity() == TrainSettings(architecture="mlp32").identity()
     assert TrainSettings(architecture="mlp32").identity()["depth"] == 32

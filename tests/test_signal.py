@@ -43,6 +43,32 @@ def test_relus_chi1_is_half_sigma_w2_at_any_length(sigma_w2, q):
     assert signal.chi(q, relu, sigma_w2) == pytest.approx(sigma_w2 / 2, abs=1e-3)
 
 
+@pytest.mark.parametrize("beta", [0.25, 1.0, 3.0])
+@pytest.mark.parametrize("q", [0.3, 1.0, 4.0])
+def test_smelus_chi1_is_sigma_w2_times_its_mean_squared_slope(beta, q):
+    from scipy import integrate, stats
+
+    from actviz.activations import numpy_function
+
+    # SmeLU's slope: 0 below -beta, (x + beta) / (2 beta) within, 1 above; its mean square under N(0, q) by quad
+    density = stats.norm(0, math.sqrt(q)).pdf
+    within = integrate.quad(lambda x: ((x + beta) / (2 * beta)) ** 2 * density(x), -beta, beta)[0]
+    expected = 1.5 * (within + stats.norm(0, math.sqrt(q)).sf(beta))
+    assert signal.chi(q, numpy_function("smelu", beta), 1.5) == pytest.approx(expected, abs=1e-3)
+
+
+def test_smelu_becomes_relu_as_its_smoothing_shrinks_and_its_length_grows_without_bound_at_he_initialisation():
+    from actviz.activations import numpy_function
+
+    assert signal.chi(1.0, numpy_function("smelu", 1e-3), 2.0) == pytest.approx(1.0, abs=2e-3)  # ReLU's sigma_w2 / 2
+    smelu = numpy_function("smelu", 1.0)
+    below = signal.phase(smelu, 1.9, 0.0)  # ordered, at a finite length, with less slope than ReLU near 0
+    assert below["phase"] == "ordered" and below["chi1"] < 0.95 and 0 < below["q_star"] < 2
+    # SmeLU >= ReLU: at He initialisation every layer adds the smoothed kink's square to the length (ReLU keeps it)
+    he = signal.phase(smelu, 2.0, 0.0)
+    assert he["phase"] == "unbounded" and he["growth"] > 1 and he["chi1"] < 1
+
+
 def test_he_initialisation_puts_relu_on_the_edge_of_chaos():
     he = signal.phase(relu, 2.0, 0.0)
     assert he["chi1"] == pytest.approx(1.0, abs=1e-3) and he["phase"] == "edge" and he["xi_c"] > 1e3

@@ -610,3 +610,13 @@ def test_every_signal_column_is_finite_at_step_0_for_every_activation(tiny_h5, a
             columns = signal.prediction_columns(prediction)
             assert all(np.isfinite(v) for v in columns.values() if v is not None), (activation, columns)
         assert all(v is not None for layer in run.initialisation.values() for v in layer.values()), activation
+
+
+def test_a_smelu_runs_identity_holds_its_beta_and_other_runs_resume_as_before(tiny_h5):
+    from actviz.training import TrainingRun
+
+    relu = TrainingRun.build(tiny_h5, "relu", SMALL, threads=1, log=lambda *_: None).identity()
+    smelu = TrainingRun.build(tiny_h5, "smelu", replace(SMALL, smelu_beta=0.5), threads=1, log=lambda *_: None)
+    assert "smelu_beta" not in relu and smelu.identity()["smelu_beta"] == 0.5
+    x = np.array([[-1.0, 0.0, 0.25, 1.0]], np.float32)  # the model's own activation at beta 0.5
+    np.testing.assert_allclose(smelu.model.get_layer("conv1").activation(x), [[0, 0.125, 0.28125, 1.0]], rtol=1e-6)

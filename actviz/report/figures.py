@@ -93,7 +93,7 @@ EXPLODES = "0.5"  # where the length has no fixed point: darker than coolwarm's 
 def phase_figure(diagrams):
     """The order-chaos phase diagram of each activation: the (sigma_w^2, sigma_b^2) plane shaded by chi1 (blue:
     ordered, chi1 < 1; red: chaotic, > 1; grey: the length explodes), the edge chi1 = 1 as a black line, and
-    where each setup's runs start (``diagrams``: {activation: (lrelu slope, [(setup label, sigma_w2,
+    where each setup's runs start (``diagrams``: {activation: (its own setting's value or None, [(setup label, sigma_w2,
     sigma_b2)])}; the grids from ``signal_tables.phase_diagram``, computed here, on the drawing worker)."""
     import matplotlib.colors as mcolors
     from matplotlib.lines import Line2D
@@ -104,8 +104,8 @@ def phase_figure(diagrams):
     fig = new_figure(2.0 + 3.3 * len(diagrams), 3.5)
     axes = fig.subplots(1, len(diagrams), squeeze=False)[0]
     norm = mcolors.TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=2.0)
-    for axis, (activation, (slope, points)) in zip(axes, diagrams.items()):
-        w, b, chi1 = phase_diagram(activation, slope, max([2.5, *(1.2 * x for _, x, _ in points)]))
+    for axis, (activation, (parameter, points)) in zip(axes, diagrams.items()):
+        w, b, chi1 = phase_diagram(activation, parameter, max([2.5, *(1.2 * x for _, x, _ in points)]))
         axis.set_facecolor(EXPLODES)  # NaN: the length explodes
         mesh = axis.pcolormesh(w, b, np.clip(chi1, 0.0, 2.0), cmap="coolwarm", norm=norm, shading="auto")
         if np.nanmin(chi1) < 1 < np.nanmax(chi1):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from actviz.activations import activation_parameter
 from actviz.architectures import ARCHITECTURES
 from actviz.atomic import write_csv, write_json, write_text
 from actviz.errors import UserError, load_json
@@ -209,9 +210,9 @@ def dataset_section(ev, dataset, info, architectures, recipes, activations, work
     shared = {} if selected else {numbers.label(s): next(run["metrics"].get("settings") for key, run in ev.runs.items()
                                                          if key[:3] == s) for s in setups}
     parts = [setup_section(ev, setup, classes, activations, profiles[setup], workers) for setup in setups]
-    slopes = {key[3]: run["metrics"].get("settings", {}).get("lrelu_slope", 0.2) for key, run in ev.runs.items()
-              if key[0] == dataset}
-    phases = {a: (slopes[a], points) for a, points in signal_tables.phase_points(
+    parameters = {key[3]: activation_parameter(key[3], run["metrics"].get("settings", {}))
+                  for key, run in ev.runs.items() if key[0] == dataset}
+    phases = {a: (parameters[a], points) for a, points in signal_tables.phase_points(
         [r for part in parts for r in part["signal"]]).items()}
     return {
         "dataset": dataset, "info": info, "accuracy": [r for r in ev.accuracy if r["dataset"] == dataset],

@@ -24,7 +24,7 @@ def signal_rows(runs, setup, activations, layers, profiles):
     and moment (init or trained) where the measured correlation lies more than ``PARTS`` from the one-step
     prediction. ``profiles``: ``depth_profiles``."""
     from actviz import signal
-    from actviz.activations import numpy_function
+    from actviz.activations import activation_parameter, numpy_function
 
     hidden = [i for i, layer in enumerate(layers) if layer.startswith("dense")]
     rows = []
@@ -37,7 +37,7 @@ def signal_rows(runs, setup, activations, layers, profiles):
         implied = metrics.get("initialisation") or {}  # what the initialisers imply; else the weights at step 0
         sigma_w2, sigma_b2 = (float(np.mean([implied[layers[i]][key] if implied.get(layers[i], {}).get(key) is not None
                                              else init[key][i] for i in hidden])) for key in ("sigma_w2", "sigma_b2"))
-        theory = signal.phase(numpy_function(activation, metrics.get("settings", {}).get("lrelu_slope", 0.2)),
+        theory = signal.phase(numpy_function(activation, activation_parameter(activation, metrics.get("settings", {}))),
                               sigma_w2, sigma_b2)
         parts = [(layer, when) for when, values in (("init", init), ("trained", trained)) if values
                  for i, layer in enumerate(layers)
@@ -64,7 +64,7 @@ def phase_points(rows):
     return dict(points)
 
 
-def phase_diagram(activation, slope=0.2, sigma_w2_max=2.5, sigma_b2_max=0.5, size=(48, 24)):
+def phase_diagram(activation, parameter=None, sigma_w2_max=2.5, sigma_b2_max=0.5, size=(48, 24)):
     """(sigma_w2 values, sigma_b2 values, chi1 [sigma_b2, sigma_w2]) over the plane up to the maxima: the phase
     diagram of ``activation`` (``actviz.signal.chi1_grid``; NaN where the length explodes)."""
     from actviz import signal
@@ -72,4 +72,4 @@ def phase_diagram(activation, slope=0.2, sigma_w2_max=2.5, sigma_b2_max=0.5, siz
 
     w = np.linspace(0.05, sigma_w2_max, size[0])
     b = np.linspace(0.0, sigma_b2_max, size[1])
-    return w, b, signal.chi1_grid(numpy_function(activation, slope), w, b)
+    return w, b, signal.chi1_grid(numpy_function(activation, parameter), w, b)

@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 
 from actviz import signal
-from actviz.activations import numpy_function
+from actviz.activations import activation_parameter, numpy_function
 from actviz.runs import float32_layer_outputs
 
 # The seed of the Jacobian estimate's fixed Gaussian directions (one a probe image), beside the run's seed: the
@@ -42,7 +42,7 @@ class Probe:
         self.input_size = int(np.prod(run.layers_model.input.shape[1:]))  # the image's values
         # For the signal-propagation theory: the activation on numpy arrays, and which layers it can predict (dense
         # layers with no batch norm before them: conv layers share inputs across positions).
-        self.numpy_activation = numpy_function(run.activation, settings.lrelu_slope)
+        self.numpy_activation = numpy_function(run.activation, activation_parameter(run.activation, settings))
         self.predictable = [isinstance(run.model.get_layer(name), keras.layers.Dense) and not run.behind_batchnorm[name]
                             for name in run.layer_names]
         self.input_model = run.input_model

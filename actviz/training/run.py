@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from actviz import signal
-from actviz.activations import ACTIVATIONS
+from actviz.activations import ACTIVATIONS, activation_parameter
 from actviz.errors import UserError
 from actviz.evaluation import Evaluator, in_batches
 from actviz.formats import read_info, read_split
@@ -90,7 +90,12 @@ class TrainingRun:
         return {"dataset": self.info["name"], "checksums": self.info["checksums"], "activation": self.activation,
                 "image_shape": list(self.train_images.shape[1:]), "num_classes": self.info["num_classes"],
                 **self.settings.identity(), "input_mean": self.input_mean, "input_std": self.input_std,
-                "validation_sha256": self.validation["indices_sha256"]}
+                "validation_sha256": self.validation["indices_sha256"], **self._parameter()}
+
+    def _parameter(self):
+        """The activation's own setting, when it has one (lrelu_slope is in every run's identity already)."""
+        spec = ACTIVATIONS[self.activation].parameter
+        return {spec[0]: activation_parameter(self.activation, self.settings)} if spec else {}
 
     def _build_model(self):
         import keras
@@ -109,15 +114,16 @@ class TrainingRun:
         mean, std = input_statistics(self.train_images)
         # Recorded with the checkpoint, so that extraction standardises exactly as training did.
         self.input_mean, self.input_std = [float(m) for m in mean], [float(s) for s in std]
+        parameter = activation_parameter(self.activation, settings)
         self.model = build_model(self.train_images.shape[1:], self.info["num_classes"], self.activation,
-                                 settings.recipe, settings.dropout, settings.lrelu_slope, mean, std, settings.precision,
+                                 settings.recipe, settings.dropout, parameter, mean, std, settings.precision,
                                  settings.architecture, settings.depth, settings.width)
         self.layers_model = layer_outputs_model(self.model)
         self.layer_names = recorded_layer_names(self.model)
         recorded = [self.model.get_layer(name) for name in self.layer_names]
         self.kernels = [(layer.kernel, layer.bias) for layer in recorded]
         # For the moment map: each layer's activation (the logits have none) and the batch norm before it.
-        act = activation_function(self.activation, settings.lrelu_slope)
+        act = activation_function(self.activation, parameter)
         self.functions = [act if layer.activation is not keras.activations.linear else (lambda x: x)
                           for layer in recorded]
         self.behind_batchnorm = behind_batchnorm(self.model)
