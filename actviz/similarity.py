@@ -39,20 +39,20 @@ def u_centre(k):
     return centred
 
 
-def hsic(k, l, debiased=True):
+def hsic(k, other, debiased=True):
     """HSIC of two Gram matrices: the unbiased estimator (Song et al. 2012) or the plain one, tr(K H L H) / (n-1)^2."""
     n = len(k)
     if debiased:
-        return float(np.sum(u_centre(k) * u_centre(l)) / (n * (n - 3)))
+        return float(np.sum(u_centre(k) * u_centre(other)) / (n * (n - 3)))
     h = np.eye(n) - 1.0 / n
-    return float(np.sum((h @ k @ h) * (h @ l @ h)) / (n - 1) ** 2)
+    return float(np.sum((h @ k @ h) * (h @ other @ h)) / (n - 1) ** 2)
 
 
-def cka(k, l, debiased=True):
+def cka(k, other, debiased=True):
     """Linear CKA of two layers from their Gram matrices over the same images: HSIC(K, L) / sqrt(HSIC(K, K)
     HSIC(L, L)); 1 for the same representation up to rotation and scale, ~0 (debiased) for unrelated ones. NaN when
     either layer carries no variance (every image alike)."""
-    cross, first, second = hsic(k, l, debiased), hsic(k, k, debiased), hsic(l, l, debiased)
+    cross, first, second = hsic(k, other, debiased), hsic(k, k, debiased), hsic(other, other, debiased)
     if first <= 0 or second <= 0:
         return float("nan")
     return cross / np.sqrt(first * second)

@@ -52,6 +52,8 @@ rule report:
         seed_pairs_csv="results/tables/seed_pairs.csv",
         reliability_csv="results/tables/reliability.csv",
         churn_sources_csv="results/tables/churn_sources.csv",
+        similarity_layers_csv="results/tables/similarity_layers.csv",
+        similarity_pairs_csv="results/tables/similarity_pairs.csv",
         across_csv="results/tables/across.csv",
     params:
         files=lambda wildcards, input, output: named_options(dict(input.items()) | dict(output.items())),

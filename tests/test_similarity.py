@@ -22,13 +22,13 @@ def test_cka_of_a_layer_with_itself_is_one():
 
 def test_the_unbiased_hsic_is_song_et_als_formula():
     rng = np.random.default_rng(1)
-    k, l = similarity.gram(_features(rng, 12, 5)), similarity.gram(_features(rng, 12, 7))
+    k, m = similarity.gram(_features(rng, 12, 5)), similarity.gram(_features(rng, 12, 7))
     n = 12
-    kt, lt = k - np.diag(np.diag(k)), l - np.diag(np.diag(l))
+    kt, mt = k - np.diag(np.diag(k)), m - np.diag(np.diag(m))
     ones = np.ones(n)
-    expected = (np.trace(kt @ lt) + (ones @ kt @ ones) * (ones @ lt @ ones) / ((n - 1) * (n - 2))
-                - 2 / (n - 2) * ones @ kt @ lt @ ones) / (n * (n - 3))
-    assert similarity.hsic(k, l) == pytest.approx(expected, rel=1e-10)
+    expected = (np.trace(kt @ mt) + (ones @ kt @ ones) * (ones @ mt @ ones) / ((n - 1) * (n - 2))
+                - 2 / (n - 2) * ones @ kt @ mt @ ones) / (n * (n - 3))
+    assert similarity.hsic(k, m) == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize("features", [50, 2000])

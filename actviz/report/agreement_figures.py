@@ -46,3 +46,48 @@ def reliability_figure(diagrams):
     axes[0].set_ylabel("accuracy in the bin")
     axes[0].legend(fontsize=7, loc="upper left")
     return figure_to_png_base64(fig)
+
+
+def cka_layers_figure(layers, baselines, pairs):
+    """CKA against depth: left, each activation's seed baseline (two seeds of it; band: its 95% interval); right,
+    each pair of activations' cross CKA, a ring where the permutation test found them different beyond seed noise.
+    ``baselines``: {activation: (means, lows, highs)} per layer; ``pairs``: {(a, b): (means, different)}."""
+    fig = new_figure(11, 3.6)
+    left, right = fig.subplots(1, 2, sharey=True)
+    x = np.arange(len(layers))
+    for activation, (mean, low, high) in baselines.items():
+        color = activation_color(activation)
+        left.plot(x, mean, "o-", color=color, label=activation)
+        left.fill_between(x, np.asarray(low, float), np.asarray(high, float), color=color, alpha=0.15)
+    for (a, b), (mean, different) in pairs.items():
+        line, = right.plot(x, mean, "o-", color=activation_color(a), markerfacecolor=activation_color(b),
+                           label=f"{a} · {b}")
+        marked = np.flatnonzero(different)
+        right.plot(x[marked], np.asarray(mean, float)[marked], "o", markersize=13, markerfacecolor="none",
+                   markeredgecolor="black", linewidth=0)
+    for axis, title in ((left, "two seeds of one activation (the seed baseline)"),
+                        (right, "two activations (ring: different beyond seed noise)")):
+        axis.set_xticks(x, layers)
+        axis.set_title(title, fontsize=9)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, ncol=2)
+    left.set_ylabel("linear CKA (debiased)")
+    left.set_ylim(min(0.0, left.get_ylim()[0]), 1.02)
+    return figure_to_png_base64(fig)
+
+
+def cka_maps_figure(layers, maps):
+    """Kornblith et al.'s (2019) figure: the layer x layer CKA between two runs, for two seeds of one activation
+    beside two activations; ``maps``: {kind: (title, [layer of the first, layer of the second])}, one scale 0-1."""
+    fig = new_figure(1.5 + 4.0 * len(maps), 3.8)
+    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    image = None
+    for axis, (title, values) in zip(axes, maps.values()):
+        image = axis.imshow(np.asarray(values, float), vmin=0, vmax=1, cmap="magma", origin="lower")
+        axis.set_xticks(range(len(layers)), layers, rotation=45, fontsize=7)
+        axis.set_yticks(range(len(layers)), layers, fontsize=7)
+        first, second = title.split(" · ")
+        axis.set_ylabel(first, fontsize=8)
+        axis.set_xlabel(second, fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="linear CKA (debiased)")
+    return figure_to_png_base64(fig)

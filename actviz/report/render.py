@@ -18,7 +18,6 @@ from actviz.report import (
     accuracy_tables,
     across_tables,
     agreement_section,
-    agreement_tables,
     axes,
     figures,
     layer_tables,
@@ -106,6 +105,11 @@ class ReportOutputs:
                 "difference"})
     reliability_csv: str = field(default=None, metadata={
         "help": "each activation's reliability diagram: per confidence bin its images, confidence and accuracy"})
+    similarity_layers_csv: str = field(default=None, metadata={
+        "help": "per layer and activation: the CKA between two of its seeds (the seed baseline) with its interval, "
+                "and whether CKA is unreliable there"})
+    similarity_pairs_csv: str = field(default=None, metadata={
+        "help": "per layer and pair of activations: the cross CKA, the seed baselines, the permutation test"})
     churn_sources_csv: str = field(default=None, metadata={
         "help": "with seed_design crossed: churn of runs that share the initialisation, the batch order, or neither"})
     spread_csv: str = field(default=None, metadata={
@@ -172,6 +176,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
         "depth": layer_tables.depth_rows(profiles, layers),
         "layers": [_layer_part(ev, setup, layer, activations, histograms, layer in shown, draw) for layer in layers],
         "agreement": agreement_section.agreement_part(ev, setup, activations, draw),
+        "similarity": agreement_section.similarity_part(ev, setup, activations, layers, draw, workers),
     }
 
 
@@ -357,13 +362,8 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
                   across_tables.ACROSS_COLUMNS)
     if outputs.spread_csv is not None:
         write_csv(outputs.spread_csv, ev.spread, spread.SPREAD_COLUMNS)
-    agreement = [part["agreement"] for section in context["sections"] for part in section["parts"] if part["agreement"]]
-    for path, key, columns in ((outputs.agreement_csv, "rows", agreement_tables.AGREEMENT_COLUMNS),
-                               (outputs.seed_pairs_csv, "pairs", agreement_tables.SEED_PAIR_COLUMNS),
-                               (outputs.reliability_csv, "reliability", agreement_tables.RELIABILITY_COLUMNS),
-                               (outputs.churn_sources_csv, "crossed", agreement_tables.CROSSED_CHURN_COLUMNS)):
-        if path is not None:
-            write_csv(path, [r for part in agreement for r in part[key]], columns)
+    parts = [part for section in context["sections"] for part in section["parts"]]
+    new_sections = agreement_section.write_tables(parts, outputs)
     for path, rows, columns in ((outputs.trials_csv, ev.sweep["trials"], sweep_tables.TRIAL_COLUMNS),
                                 (outputs.selected_csv, ev.sweep["selected"], sweep_tables.SELECTED_COLUMNS)):
         if path is not None:
@@ -379,8 +379,7 @@ def write_tables(ev, data_info, setups, activations, context, outputs):
         "verdicts": {s["dataset"]: s["verdicts"] for s in sections},
         "verdict_tables": {s["dataset"]: s["verdict_tables"] for s in sections},
         "trials": ev.sweep["trials"], "selected": ev.sweep["selected"], "signal": signal, "spread": ev.spread,
-        "agreement": {key: [r for part in agreement for r in part[key]]
-                      for key in ("rows", "pairs", "reliability", "crossed")},
+        **new_sections,
         "across": context["across"],
         "left_out": {s["dataset"]: s["left_out"] for s in sections},
         "histogram_ranges": {f"{d}/{a}/{layer}": list(r) for (d, a), ranges in ev.ranges.items()

@@ -1,0 +1,163 @@
+"""Do the layers compute the same thing, in numbers: linear CKA (debiased, ``actviz.similarity``) between every two
+runs of a setup at every recorded layer, on the extracted probe images (the same images for every run). Per layer,
+the seed baseline (two seeds of one activation) beside the cross-activation CKA, each with an interval; per layer and
+pair of activations a decision by a permutation test over runs; the layer x layer maps of two runs; and the
+self-tests. Plain data in, plain data out (numpy; the activations read by ``workers``)."""
+
+import itertools
+
+import h5py
+import numpy as np
+
+from actviz import agreement, similarity
+from actviz.report.numbers import seeds_of
+from actviz.report.uncertainty import t_interval
+from actviz.report.workers import SERIAL
+
+SETUP = ("dataset", "architecture", "recipe")
+CKA_IMAGES = 300  # the first probe images CKA is computed on: a Gram matrix of 300 x 300 a run and layer
+DEAD = 0.5  # a layer where more of the units are dead in a run: CKA reads the few alive
+ALPHA = 0.05
+LAYER_COLUMNS = (*SETUP, "layer", "activation", "seeds", "seed_cka", "seed_cka_low", "seed_cka_high", "dominance",
+                 "dead_fraction", "unreliable")
+PAIR_COLUMNS = (*SETUP, "layer", "activation_a", "activation_b", "seeds_a", "seeds_b", "seed_cka_a", "seed_cka_b",
+                "cross_cka", "cross_cka_low", "cross_cka_high", "difference", "p_value", "p_adjusted", "decision",
+                "unreliable")
+
+
+def _run_representations(task):
+    """(In a worker.) {layer: (representation, dominance)} of one run's activations file, read once: its first
+    ``images`` probe images."""
+    path, layers, images = task
+    out = {}
+    with h5py.File(path, "r") as f:
+        for layer in layers:
+            values = f["activations"][layer][:images]
+            out[layer] = (similarity.representation(values), similarity.dominance(values))
+    return out
+
+
+def representations(runs, setup, layers, workers=SERIAL, images=CKA_IMAGES):
+    """{(activation, seed): {layer: (representation, dominance)}} of every finished run of ``setup``."""
+    chosen = [key for key in sorted(runs) if key[:3] == setup and runs[key]["metrics"].get("diverged_at_step") is None]
+    found = workers.map(_run_representations, [(runs[key]["activations"], layers, images) for key in chosen])
+    return {key[3:]: value for key, value in zip(chosen, found)}
+
+
+def layer_map(first, second, layers):
+    """[layer of the first run, layer of the second] debiased CKA of two runs' representations."""
+    return [[similarity.cka_of(first[a][0], second[b][0]) for b in layers] for a in layers]
+
+
+def similarity_part(runs, setup, activations, layers, found):
+    """Every number of "Do the layers compute the same thing?" for one setup from its runs' ``representations``:
+    {"layers": per layer and activation its seed baseline, "pairs": per layer and pair of activations the
+    cross-activation CKA and its decision, "maps": the two layer x layer maps, "self_tests"}; None with no pair of
+    activations that both have two finished seeds... and no seeds to compare at all."""
+    seeds = {a: [s for s in seeds_of(runs, setup, a) if (a, s) in found] for a in activations}
+    compared = [a for a in activations if seeds[a]]
+    if len(compared) < 2 and not any(len(seeds[a]) > 1 for a in compared):
+        return None
+    dead = {(a, layer): float(np.mean([runs[(*setup, a, s)]["stats"]["layers"][layer]["dead_fraction"]
+                                       for s in seeds[a]])) for a in compared for layer in layers}
+    dominance = {(a, layer): float(max(found[a, s][layer][1] for s in seeds[a])) for a in compared for layer in layers}
+    unreliable = {key: dead[key] > DEAD or dominance[key] > similarity.DOMINANT for key in dead}
+    cka = {layer: _cka_matrix(found, layer) for layer in layers}
+    layer_rows = [_layer_row(setup, layer, a, seeds[a], cka[layer], dominance[a, layer], dead[a, layer],
+                             unreliable[a, layer]) for layer in layers for a in compared]
+    pairs = [(a, b) for a, b in itertools.combinations(compared, 2) if len(seeds[a]) > 1 and len(seeds[b]) > 1]
+    pair_rows = []
+    for a, b in pairs:
+        pair_rows += _pair_rows(setup, layers, a, b, seeds, cka, unreliable)
+    tested = [r for r in pair_rows if r["p_value"] is not None]
+    for row in tested:  # Bonferroni across the pairs of activations (each pair's layers: minP, Westfall & Young)
+        row["p_adjusted"] = min(1.0, row["p_value"] * len(pairs))
+        row["decision"] = ("different beyond seed noise" if row["p_adjusted"] <= ALPHA else "within seed noise")
+    return {"layers": layer_rows, "pairs": pair_rows, "maps": _maps(found, seeds, compared, layers),
+            "self_tests": _self_tests(found, seeds, compared, layers, runs, setup)}
+
+
+def _cka_matrix(found, layer):
+    """({run: index}, [run, run] debiased CKA) of every two runs at ``layer``: one product of their
+    representations (NaN for a run whose layer has none)."""
+    index = {key: i for i, key in enumerate(sorted(found))}
+    size = len(next(v for v in (found[key][layer][0] for key in index) if v is not None)) if any(
+        found[key][layer][0] is not None for key in index) else 1
+    vectors = np.stack([found[key][layer][0] if found[key][layer][0] is not None else np.full(size, np.nan, np.float32)
+                        for key in index])
+    return index, vectors @ vectors.T
+
+
+def _layer_row(setup, layer, activation, seeds, cka, dominance, dead, unreliable):
+    within = {(s, t): _value(cka, (activation, s), (activation, t)) for s, t in itertools.combinations(seeds, 2)}
+    mean, low, high = agreement.over_seed_pairs(within) if within else (float("nan"),) * 3
+    return {**dict(zip(SETUP, setup)), "layer": layer, "activation": activation, "seeds": seeds, "seed_cka": mean,
+            "seed_cka_low": low, "seed_cka_high": high, "dominance": dominance, "dead_fraction": dead,
+            "unreliable": unreliable}
+
+
+def _value(cka, x, y):
+    index, matrix = cka
+    return float(matrix[index[x], index[y]])
+
+
+def _pair_rows(setup, layers, a, b, seeds, cka, unreliable):
+    """One row per layer for two activations: their seed baselines, the cross CKA (mean over every run of a with
+    every run of b, a t interval over a's runs' means), the permutation test over runs (minP across layers)."""
+    runs = [(a, s) for s in seeds[a]] + [(b, s) for s in seeds[b]]
+    matrix = np.array([[[1.0 if x == y else _value(cka[layer], x, y) for y in runs] for x in runs]
+                       for layer in layers])
+    statistics, adjusted = similarity.permutation_test(matrix, len(seeds[a]))
+    rows = []
+    for i, layer in enumerate(layers):
+        within = [np.nanmean([_value(cka[layer], (act, s), (act, t)) for s, t in itertools.combinations(seeds[act], 2)])
+                  for act in (a, b)]
+        per_run = [np.mean([_value(cka[layer], (a, s), (b, t)) for t in seeds[b]]) for s in seeds[a]]
+        cross, _, (low, high) = t_interval(per_run) if len(per_run) > 1 else (per_run[0], None, (np.nan, np.nan))
+        flagged = unreliable[a, layer] or unreliable[b, layer]
+        rows.append({**dict(zip(SETUP, setup)), "layer": layer, "activation_a": a, "activation_b": b,
+                     "seeds_a": seeds[a], "seeds_b": seeds[b], "seed_cka_a": float(within[0]),
+                     "seed_cka_b": float(within[1]), "cross_cka": float(cross), "cross_cka_low": low,
+                     "cross_cka_high": high, "difference": float(statistics[i]),
+                     "p_value": None if np.isnan(adjusted[i]) else float(adjusted[i]), "p_adjusted": None,
+                     "decision": "not tested: CKA not finite" if np.isnan(adjusted[i]) else None,
+                     "unreliable": flagged})
+    return rows
+
+
+def _maps(found, seeds, compared, layers):
+    """Kornblith's figure: the layer x layer CKA of two seeds of one activation beside that of two activations at
+    one seed (the first activation with two seeds, against the next one)."""
+    base = next((a for a in compared if len(seeds[a]) > 1), None)
+    other = next((a for a in compared if a != base), None)
+    maps = {}
+    if base is not None:
+        first, second = seeds[base][:2]
+        maps["seeds"] = (f"{base} seed {first} · {base} seed {second}",
+                         layer_map(found[base, first], found[base, second], layers))
+    if base is not None and other is not None:
+        maps["activations"] = (f"{base} seed {seeds[base][0]} · {other} seed {seeds[other][0]}",
+                               layer_map(found[base, seeds[base][0]], found[other, seeds[other][0]], layers))
+    return maps
+
+
+def _self_tests(found, seeds, compared, layers, runs, setup):
+    """The self-tests as numbers: a layer with itself, with its images shuffled (debiased and plain), and the share
+    of layers that find themselves as the most similar layer of another seed of the same activation."""
+    activation = next((a for a in compared if len(seeds[a]) > 1), compared[0])
+    seed, layer = seeds[activation][0], layers[len(layers) // 2]
+    with h5py.File(runs[(*setup, activation, seed)]["activations"], "r") as f:
+        values = f["activations"][layer][:CKA_IMAGES]
+    shuffled = values[np.random.default_rng(0).permutation(len(values))]
+    k, shuffled_k = similarity.gram(values), similarity.gram(shuffled)
+    found_same, total = 0, 0
+    for a in compared:
+        for s, t in itertools.combinations(seeds[a], 2):
+            for i, row in enumerate(layer_map(found[a, s], found[a, t], layers)):
+                if np.isfinite(row).any():
+                    found_same += int(np.nanargmax(row) == i)
+                    total += 1
+    return {"run": f"{activation} seed {seed}", "layer": layer, "self": similarity.cka(k, k),
+            "shuffled_debiased": similarity.cka(k, shuffled_k),
+            "shuffled_biased": similarity.cka(k, shuffled_k, debiased=False),
+            "identified": found_same, "identifications": total}
