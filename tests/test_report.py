@@ -116,8 +116,9 @@ def report(tmp_path_factory):
 
 def test_report_is_self_contained_with_every_figure(report):
     _, _, html = report
-    # learning curves + per recipe: per-class accuracy, depth profile, per layer: histograms/grids and percentiles
-    assert html.count('src="data:image/png;base64,') == 1 + 2 * (2 + 2 * len(LAYER_NAMES))
+    # learning curves + per recipe: per-class accuracy, depth profile, per layer: histograms/grids and percentiles;
+    # CKA: snn (two seeds each) its layers and its maps, seed (one seed) the map of two networks
+    assert html.count('src="data:image/png;base64,') == 1 + 2 * (2 + 2 * len(LAYER_NAMES)) + 3
     assert not re.search(r'(src|href)="(https?:)?//', html)
     for recipe in ("snn", "seed"):
         for layer in LAYER_NAMES:

@@ -70,7 +70,10 @@ def cka_layers_figure(layers, baselines, pairs):
         axis.set_xticks(x, layers)
         axis.set_title(title, fontsize=9)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7, ncol=2)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7, ncol=2)
+        else:
+            axis.text(0.5, 0.5, "no two activations with two seeds each", transform=axis.transAxes, ha="center")
     left.set_ylabel("linear CKA (debiased)")
     left.set_ylim(min(0.0, left.get_ylim()[0]), 1.02)
     return figure_to_png_base64(fig)

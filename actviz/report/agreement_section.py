@@ -28,10 +28,15 @@ def agreement_part(ev, setup, activations, draw):
             "images", "confidence", "accuracy")), r["calibration_error"])
     return {"rows": rows, "pairs": pairs, "reliability": reliability,
             "crossed": agreement_tables.crossed_churn_rows(ev.runs, ev.crossed_predictions, setup, activations),
-            "comparisons": [{**c, "words": verdict_words.decision_words(c)} for c in ev.comparisons
-                            if accuracy_tables.setup_of(c) == setup and c["axis"] != "accuracy"],
+            "comparisons": _compared([{**c, "words": verdict_words.decision_words(c)} for c in ev.comparisons
+                                      if accuracy_tables.setup_of(c) == setup and c["axis"] != "accuracy"]),
             "churn_figure": draw(agreement_figures.churn_accuracy_figure, points) if points else None,
             "reliability_figure": draw(agreement_figures.reliability_figure, diagrams)}
+
+
+def _compared(rows):
+    """The pairs' rows on churn and calibration, none when no pair was compared (one seed: nothing to show)."""
+    return rows if any("ci_low" in r for r in rows) else []
 
 
 def crossed_predictions(paths, metrics, predictions_paths):

@@ -128,10 +128,10 @@ def _pair_rows(setup, layers, a, b, seeds, cka, unreliable):
 def _maps(found, seeds, compared, layers):
     """Kornblith's figure: the layer x layer CKA of two seeds of one activation beside that of two activations at
     one seed (the first activation with two seeds, against the next one)."""
-    base = next((a for a in compared if len(seeds[a]) > 1), None)
+    base = next((a for a in compared if len(seeds[a]) > 1), compared[0] if compared else None)
     other = next((a for a in compared if a != base), None)
     maps = {}
-    if base is not None:
+    if base is not None and len(seeds[base]) > 1:
         first, second = seeds[base][:2]
         maps["seeds"] = (f"{base} seed {first} · {base} seed {second}",
                          layer_map(found[base, first], found[base, second], layers))
