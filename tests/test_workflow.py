@@ -347,6 +347,39 @@ def test_seeds_until_decided_trains_the_next_look_while_a_pair_is_undecided_and_
 
 
 @pytest.mark.e2e
+def test_configs_agree_yaml_decides_on_accuracy_churn_and_calibration_and_reports_agreement_and_cka(project, tmp_path):
+    project = copy_finished_project(project, tmp_path / "project")
+    # configs/agree.yaml, short (tiny.yaml's 20 steps), two of its activations, looks 4 -> 6 seeds: churn's disjoint
+    # seed pairs are 2 at the first look, too few to test with looks, so the study trains seeds 4 and 5
+    agree = ("--configfile", "configs/agree.yaml", "tiny.yaml", "--config", "activations=[relu,smelu]",
+             "recipes=[snn]", "seeds=[0,1,2,3]", "max_seeds=6")
+    result = snakemake(project, "--cores", "2", "report", *agree)
+    assert result.returncode == 0, result.stderr[-5000:]
+    decisions = project / "results" / "decisions" / "FashionMNIST-sample" / "cnn" / "snn"
+    first = json.loads((decisions / "look0.json").read_text())
+    assert first["decide_on"] == ["accuracy", "churn", "calibration"]
+    assert {p["axis"] for p in first["pairs"]} == {"accuracy", "churn", "calibration"}
+    churn = next(p for p in first["pairs"] if p["axis"] == "churn")
+    assert churn["method"].startswith("not tested: 2 seed pairs") and not first["stopped"]
+    runs = project / "results" / "runs" / "FashionMNIST-sample" / "cnn" / "snn"
+    assert all((runs / a / f"seed{s}" / "predictions.h5").exists() for a in ("relu", "smelu") for s in range(6))
+    tables = project / "results" / "tables"
+    with open(tables / "comparisons.csv") as f:
+        assert {r["axis"] for r in csv.DictReader(f)} == {"accuracy", "churn", "calibration"}
+    with open(tables / "agreement.csv") as f:
+        rows = {r["activation"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"relu", "smelu"} and rows["relu"]["seed_pairs"] == "15"  # every two of 6 seeds
+    with open(tables / "similarity_pairs.csv") as f:
+        assert [r["layer"] for r in csv.DictReader(f)] == ["conv1", "conv2", "conv3", "dense1", "dense2", "logits"]
+    numbers = json.loads((tables / "report.json").read_text())
+    assert numbers["similarity"]["self_tests"][0]["self"] == pytest.approx(1.0)
+    html = (project / "results" / "report.html").read_text()
+    assert "Do two trainings agree? cnn/snn" in html and "Do the layers compute the same thing? cnn/snn" in html
+    after = snakemake(project, "-n", "report", *agree)
+    assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
+
+
+@pytest.mark.e2e
 def test_a_crossed_seed_design_trains_every_seed_with_every_batch_order_and_the_report_splits_the_spread(project,
                                                                                                         tmp_path):
     project = copy_finished_project(project, tmp_path / "project")
