@@ -61,8 +61,10 @@ def cka(k, other, debiased=True):
 def representation(activations):
     """A layer's activations as the unit vector of its U-centred Gram matrix (float32), so that the debiased CKA
     of two layers is ``np.dot`` of theirs; None when the layer carries no variance, or is not finite."""
+    if not np.isfinite(activations).all():
+        return None
     k = gram(activations)
-    if not np.isfinite(k).all():
+    if not np.isfinite(k).all():  # finite values whose products overflow
         return None
     centred = u_centre(k).ravel()
     norm = np.linalg.norm(centred)
@@ -80,6 +82,8 @@ def dominance(activations, iterations=200):
     """The share of a layer's variance (over the images, centred) along its first principal direction, by power
     iteration on the centred Gram matrix; 0 for a layer with no variance."""
     x = np.asarray(activations, dtype=np.float64).reshape(len(activations), -1)
+    if not np.isfinite(x).all():
+        return 0.0
     x = x - x.mean(axis=0)
     k = x @ x.T
     total = np.trace(k)

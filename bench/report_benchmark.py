@@ -139,6 +139,7 @@ def copy_run(run, folder, ident, labels, rng, outcome="finished", diverged_at=No
         writer = csv.DictWriter(f, fieldnames=list(stats_rows[0]))
         writer.writeheader()
         writer.writerows(stats_rows)
+    _write_predictions(folder / "predictions.h5", None if outcome.startswith("diverged") else predictions, labels, rng)
     shutil.copyfile(run / "act.h5", folder / "act.h5")
     with h5py.File(folder / "act.h5", "a") as f:
         f.attrs.update(ident)
@@ -152,7 +153,22 @@ def copy_run(run, folder, ident, labels, rng, outcome="finished", diverged_at=No
                 flat[flat.size // 10: flat.size // 5] = np.inf
                 layer[...] = flat.reshape(layer.shape)
     return {"metrics": folder / "metrics.json", "training_stats": folder / "training_stats.csv",
-            "stats": folder / "stats.json", "activations": folder / "act.h5"}
+            "stats": folder / "stats.json", "activations": folder / "act.h5", "predictions": folder / "predictions.h5"}
+
+
+def _write_predictions(path, predicted, labels, rng):
+    """A copied run's predictions.h5: its predicted classes (None: a diverged run, no image) with random class
+    probabilities whose largest is the predicted class."""
+    from actviz.evaluation import Evaluation, write_predictions
+
+    if predicted is None:
+        write_predictions(path, None, 10)
+        return
+    probabilities = rng.dirichlet(np.ones(10), len(labels))
+    top = probabilities.max(axis=1)
+    probabilities[np.arange(len(labels)), predicted] = top + rng.random(len(labels))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    write_predictions(path, Evaluation(0.0, labels, predicted, probabilities.astype(np.float16)), 10)
 
 
 def synthesise(template, root, datasets, seeds):
@@ -160,7 +176,7 @@ def synthesise(template, root, datasets, seeds):
     _, run = template
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 10, 2000)
-    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "datasets": []}
+    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "predictions": [], "datasets": []}
     for dataset in datasets:
         files["datasets"].append(write_dataset(root / "data" / f"{dataset}.h5", dataset, labels))
     for dataset, recipe, activation, seed in itertools.product(datasets, RECIPES, ACTIVATIONS, seeds):

@@ -74,7 +74,7 @@ def build(templates, root, study):
     """Every run of ``study`` copied under ``root``; the report's inputs as lists of paths."""
     rng = np.random.default_rng(len(study))
     labels = rng.integers(0, 10, TEST_IMAGES)
-    files = {"metrics": [], "training_stats": [], "stats": [], "activations": []}
+    files = {"metrics": [], "training_stats": [], "stats": [], "activations": [], "predictions": []}
     datasets = sorted({key[0] for key in study})
     data = [write_dataset(root / "data" / f"{d}.h5", d, labels) for d in datasets]
     metrics = {}

@@ -110,7 +110,7 @@ def _pair_rows(setup, layers, a, b, seeds, cka, unreliable):
     statistics, adjusted = similarity.permutation_test(matrix, len(seeds[a]))
     rows = []
     for i, layer in enumerate(layers):
-        within = [np.nanmean([_value(cka[layer], (act, s), (act, t)) for s, t in itertools.combinations(seeds[act], 2)])
+        within = [_finite_mean([_value(cka[layer], (act, s), (act, t)) for s, t in itertools.combinations(seeds[act], 2)])
                   for act in (a, b)]
         per_run = [np.mean([_value(cka[layer], (a, s), (b, t)) for t in seeds[b]]) for s in seeds[a]]
         cross, _, (low, high) = t_interval(per_run) if len(per_run) > 1 else (per_run[0], None, (np.nan, np.nan))
@@ -123,6 +123,11 @@ def _pair_rows(setup, layers, a, b, seeds, cka, unreliable):
                      "decision": "not tested: CKA not finite" if np.isnan(adjusted[i]) else None,
                      "unreliable": flagged})
     return rows
+
+
+def _finite_mean(values):
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _maps(found, seeds, compared, layers):
