@@ -110,8 +110,8 @@ def _pair_rows(setup, layers, a, b, seeds, cka, unreliable):
     statistics, adjusted = similarity.permutation_test(matrix, len(seeds[a]))
     rows = []
     for i, layer in enumerate(layers):
-        within = [_finite_mean([_value(cka[layer], (act, s), (act, t)) for s, t in itertools.combinations(seeds[act], 2)])
-                  for act in (a, b)]
+        within = [_finite_mean([_value(cka[layer], (act, s), (act, t))
+                                for s, t in itertools.combinations(seeds[act], 2)]) for act in (a, b)]
         per_run = [np.mean([_value(cka[layer], (a, s), (b, t)) for t in seeds[b]]) for s in seeds[a]]
         cross, _, (low, high) = t_interval(per_run) if len(per_run) > 1 else (per_run[0], None, (np.nan, np.nan))
         flagged = unreliable[a, layer] or unreliable[b, layer]
