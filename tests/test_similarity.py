@@ -110,3 +110,46 @@ def test_a_layer_that_represents_differently_is_found_and_the_others_are_not():
     statistics, adjusted = similarity.permutation_test(_matrix(layers), 5)
     # 5 seeds each: 252 splits, the observed one and its complement the most extreme, over 2 layers: 4 / 252
     assert adjusted[1] == pytest.approx(4 / 252) and adjusted[0] > 0.05 and statistics[1] > statistics[0]
+
+
+def _found(rng, activations, seeds, layers, images=30, features=20):
+    """{(activation, seed): {layer: (representation, dominance)}}: each layer its own representation, shared by
+    every run (seen through each run's rotation, with noise of its own)."""
+    shared = [rng.normal(size=(images, features)) for _ in layers]
+    found = {}
+    for a in activations:
+        for s in seeds:
+            runs = [_runs(rng, 1, base, own=0.5, images=images, features=features)[0] for base in shared]
+            found[a, s] = {layer: (similarity.representation(x), similarity.dominance(x))
+                           for layer, x in zip(layers, runs)}
+    return found
+
+
+def test_each_layer_finds_itself_in_another_seed_and_a_layer_with_dead_units_is_flagged_unreliable(tmp_path):
+    import h5py
+
+    from actviz.report import similarity_tables
+
+    rng, layers = np.random.default_rng(8), ["conv1", "dense1", "logits"]
+    found = _found(rng, ("relu", "selu"), range(3), layers)
+    runs = {}
+    for a in ("relu", "selu"):
+        for s in range(3):
+            path = tmp_path / f"{a}{s}.h5"
+            with h5py.File(path, "w") as f:
+                for layer in layers:
+                    f.create_dataset(f"activations/{layer}", data=rng.normal(size=(30, 20)))
+            dead = 0.8 if (a, "dense1") == ("selu", "dense1") else 0.0
+            runs[("d", "cnn", "snn", a, s)] = {"metrics": {"diverged_at_step": None, "test_accuracy": 0.9},
+                                                "activations": str(path),
+                                                "stats": {"layers": {layer: {"dead_fraction": dead if layer == "dense1"
+                                                                             else 0.0} for layer in layers}}}
+    part = similarity_tables.similarity_part(runs, ("d", "cnn", "snn"), ["relu", "selu"], layers, found)
+    tests = part["self_tests"]
+    assert tests["identified"] == tests["identifications"] == 2 * 3 * len(layers)  # 3 seed pairs an activation
+    assert tests["self"] == pytest.approx(1.0) and abs(tests["shuffled_debiased"]) < 0.1
+    flagged = {(r["activation"], r["layer"]) for r in part["layers"] if r["unreliable"]}
+    assert flagged == {("selu", "dense1")}
+    assert [r["unreliable"] for r in part["pairs"]] == [False, True, False]
+    seed_cka = {(r["activation"], r["layer"]): r["seed_cka"] for r in part["layers"]}
+    assert all(0.5 < v <= 1 for v in seed_cka.values())

@@ -409,6 +409,11 @@ def test_a_crossed_seed_design_trains_every_seed_with_every_batch_order_and_the_
                                                                                 (1, "selu")]
     assert numbers["comparisons"][0]["seeds"] == [0, 1]
     assert "Where the spread comes from" in (project / "results" / "report.html").read_text()
+    # churn by what two runs share: of the 4 cells (seed, order), 2 pairs share the initialisation, 2 the order
+    with open(project / "results" / "tables" / "churn_sources.csv") as f:
+        sources = [(r["activation"], r["shared"], r["pairs"]) for r in csv.DictReader(f)]
+    assert sources == [(a, kind, "2") for a in ("relu", "selu")
+                       for kind in ("same initialisation", "same batch order", "neither")]
     after = snakemake(project, "-n", "report", *crossed)
     assert after.returncode == 0 and _job_counts(after.stdout) == {}, after.stdout[-3000:]
 
