@@ -74,8 +74,12 @@ def cka_layers_figure(layers, baselines, pairs):
             axis.legend(fontsize=7, ncol=2)
         else:
             axis.text(0.5, 0.5, "no two activations with two seeds each", transform=axis.transAxes, ha="center")
-    left.set_ylabel("linear CKA (debiased)")
-    left.set_ylim(min(0.0, left.get_ylim()[0]), 1.02)
+    left.set_ylabel("linear CKA (debiased; axis from the lowest value)")
+    values = [v for mean, low, _ in baselines.values() for v in (*mean, *low)] + [
+        v for mean, _ in pairs.values() for v in mean]
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    low = max(-0.05, np.floor(min(finite, default=0.0) * 20) / 20 - 0.05)  # the differences are small: show them
+    left.set_ylim(low, 1.01)
     return figure_to_png_base64(fig)
 
 

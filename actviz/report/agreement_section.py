@@ -63,7 +63,10 @@ def similarity_part(ev, setup, activations, layers, draw, workers):
         series = pairs.setdefault((row["activation_a"], row["activation_b"]), ([], []))
         series[0].append(row["cross_cka"])
         series[1].append(row["decision"] == "different beyond seed noise")
-    return {**part, "layer_names": layers,
+    grid = {}
+    for row in part["pairs"]:
+        grid.setdefault(f"{row['activation_a']} · {row['activation_b']}", []).append(row)
+    return {**part, "layer_names": layers, "grid": grid,
             "figure": draw(agreement_figures.cka_layers_figure, layers, baselines, pairs) if baselines else None,
             "maps_figure": draw(agreement_figures.cka_maps_figure, layers, part["maps"]) if part["maps"] else None}
 

@@ -61,6 +61,7 @@ class Axis:
     words: tuple  # (a better than b, a worse than b): the decision's values in comparisons.csv
     value: Callable  # (runs, setup, activation, unit) -> float, or None where a run diverged or recorded nothing
     by_seed_pair: bool = False  # its unit: a seed, or a pair of seeds of one activation (taken two at a time)
+    measure: str = ""  # what "lower" or "higher" is of, in the verdict's words ("lower churn"); none for "ahead"
 
     def units(self, seeds):
         """The units the seeds (in the looks' order) make: the seeds, or disjoint pairs of them."""
@@ -78,12 +79,13 @@ class Axis:
 ACCURACY = Axis("accuracy", "test accuracy", True, "equivalence_margin", ("ahead", "behind"), _finite_accuracy)
 # Churn's margin: 1 point, the accuracy margin's size: two runs whose accuracies differ by d disagree on at least d
 # of the images, so a churn difference under the accuracy margin is below what the accuracy verdict calls negligible.
-CHURN = Axis("churn", "churn between seeds", False, "churn_margin", ("lower", "higher"), _churn, by_seed_pair=True)
+CHURN = Axis("churn", "churn between seeds", False, "churn_margin", ("lower", "higher"), _churn, by_seed_pair=True,
+             measure="churn")
 # Calibration's margin: 1 point of expected calibration error, above its sampling noise on 2,000 test images at 15
 # bins (measured: a run's ECE moves by 0.56-0.73 points between bootstrap draws of its test images, the 6 default
 # runs) and below the 2.0-point floor a perfectly calibrated network reads there (binning and sampling).
 CALIBRATION = Axis("calibration", "calibration error (ECE)", False, "calibration_margin", ("lower", "higher"),
-                   _calibration)
+                   _calibration, measure="ECE")
 
 AXES = {axis.name: axis for axis in (ACCURACY, CHURN, CALIBRATION)}
 

@@ -64,7 +64,8 @@ def decision_words(c):
     decision = c.get("decision")
     if decision in DIRECTIONS:
         within = f" by less than the {100 * c['margin']:g}-point margin" if c.get("within_margin") else ""
-        return decision + within + _decided_when(c)
+        measure = AXES[c.get("axis", "accuracy")].measure
+        return decision + (f" {measure}" if measure else "") + within + _decided_when(c)
     if decision == "equivalent":
         return f"equivalent within {_margin_points(c['margin'])}{_decided_when(c)}"
     if decision == "undecided" and "ci_low" not in c:
