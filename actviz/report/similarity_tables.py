@@ -132,9 +132,15 @@ def _finite_mean(values):
 
 def _maps(found, seeds, compared, layers):
     """Kornblith's figure: the layer x layer CKA of two seeds of one activation beside that of two activations at
-    one seed (the first activation with two seeds, against the next one)."""
+    one seed (the first activation with two seeds, against the activation whose layers are least like its own)."""
     base = next((a for a in compared if len(seeds[a]) > 1), compared[0] if compared else None)
-    other = next((a for a in compared if a != base), None)
+    others = [a for a in compared if a != base]
+
+    def likeness(a):  # the mean CKA of each layer with its counterpart: the least alike is the most telling map
+        diagonal = np.diag(np.array(layer_map(found[base, seeds[base][0]], found[a, seeds[a][0]], layers), float))
+        return float(np.nanmean(diagonal)) if np.isfinite(diagonal).any() else np.inf
+
+    other = min(others, key=likeness) if others else None
     maps = {}
     if base is not None and len(seeds[base]) > 1:
         first, second = seeds[base][:2]
