@@ -71,6 +71,32 @@ def representation(activations):
     return None if norm == 0 else (centred / norm).astype(np.float32)
 
 
+def representation_and_dominance(activations, iterations=50):
+    """(``representation``, ``dominance``) of a layer's activations from one Gram matrix: the centred Gram's first
+    eigenvalue over its trace is the first principal direction's share of the variance."""
+    if not np.isfinite(activations).all():
+        return None, 0.0
+    k = gram(activations)
+    if not np.isfinite(k).all():
+        return None, 0.0
+    centred = u_centre(k).ravel()
+    norm = np.linalg.norm(centred)
+    h = k - k.mean(axis=0) - k.mean(axis=1)[:, None] + k.mean()  # H K H: the Gram of the centred activations
+    return (None if norm == 0 else (centred / norm).astype(np.float32)), _top_share(h, iterations)
+
+
+def _top_share(k, iterations):
+    """The largest eigenvalue of a positive semi-definite ``k`` over its trace (power iteration), 0 if it is 0."""
+    total = np.trace(k)
+    if not np.isfinite(total) or total <= 0:
+        return 0.0
+    v = np.random.default_rng(0).normal(size=len(k))
+    for _ in range(iterations):
+        v = k @ v
+        v /= np.linalg.norm(v)
+    return float(v @ k @ v / total)
+
+
 def cka_of(first, second):
     """The debiased CKA of two ``representation`` vectors (NaN if either is None)."""
     if first is None or second is None:
@@ -85,15 +111,7 @@ def dominance(activations, iterations=200):
     if not np.isfinite(x).all():
         return 0.0
     x = x - x.mean(axis=0)
-    k = x @ x.T
-    total = np.trace(k)
-    if not np.isfinite(total) or total <= 0:
-        return 0.0
-    v = np.random.default_rng(0).normal(size=len(k))
-    for _ in range(iterations):
-        v = k @ v
-        v /= np.linalg.norm(v)
-    return float(v @ k @ v / total)
+    return _top_share(x @ x.T, iterations)
 
 
 def permutation_test(matrix, first, permutations=9999, seed=0):

@@ -153,3 +153,10 @@ def test_each_layer_finds_itself_in_another_seed_and_a_layer_with_dead_units_is_
     assert [r["unreliable"] for r in part["pairs"]] == [False, True, False]
     seed_cka = {(r["activation"], r["layer"]): r["seed_cka"] for r in part["layers"]}
     assert all(0.5 < v <= 1 for v in seed_cka.values())
+
+
+def test_the_representation_and_dominance_read_off_one_gram_matrix_are_each_alones():
+    x = np.random.default_rng(9).normal(size=(50, 12)) * np.array([5.0] + [1.0] * 11)
+    vector, share = similarity.representation_and_dominance(x)
+    assert np.allclose(vector, similarity.representation(x)) and share == pytest.approx(similarity.dominance(x), rel=1e-6)
+    assert similarity.representation_and_dominance(np.full((5, 3), np.inf)) == (None, 0.0)

@@ -45,10 +45,10 @@ def crossed_predictions(paths, metrics, predictions_paths):
     return [(by_folder[Path(p).parent], read_predictions(p)) for p in predictions_paths if Path(p).parent in by_folder]
 
 
-def similarity_part(ev, setup, activations, layers, draw, workers):
+def similarity_part(ev, setup, activations, layers, draw):
     """"Do the layers compute the same thing?" for one setup (None without two runs to compare): CKA per layer,
     the seed baseline against the cross-activation CKA, the decisions, the maps and the self-tests."""
-    found = similarity_tables.representations(ev.runs, setup, layers, workers)
+    found = {key[1:]: value for key, value in ev.representations[setup[:2]].items() if key[0] == setup[2]}
     part = similarity_tables.similarity_part(ev.runs, setup, activations, layers, found)
     if part is None:
         return None

@@ -156,31 +156,42 @@ def _outer_quantiles(values):
             float(np.quantile(values, AUTO_QUANTILES[1], method="higher")))
 
 
-def run_histograms(runs, dataset, architecture, layers, ranges, bins, workers=SERIAL):
+def run_histograms(runs, dataset, architecture, layers, ranges, bins, workers=SERIAL, with_representations=False):
     """{(recipe, activation, seed, layer): histogram} of every finite run of an architecture on
     ``dataset`` after training, over the layer's shared range: edges, counts, and the values below
-    and above it. ``workers`` reads the runs' files in parallel."""
+    and above it. ``workers`` reads the runs' files in parallel. ``with_representations``: also, from the same
+    read, {(recipe, activation, seed): {layer: (CKA representation, dominance)}} (``actviz.similarity``) of the
+    first ``similarity_tables.CKA_IMAGES`` probe images, returned second."""
     chosen = [(key, run) for key, run in sorted(runs.items())
               if key[:2] == (dataset, architecture) and diverged_at(run) is None]
-    per_run = workers.map(_run_histograms, [(run["activations"], layers, ranges, bins) for _, run in chosen])
-    return {(recipe, activation, seed, layer): histogram
-            for ((_, _, recipe, activation, seed), _), histograms in zip(chosen, per_run)
-            for layer, histogram in histograms.items()}
+    per_run = workers.map(_run_histograms, [(run["activations"], layers, ranges, bins, with_representations)
+                                            for _, run in chosen])
+    histograms = {(recipe, activation, seed, layer): histogram
+                  for ((_, _, recipe, activation, seed), _), (histograms, _) in zip(chosen, per_run)
+                  for layer, histogram in histograms.items()}
+    if not with_representations:
+        return histograms
+    return histograms, {key[2:]: found for (key, _), (_, found) in zip(chosen, per_run)}
 
 
 def _run_histograms(task):
-    """(In a worker.) {layer: histogram over its range} of one run's activations file, read once."""
-    path, layers, ranges, bins = task
-    histograms = {}
+    """(In a worker.) ({layer: histogram over its range}, {layer: (CKA representation, dominance)} or None) of one
+    run's activations file, read once."""
+    from actviz.report.similarity_tables import layer_representation
+
+    path, layers, ranges, bins, with_representations = task
+    histograms, found = {}, {} if with_representations else None
     with h5py.File(path, "r") as f:
         for layer in layers:
             values = f["activations"][layer][:]
+            if with_representations:
+                found[layer] = layer_representation(values)
             finite = values if np.isfinite(values).all() else values[np.isfinite(values)]
             counts = histogram_counts(finite, ranges[layer], bins)
             histograms[layer] = {"edges": np.linspace(*ranges[layer], bins + 1).tolist(),
                                  "counts": counts["counts"].tolist(), "below": counts["below"],
                                  "above": counts["above"], "nonfinite": int(values.size - finite.size)}
-    return histograms
+    return histograms, found
 
 
 def outside_fraction(histogram):

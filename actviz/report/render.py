@@ -132,6 +132,8 @@ class Evidence:
     decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
     spread: list = field(default_factory=list)  # spread.spread_rows, with seed_design crossed
     crossed_predictions: list = field(default_factory=list)  # [(metrics, predictions)] of the crossed cells
+    # {(dataset, architecture): {(recipe, activation, seed): {layer: (CKA representation, dominance)}}}
+    representations: dict = field(default_factory=dict)
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -176,7 +178,7 @@ def setup_section(ev, setup, classes, activations, profiles, workers):
         "depth": layer_tables.depth_rows(profiles, layers),
         "layers": [_layer_part(ev, setup, layer, activations, histograms, layer in shown, draw) for layer in layers],
         "agreement": agreement_section.agreement_part(ev, setup, activations, draw),
-        "similarity": agreement_section.similarity_part(ev, setup, activations, layers, draw, workers),
+        "similarity": agreement_section.similarity_part(ev, setup, activations, layers, draw),
     }
 
 
@@ -253,15 +255,16 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
     ranges = {(d, a): layer_tables.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
               for d, a in pairs}
-    histograms = {(d, a): layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
-                                                 workers) for d, a in pairs}
+    read = {(d, a): layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
+                                           workers, with_representations=True) for d, a in pairs}
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = accuracy_tables.accuracy_rows(runs, setups, activations)
     design = accuracy_tables.design_of(settings, planned)
     comparisons = [c for setup in setups for axis in axes.AXES.values() if axes.measured(runs, setup, axis)
                    for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design, axis)]
+    histograms = {pair: histograms for pair, (histograms, _) in read.items()}
     return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
-                    ranges, histograms)
+                    ranges, histograms, representations={pair: found for pair, (_, found) in read.items()})
 
 
 def render_report(inputs, settings, config, outputs, processes=1):

@@ -12,7 +12,6 @@ import numpy as np
 from actviz import agreement, similarity
 from actviz.report.numbers import seeds_of
 from actviz.report.uncertainty import t_interval
-from actviz.report.workers import SERIAL
 
 SETUP = ("dataset", "architecture", "recipe")
 CKA_IMAGES = 300  # the first probe images CKA is computed on: a Gram matrix of 300 x 300 a run and layer
@@ -25,23 +24,10 @@ PAIR_COLUMNS = (*SETUP, "layer", "activation_a", "activation_b", "seeds_a", "see
                 "unreliable")
 
 
-def _run_representations(task):
-    """(In a worker.) {layer: (representation, dominance)} of one run's activations file, read once: its first
-    ``images`` probe images."""
-    path, layers, images = task
-    out = {}
-    with h5py.File(path, "r") as f:
-        for layer in layers:
-            values = f["activations"][layer][:images]
-            out[layer] = (similarity.representation(values), similarity.dominance(values))
-    return out
-
-
-def representations(runs, setup, layers, workers=SERIAL, images=CKA_IMAGES):
-    """{(activation, seed): {layer: (representation, dominance)}} of every finished run of ``setup``."""
-    chosen = [key for key in sorted(runs) if key[:3] == setup and runs[key]["metrics"].get("diverged_at_step") is None]
-    found = workers.map(_run_representations, [(runs[key]["activations"], layers, images) for key in chosen])
-    return {key[3:]: value for key, value in zip(chosen, found)}
+def layer_representation(values, images=CKA_IMAGES):
+    """(CKA representation, dominance) of a layer's activations [image, ...] (``actviz.similarity``), on its first
+    ``images`` images: read once with the histograms (``layer_tables.run_histograms``)."""
+    return similarity.representation_and_dominance(values[:images])
 
 
 def layer_map(first, second, layers):
