@@ -144,7 +144,8 @@ def test_each_layer_finds_itself_in_another_seed_and_a_layer_with_dead_units_is_
                                                 "activations": str(path),
                                                 "stats": {"layers": {layer: {"dead_fraction": dead if layer == "dense1"
                                                                              else 0.0} for layer in layers}}}
-    part = similarity_tables.similarity_part(runs, ("d", "cnn", "snn"), ["relu", "selu"], layers, found)
+    numbers = similarity_tables.similarity_numbers(found, layers)
+    part = similarity_tables.similarity_part(runs, ("d", "cnn", "snn"), ["relu", "selu"], layers, numbers)
     tests = part["self_tests"]
     assert tests["identified"] == tests["identifications"] == 2 * 3 * len(layers)  # 3 seed pairs an activation
     assert tests["self"] == pytest.approx(1.0) and abs(tests["shuffled_debiased"]) < 0.1
@@ -158,5 +159,6 @@ def test_each_layer_finds_itself_in_another_seed_and_a_layer_with_dead_units_is_
 def test_the_representation_and_dominance_read_off_one_gram_matrix_are_each_alones():
     x = np.random.default_rng(9).normal(size=(50, 12)) * np.array([5.0] + [1.0] * 11)
     vector, share = similarity.representation_and_dominance(x)
-    assert np.allclose(vector, similarity.representation(x)) and share == pytest.approx(similarity.dominance(x), rel=1e-6)
+    assert np.allclose(vector, similarity.representation(x))
+    assert share == pytest.approx(similarity.dominance(x), rel=1e-6)
     assert similarity.representation_and_dominance(np.full((5, 3), np.inf)) == (None, 0.0)

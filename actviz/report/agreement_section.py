@@ -48,8 +48,9 @@ def crossed_predictions(paths, metrics, predictions_paths):
 def similarity_part(ev, setup, activations, layers, draw):
     """"Do the layers compute the same thing?" for one setup (None without two runs to compare): CKA per layer,
     the seed baseline against the cross-activation CKA, the decisions, the maps and the self-tests."""
-    found = {key[1:]: value for key, value in ev.representations[setup[:2]].items() if key[0] == setup[2]}
-    part = similarity_tables.similarity_part(ev.runs, setup, activations, layers, found)
+    if setup not in ev.similarity:
+        return None
+    part = similarity_tables.similarity_part(ev.runs, setup, activations, layers, ev.similarity[setup])
     if part is None:
         return None
     baselines = {}

@@ -24,6 +24,7 @@ from actviz.report import (
     layer_words,
     numbers,
     signal_tables,
+    similarity_tables,
     spread,
     sweep_tables,
     verdict_words,
@@ -132,8 +133,7 @@ class Evidence:
     decisions: dict = field(default_factory=dict)  # {setup: the last look's decision} with max_seeds
     spread: list = field(default_factory=list)  # spread.spread_rows, with seed_design crossed
     crossed_predictions: list = field(default_factory=list)  # [(metrics, predictions)] of the crossed cells
-    # {(dataset, architecture): {(recipe, activation, seed): {layer: (CKA representation, dominance)}}}
-    representations: dict = field(default_factory=dict)
+    similarity: dict = field(default_factory=dict)  # {setup: similarity_tables.similarity_numbers}
 
 
 OPEN_LAYERS = 8  # up to this many layers every layer's section is open; beyond, the first, middle and last
@@ -263,8 +263,11 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
     comparisons = [c for setup in setups for axis in axes.AXES.values() if axes.measured(runs, setup, axis)
                    for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design, axis)]
     histograms = {pair: histograms for pair, (histograms, _) in read.items()}
+    similar = {setup: similarity_tables.similarity_numbers(
+        {key[1:]: value for key, value in read[setup[:2]][1].items() if key[0] == setup[2]}, layer_names[setup[1]])
+        for setup in setups if setup[:2] in read}
     return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
-                    ranges, histograms, representations={pair: found for pair, (_, found) in read.items()})
+                    ranges, histograms, similarity=similar)
 
 
 def render_report(inputs, settings, config, outputs, processes=1):

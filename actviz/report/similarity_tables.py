@@ -30,25 +30,45 @@ def layer_representation(values, images=CKA_IMAGES):
     return similarity.representation_and_dominance(values[:images])
 
 
-def layer_map(first, second, layers):
-    """[layer of the first run, layer of the second] debiased CKA of two runs' representations."""
-    return [[similarity.cka_of(first[a][0], second[b][0]) for b in layers] for a in layers]
+def similarity_numbers(found, layers):
+    """What the section needs of one setup's runs' representations ({(activation, seed): {layer: (representation,
+    dominance)}}), so that the representations themselves (a Gram matrix a run and layer) can go: {"cka": {layer:
+    ({run: index}, [run, run] CKA)}, "dominance": {run: {layer: share}}, "maps": {(run, run): [layer, layer] CKA}
+    of every two seeds of one activation and of every two activations at their first seeds}."""
+    stacked = {key: _stack(value, layers) for key, value in found.items()}
+    by_activation = {}
+    for activation, seed in sorted(found):
+        by_activation.setdefault(activation, []).append(seed)
+    pairs = [((a, s), (a, t)) for a, seeds in by_activation.items() for s, t in itertools.combinations(seeds, 2)]
+    pairs += [((a, by_activation[a][0]), (b, by_activation[b][0])) for a, b in itertools.permutations(by_activation, 2)]
+    return {"cka": {layer: _cka_matrix(stacked, i) for i, layer in enumerate(layers)},
+            "dominance": {key: {layer: value[layer][1] for layer in layers} for key, value in found.items()},
+            "maps": {(x, y): (stacked[x] @ stacked[y].T).tolist() for x, y in pairs}}
 
 
-def similarity_part(runs, setup, activations, layers, found):
+def _stack(representations, layers):
+    """[layer, vector] of one run's representations, NaN for a layer with none."""
+    size = next((len(v) for v, _ in representations.values() if v is not None), 1)
+    return np.stack([representations[layer][0] if representations[layer][0] is not None
+                     else np.full(size, np.nan, np.float32) for layer in layers])
+
+
+def similarity_part(runs, setup, activations, layers, numbers):
     """Every number of "Do the layers compute the same thing?" for one setup from its runs' ``representations``:
     {"layers": per layer and activation its seed baseline, "pairs": per layer and pair of activations the
     cross-activation CKA and its decision, "maps": the two layer x layer maps, "self_tests"}; None with no pair of
-    activations that both have two finished seeds... and no seeds to compare at all."""
+    activations that both have two finished seeds... and no seeds to compare at all. ``numbers``:
+    ``similarity_numbers`` of its runs."""
+    found = numbers["dominance"]
     seeds = {a: [s for s in seeds_of(runs, setup, a) if (a, s) in found] for a in activations}
     compared = [a for a in activations if seeds[a]]
     if len(compared) < 2 and not any(len(seeds[a]) > 1 for a in compared):
         return None
     dead = {(a, layer): float(np.mean([runs[(*setup, a, s)]["stats"]["layers"][layer]["dead_fraction"]
                                        for s in seeds[a]])) for a in compared for layer in layers}
-    dominance = {(a, layer): float(max(found[a, s][layer][1] for s in seeds[a])) for a in compared for layer in layers}
+    dominance = {(a, layer): float(max(found[a, s][layer] for s in seeds[a])) for a in compared for layer in layers}
     unreliable = {key: dead[key] > DEAD or dominance[key] > similarity.DOMINANT for key in dead}
-    cka = {layer: _cka_matrix(found, layer) for layer in layers}
+    cka = numbers["cka"]
     layer_rows = [_layer_row(setup, layer, a, seeds[a], cka[layer], dominance[a, layer], dead[a, layer],
                              unreliable[a, layer]) for layer in layers for a in compared]
     pairs = [(a, b) for a, b in itertools.combinations(compared, 2) if len(seeds[a]) > 1 and len(seeds[b]) > 1]
@@ -59,18 +79,16 @@ def similarity_part(runs, setup, activations, layers, found):
     for row in tested:  # Bonferroni across the pairs of activations (each pair's layers: minP, Westfall & Young)
         row["p_adjusted"] = min(1.0, row["p_value"] * len(pairs))
         row["decision"] = ("different beyond seed noise" if row["p_adjusted"] <= ALPHA else "within seed noise")
-    return {"layers": layer_rows, "pairs": pair_rows, "maps": _maps(found, seeds, compared, layers),
-            "self_tests": _self_tests(found, seeds, compared, layers, runs, setup)}
+    maps = numbers["maps"]
+    return {"layers": layer_rows, "pairs": pair_rows, "maps": _maps(maps, seeds, compared),
+            "self_tests": _self_tests(maps, seeds, compared, layers, runs, setup)}
 
 
-def _cka_matrix(found, layer):
-    """({run: index}, [run, run] debiased CKA) of every two runs at ``layer``: one product of their
+def _cka_matrix(stacked, layer):
+    """({run: index}, [run, run] debiased CKA) of every two runs at the ``layer``-th layer: one product of their
     representations (NaN for a run whose layer has none)."""
-    index = {key: i for i, key in enumerate(sorted(found))}
-    size = len(next(v for v in (found[key][layer][0] for key in index) if v is not None)) if any(
-        found[key][layer][0] is not None for key in index) else 1
-    vectors = np.stack([found[key][layer][0] if found[key][layer][0] is not None else np.full(size, np.nan, np.float32)
-                        for key in index])
+    index = {key: i for i, key in enumerate(sorted(stacked))}
+    vectors = np.stack([stacked[key][layer] for key in index]) if index else np.zeros((0, 1), np.float32)
     return index, vectors @ vectors.T
 
 
@@ -116,29 +134,28 @@ def _finite_mean(values):
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def _maps(found, seeds, compared, layers):
+def _maps(maps, seeds, compared):
     """Kornblith's figure: the layer x layer CKA of two seeds of one activation beside that of two activations at
     one seed (the first activation with two seeds, against the activation whose layers are least like its own)."""
     base = next((a for a in compared if len(seeds[a]) > 1), compared[0] if compared else None)
     others = [a for a in compared if a != base]
 
     def likeness(a):  # the mean CKA of each layer with its counterpart: the least alike is the most telling map
-        diagonal = np.diag(np.array(layer_map(found[base, seeds[base][0]], found[a, seeds[a][0]], layers), float))
+        diagonal = np.diag(np.array(maps[(base, seeds[base][0]), (a, seeds[a][0])], float))
         return float(np.nanmean(diagonal)) if np.isfinite(diagonal).any() else np.inf
 
     other = min(others, key=likeness) if others else None
-    maps = {}
+    shown = {}
     if base is not None and len(seeds[base]) > 1:
         first, second = seeds[base][:2]
-        maps["seeds"] = (f"{base} seed {first} · {base} seed {second}",
-                         layer_map(found[base, first], found[base, second], layers))
+        shown["seeds"] = (f"{base} seed {first} · {base} seed {second}", maps[(base, first), (base, second)])
     if base is not None and other is not None:
-        maps["activations"] = (f"{base} seed {seeds[base][0]} · {other} seed {seeds[other][0]}",
-                               layer_map(found[base, seeds[base][0]], found[other, seeds[other][0]], layers))
-    return maps
+        shown["activations"] = (f"{base} seed {seeds[base][0]} · {other} seed {seeds[other][0]}",
+                                maps[(base, seeds[base][0]), (other, seeds[other][0])])
+    return shown
 
 
-def _self_tests(found, seeds, compared, layers, runs, setup):
+def _self_tests(maps, seeds, compared, layers, runs, setup):
     """The self-tests as numbers: a layer with itself, with its images shuffled (debiased and plain), and the share
     of layers that find themselves as the most similar layer of another seed of the same activation."""
     activation = next((a for a in compared if len(seeds[a]) > 1), compared[0])
@@ -150,7 +167,7 @@ def _self_tests(found, seeds, compared, layers, runs, setup):
     found_same, total = 0, 0
     for a in compared:
         for s, t in itertools.combinations(seeds[a], 2):
-            for i, row in enumerate(layer_map(found[a, s], found[a, t], layers)):
+            for i, row in enumerate(np.array(maps[(a, s), (a, t)], float)):
                 if np.isfinite(row).any():
                     found_same += int(np.nanargmax(row) == i)
                     total += 1
