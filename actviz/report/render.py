@@ -255,17 +255,19 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
     pairs = [(d, a) for d in datasets for a in layer_names if any(k[:2] == (d, a) for k in runs)]
     ranges = {(d, a): layer_tables.histogram_ranges(runs, d, a, layer_names[a], settings.histogram_range, workers)
               for d, a in pairs}
-    read = {(d, a): layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins,
-                                           workers, with_representations=True) for d, a in pairs}
+    histograms, similar = {}, {}
+    for d, a in pairs:  # each dataset and architecture's CKA representations reduced to its numbers, then dropped
+        histograms[d, a], found = layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a],
+                                                              settings.histogram_bins, workers, with_representations=True)
+        for recipe in dict.fromkeys(key[0] for key in found):
+            similar[d, a, recipe] = similarity_tables.similarity_numbers(
+                {key[1:]: value for key, value in found.items() if key[0] == recipe}, layer_names[a])
+        del found
     setups = [s for d in datasets for s in numbers.setups_of(runs, d, architectures, recipes)]
     accuracy = accuracy_tables.accuracy_rows(runs, setups, activations)
     design = accuracy_tables.design_of(settings, planned)
     comparisons = [c for setup in setups for axis in axes.AXES.values() if axes.measured(runs, setup, axis)
                    for c in accuracy_tables.comparison_rows(runs, accuracy, setup, design, axis)]
-    histograms = {pair: histograms for pair, (histograms, _) in read.items()}
-    similar = {setup: similarity_tables.similarity_numbers(
-        {key[1:]: value for key, value in read[setup[:2]][1].items() if key[0] == setup[2]}, layer_names[setup[1]])
-        for setup in setups if setup[:2] in read}
     return Evidence(runs, layer_names, accuracy, comparisons, layer_tables.layer_rows(runs, layer_names, histograms),
                     ranges, histograms, similarity=similar)
 
