@@ -257,8 +257,8 @@ def gather(runs, settings, datasets, architectures, recipes, activations, worker
               for d, a in pairs}
     histograms, similar = {}, {}
     for d, a in pairs:  # each dataset and architecture's CKA representations reduced to its numbers, then dropped
-        histograms[d, a], found = layer_tables.run_histograms(runs, d, a, layer_names[a], ranges[d, a],
-                                                              settings.histogram_bins, workers, with_representations=True)
+        histograms[d, a], found = layer_tables.run_histograms(
+            runs, d, a, layer_names[a], ranges[d, a], settings.histogram_bins, workers, with_representations=True)
         for recipe in dict.fromkeys(key[0] for key in found):
             similar[d, a, recipe] = similarity_tables.similarity_numbers(
                 {key[1:]: value for key, value in found.items() if key[0] == recipe}, layer_names[a])

@@ -128,12 +128,27 @@ def verdict_table(verdict, name, setting, decision=None):
             "seeds": f"{seeds} ({looks_words(decision)})" if decision else seeds, "setting": setting,
             "unit": "these trained networks, not the activations" if verdict["one_seed"] else
             "the activations (paired over seeds)",
+            # the other axes (churn, calibration) as columns beside each pair's accuracy: a pair a row
+            "axes": [AXES[name].title for name in verdict.get("axes", {})],
             "pairs": [{"pair": f"{c['activation_a']} − {c['activation_b']}",
-                       "axis": AXES[c.get("axis", "accuracy")].title,
                        "difference": (f"{_points(c['difference'])} ({_points(c['ci_low'])} to {_points(c['ci_high'])})"
                                       if "ci_low" in c else "–"),
-                       "decision": decision_words(c), "decided": c.get("decision") in DECIDED}
-                      for c in [*verdict["pairs"], *(c for rows in verdict.get("axes", {}).values() for c in rows)]]}
+                       "decision": decision_words(c), "decided": c.get("decision") in DECIDED,
+                       "others": [_short_words(next((o for o in rows if (o["activation_a"], o["activation_b"]) ==
+                                                     (c["activation_a"], c["activation_b"])), {}))
+                                  for rows in verdict.get("axes", {}).values()]}
+                      for c in verdict["pairs"]]}
+
+
+def _short_words(c):
+    """A pair's decision on another axis in a word or three for the first screen, e.g. ("lower churn", True); its
+    interval and what would decide it are in its section."""
+    decision = c.get("decision")
+    if decision in DIRECTIONS:
+        return f"{decision} {AXES[c['axis']].measure}".strip(), True
+    if decision == "equivalent":
+        return f"equivalent within {_margin_points(c['margin'])}", True
+    return ("undecided" if decision == "undecided" else "–"), False
 
 
 def _diverged_words(missing):
