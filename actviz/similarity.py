@@ -20,9 +20,12 @@ DOMINANT = 0.5  # a layer whose first principal direction holds more of the vari
 
 
 def gram(activations):
-    """The images' linear Gram matrix X X^T (float64) of a layer's activations [image, ...features]."""
-    x = np.asarray(activations, dtype=np.float64).reshape(len(activations), -1)
-    return x @ x.T
+    """The images' linear Gram matrix X X^T (float64) of a layer's activations [image, ...features]; float32
+    activations are multiplied in float32 (4x faster on a conv layer's 6,272 features; a relative error of ~1e-6,
+    far below the 3 digits CKA is read to)."""
+    x = np.asarray(activations)
+    x = x.reshape(len(x), -1).astype(np.float32 if x.dtype == np.float32 else np.float64, copy=False)
+    return (x @ x.T).astype(np.float64)
 
 
 def u_centre(k):
@@ -128,15 +131,14 @@ def permutation_test(matrix, first, permutations=9999, seed=0):
 
     matrix = np.asarray(matrix, dtype=np.float64)
     runs = matrix.shape[1]
-    if math.comb(runs, first) <= permutations + 1:
-        observed = tuple(range(first))
-        splits = [np.isin(np.arange(runs), chosen) for chosen in
-                  [observed, *(c for c in itertools.combinations(range(runs), first) if c != observed)]]
+    if math.comb(runs, first) <= permutations + 1:  # every split, the observed one (the first runs) first
+        chosen = np.array(list(itertools.combinations(range(runs), first)), dtype=int).reshape(-1, first)
+        z = np.zeros((len(chosen), runs))
+        z[np.arange(len(chosen))[:, None], chosen] = 1.0
     else:
         rng = np.random.default_rng(seed)
-        observed = np.arange(runs) < first
-        splits = [observed] + [rng.permutation(observed) for _ in range(permutations)]
-    z = np.array(splits, dtype=np.float64)  # [split, run]: 1 for the first activation; the observed split first
+        observed = (np.arange(runs) < first).astype(np.float64)
+        z = np.array([observed] + [rng.permutation(observed) for _ in range(permutations)])
     statistics = np.stack([_statistic(layer, z) for layer in matrix], axis=1)  # [split, layer]
     observed, finite = statistics[0], np.isfinite(statistics[0])
     # every split's p-value at every layer: the share of splits whose statistic is at least as large
