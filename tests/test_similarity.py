@@ -162,3 +162,14 @@ def test_the_representation_and_dominance_read_off_one_gram_matrix_are_each_alon
     assert np.allclose(vector, similarity.representation(x))
     assert share == pytest.approx(similarity.dominance(x), rel=1e-6)
     assert similarity.representation_and_dominance(np.full((5, 3), np.inf)) == (None, 0.0)
+
+
+def test_a_run_whose_every_layer_is_not_finite_leaves_its_cka_nan_and_the_others_theirs():
+    from actviz.report import similarity_tables
+
+    rng, layers = np.random.default_rng(10), ["conv1", "dense1"]
+    found = _found(rng, ("relu",), range(2), layers)
+    found["relu", 2] = {layer: similarity.representation_and_dominance(np.full((30, 20), np.nan)) for layer in layers}
+    index, matrix = similarity_tables.similarity_numbers(found, layers)["cka"]["conv1"]
+    assert np.isnan(matrix[index["relu", 2], index["relu", 0]])
+    assert 0.5 < matrix[index["relu", 1], index["relu", 0]] <= 1.0 + 1e-6

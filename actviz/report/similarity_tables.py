@@ -37,7 +37,8 @@ def similarity_numbers(found, layers):
     dominance)}}), so that the representations themselves (a Gram matrix a run and layer) can go: {"cka": {layer:
     ({run: index}, [run, run] CKA)}, "dominance": {run: {layer: share}}, "maps": {(run, run): [layer, layer] CKA}
     of every two seeds of one activation and of every two activations at their first seeds}."""
-    stacked = {key: _stack(value, layers) for key, value in found.items()}
+    size = max((len(v) for value in found.values() for v, _ in value.values() if v is not None), default=1)
+    stacked = {key: _stack(value, layers, size) for key, value in found.items()}
     by_activation = {}
     for activation, seed in sorted(found):
         by_activation.setdefault(activation, []).append(seed)
@@ -48,9 +49,8 @@ def similarity_numbers(found, layers):
             "maps": {(x, y): (stacked[x] @ stacked[y].T).tolist() for x, y in pairs}}
 
 
-def _stack(representations, layers):
-    """[layer, vector] of one run's representations, NaN for a layer with none."""
-    size = next((len(v) for v, _ in representations.values() if v is not None), 1)
+def _stack(representations, layers, size):
+    """[layer, vector] of one run's representations, NaN for a layer with none (``size``: every vector's length)."""
     return np.stack([representations[layer][0] if representations[layer][0] is not None
                      else np.full(size, np.nan, np.float32) for layer in layers])
 
@@ -164,6 +164,8 @@ def _self_tests(maps, seeds, compared, layers, runs, setup):
     seed, layer = seeds[activation][0], layers[len(layers) // 2]
     with h5py.File(runs[(*setup, activation, seed)]["activations"], "r") as f:
         values = f["activations"][layer][:CKA_IMAGES]
+    if not np.isfinite(values).all():  # a run whose layer is not finite: no self-test to read off it
+        values = np.zeros((4, 1))
     shuffled = values[np.random.default_rng(0).permutation(len(values))]
     k, shuffled_k = similarity.gram(values), similarity.gram(shuffled)
     found_same, total = 0, 0
