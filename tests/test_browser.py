@@ -50,7 +50,8 @@ def test_report_opens_in_chromium_with_every_image_loaded_and_no_console_error(p
         print(f"screenshot: {SCREENSHOT}")
     finally:
         browser.quit()
-    # learning curves and the phase diagram; per setup per-class, depth, gradients and signal, and two per layer
-    assert len(images) == in_file == 2 + len(RECIPES) * (4 + 2 * len(LAYER_NAMES))
+    # learning curves and the phase diagram; per setup per-class, depth, gradients, signal, reliability and CKA maps
+    # (one seed: no accuracy-against-churn picture), and two per layer
+    assert len(images) == in_file == 2 + len(RECIPES) * (6 + 2 * len(LAYER_NAMES))
     assert [alt for alt, loaded in images if not loaded] == []
     assert errors == []

@@ -67,17 +67,19 @@ def test_report_compares_every_recipe_and_activation_on_every_layer(project):
             assert metrics["final_step"] == 20 and metrics["test_size"] == 2000
             assert float(rows[recipe, activation]["test_accuracy_mean"]) == pytest.approx(metrics["test_accuracy"])
             assert f"{metrics['test_accuracy']:.4f}" in html
-    # learning curves; per recipe per-class accuracy, depth profile, gradients, and two figures per layer
-    # learning curves and the phase diagram; per setup per-class, depth, gradients and signal, and two per layer
-    assert html.count('src="data:image/png;base64,') == 2 + len(RECIPES) * (4 + 2 * len(LAYER_NAMES))
+    # learning curves and the phase diagram; per setup per-class, depth, gradients, signal, reliability and CKA maps
+    # (one seed: no accuracy-against-churn picture), and two per layer
+    assert html.count('src="data:image/png;base64,') == 2 + len(RECIPES) * (6 + 2 * len(LAYER_NAMES))
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "sha256:71d22c9f843234e39b3f4ae0339b36a27224affaa2f34539fb51d06482c2ae36" in html
     summary = json.loads((project / "results" / "tables" / "report.json").read_text())["summary"]
     verdicts = [s.split(":")[0] for s in summary["FashionMNIST-sample"][:2]]
     assert verdicts == [f"cnn/{r}" for r in RECIPES]  # a verdict per setup
     with open(project / "results" / "tables" / "comparisons.csv") as f:
-        pairs = [(r["recipe"], r["method"]) for r in csv.DictReader(f)]
-    assert pairs == [(r, "exact McNemar, 2000 test images") for r in RECIPES for _ in range(3)]  # 3 pairs, 1 seed
+        pairs = [(r["recipe"], r["axis"], r["method"]) for r in csv.DictReader(f)]
+    methods = {"accuracy": "exact McNemar, 2000 test images",  # 3 pairs an axis; one seed compares accuracy only
+               "churn": "not compared: churn needs two seeds of each", "calibration": "not compared: one seed"}
+    assert pairs == [(r, axis, method) for r in RECIPES for axis, method in methods.items() for _ in range(3)]
     with open(project / "results" / "tables" / "per_class.csv") as f:
         assert len(list(csv.DictReader(f))) == len(RECIPES) * len(ACTIVATIONS) * 10
 
