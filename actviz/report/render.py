@@ -81,7 +81,8 @@ class ReportOutputs:
 
     html: str = _described("the report")
     accuracy_csv: str = _described("test accuracy per dataset, recipe and activation, with 95% intervals")
-    comparisons_csv: str = _described("every two activations' accuracy difference, its interval and test")
+    comparisons_csv: str = _described("every two activations' difference on each axis (accuracy, churn, calibration), "
+                                      "its interval, test and decision")
     per_class_csv: str = _described("each class's test accuracy per activation")
     confusion_csv: str = _described("each activation's confusion matrix, mean over seeds")
     layer_stats_csv: str = _described("every run's layer statistics after training")
