@@ -311,6 +311,17 @@ def test_an_interval_that_excludes_zero_but_fails_holm_says_so():
     assert "Holm" not in verdict_words.decision_words({**row, "ci_low": -0.001})
 
 
+def test_an_undecided_pair_names_the_nearer_end_first():
+    alike = {"decision": "undecided", "ci_low": -0.025, "ci_high": 0.027, "seeds_to_decide": 12982,
+             "seeds_for_equivalence": 74, "margin": 0.01}
+    assert verdict_words.decision_words(alike) == (
+        "undecided: ~74 seeds would show equivalence or ~12,982 would show the difference (80% power)")
+    tie = verdict_words.decision_words({**alike, "seeds_to_decide": 74})
+    assert tie == "undecided: ~74 seeds would show the difference or ~74 would show equivalence (80% power)"
+    only = verdict_words.decision_words({**alike, "seeds_to_decide": None})
+    assert only == "undecided: ~74 seeds would show equivalence (80% power)"
+
+
 def test_a_diverged_seed_keeps_every_pair_in_one_family_with_its_looks_and_is_named():
     # the example: relu, lrelu and selu at seeds 0-2 grown to 8, selu's seed 2 diverged
     runs = _seeds({"relu": (0.86, 0.85, 0.87, 0.86, 0.85), "lrelu": (0.85, 0.85, 0.86, 0.85, 0.845),

@@ -74,9 +74,12 @@ def decision_words(c):
         return ("undecided: every seed gave the same difference, so there is no spread to test it against; more "
                 "seeds would")
     if decision == "undecided":
-        would = [f"~{c['seeds_to_decide']} seeds would show the difference" if c.get("seeds_to_decide") else None,
-                 f"~{c['seeds_for_equivalence']} would show equivalence" if c.get("seeds_for_equivalence") else None]
-        would = [w for w in would if w]
+        # the nearer end first (a tie: the difference): when two activations are alike, "~12,982 seeds would show
+        # the difference" read first hides that ~74 would show them equivalent
+        ends = sorted(((n, end) for n, end in ((c.get("seeds_to_decide"), "the difference"),
+                                               (c.get("seeds_for_equivalence"), "equivalence")) if n),
+                      key=lambda e: e[0])
+        would = [f"~{n:,} {'' if i else 'seeds '}would show {end}" for i, (n, end) in enumerate(ends)]
         holm = (f" (its interval excludes 0, but not after the step-down across {c['pairs']} pairs)"
                 if c.get("pairs", 1) > 1 and (c["ci_low"] > 0 or c["ci_high"] < 0) else "")
         return "undecided" + holm + (f": {' or '.join(would)} (80% power)" if would else "")
